@@ -1,0 +1,231 @@
+"""Kumo's settings, all read from the environment.
+
+Every variable is documented in README.md ("Configuration"). A value that cannot be parsed
+does not crash the import: it is recorded in SETTINGS_ERRORS and reported by the system
+check kumo.E001 (see nodes/checks.py), so `manage.py check` and every start say what is wrong.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("KUMO_VAR_DIR", BASE_DIR / "var"))
+
+SETTINGS_ERRORS: list[str] = []
+
+
+def env_int(name, default, minimum=0):
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        SETTINGS_ERRORS.append(f"{name}={raw!r} must be a whole number ≥ {minimum}.")
+        return default
+    return value
+
+
+def env_bool(name, default=False):
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    SETTINGS_ERRORS.append(f"{name}={raw!r} must be true or false.")
+    return default
+
+
+def env_list(name, default):
+    raw = os.environ.get(name, "")
+    return [item.strip() for item in raw.split(",") if item.strip()] if raw else default
+
+
+def env_choice(name, default, choices):
+    raw = os.environ.get(name, "").strip().upper()
+    if not raw:
+        return default
+    if raw not in choices:
+        SETTINGS_ERRORS.append(f"{name}={raw!r} must be one of {', '.join(choices)}.")
+        return default
+    return raw
+
+
+def secret_key():
+    """SECRET_KEY from the environment, else one generated once into VAR_DIR."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+def database(url):
+    try:
+        return dj_database_url.parse(url, conn_max_age=60)
+    except ValueError as error:
+        SETTINGS_ERRORS.append(f"DATABASE_URL is not a database URL Django knows: {error}")
+        return dj_database_url.parse(DEFAULT_DATABASE_URL)
+
+
+def redis_url(url):
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        SETTINGS_ERRORS.append(f"REDIS_URL={url!r} must start with redis://, rediss:// or unix://.")
+        return DEFAULT_REDIS_URL
+    return url
+
+
+SECRET_KEY = secret_key()
+DEBUG = env_bool("DEBUG")
+PORT = env_int("PORT", 8000, minimum=1)
+CONSOLE_PORT = env_int("CONSOLE_PORT", 6080, minimum=1)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'kumo.sqlite3'}"
+DATABASES = {"default": database(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # WAL lets the web, workers and watcher read while one of them writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = redis_url(os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
+RQ_QUEUES = {
+    "default": {
+        "URL": REDIS_URL,
+        "DEFAULT_TIMEOUT": 900,
+        # Fail fast when Redis is gone: pages keep working, actions say the queue is down.
+        "SOCKET_TIMEOUT": 3,
+        "REDIS_CLIENT_KWARGS": {"socket_connect_timeout": 2},
+    }
+}
+RQ = {"COMMIT_MODE": "on_db_commit"}
+
+# How long a node may take to answer a probe before it is marked down, in seconds.
+KUMO_PROBE_TIMEOUT = env_int("KUMO_PROBE_TIMEOUT", 10, minimum=1)
+# How often the watcher re-probes every enabled node, in seconds.
+KUMO_WATCH_INTERVAL = env_int("KUMO_WATCH_INTERVAL", 30, minimum=1)
+# Hooks (after Eucalyptus nc-hooks): a directory of executables, and how long each may run.
+KUMO_HOOKS_DIR = os.environ.get("KUMO_HOOKS_DIR", "")
+KUMO_HOOK_TIMEOUT = env_int("KUMO_HOOK_TIMEOUT", 30, minimum=1)
+# Seconds a stop waits for the guest to power off (ACPI, re-sent every 10 s) before forcing.
+KUMO_STOP_TIMEOUT = env_int("KUMO_STOP_TIMEOUT", 60, minimum=0)
+# Seconds a soft reboot waits for the guest before falling back to a hard reboot.
+KUMO_REBOOT_TIMEOUT = env_int("KUMO_REBOOT_TIMEOUT", 60, minimum=0)
+# Seconds without a heartbeat after which a running action whose worker died is failed.
+KUMO_ACTION_STALE_AFTER = env_int("KUMO_ACTION_STALE_AFTER", 120, minimum=10)
+# Where the demo images and other generated files live.
+KUMO_IMAGES_DIR = Path(os.environ.get("KUMO_IMAGES_DIR", VAR_DIR / "images"))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_rq",
+    "nodes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "console.urls"
+WSGI_APPLICATION = "console.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kumo API",
+    "DESCRIPTION": "Inventory and operations of a libvirt private cloud.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"DomainTypeEnum": "nodes.choices.DomainType"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"]),
+    },
+}

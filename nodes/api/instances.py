@@ -1,0 +1,206 @@
+"""Instances API: launch, act, read actions. What a user may see comes from for_user."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action as detail_action
+from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.response import Response
+
+from nodes import operations, states
+from nodes.api.serializers import InstanceSerializer
+from nodes.api.views import QueueDown
+from nodes.choices import ActionKind, ImageKind
+from nodes.models import Action, Cluster, Image, Instance, InstanceType, Keypair, Node
+
+MAX_COUNT = 20
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "not_allowed_now"
+
+
+class ActionSerializer(serializers.ModelSerializer):
+    action = serializers.CharField(source="kind")
+    instance = serializers.SlugRelatedField(slug_field="ec2_id", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Action
+        fields = [
+            "id",
+            "action",
+            "instance",
+            "owner",
+            "status",
+            "steps",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class VisibleChoice(serializers.SlugRelatedField):
+    """A related object by its UI id, among those the caller may see (others: "no such")."""
+
+    def get_queryset(self):
+        return self.queryset.for_user(self.context["request"].user)
+
+
+class OwnKeypair(serializers.SlugRelatedField):
+    """A keypair by name among the caller's own (names repeat across users)."""
+
+    def get_queryset(self):
+        return Keypair.objects.filter(owner=self.context["request"].user)
+
+
+class LaunchSerializer(serializers.Serializer):
+    image = VisibleChoice(
+        slug_field="ec2_id", queryset=Image.objects.filter(kind=ImageKind.MACHINE)
+    )
+    kernel = VisibleChoice(
+        slug_field="ec2_id",
+        queryset=Image.objects.filter(kind=ImageKind.KERNEL),
+        required=False,
+        allow_null=True,
+    )
+    ramdisk = VisibleChoice(
+        slug_field="ec2_id",
+        queryset=Image.objects.filter(kind=ImageKind.RAMDISK),
+        required=False,
+        allow_null=True,
+    )
+    instance_type = VisibleChoice(slug_field="name", queryset=InstanceType.objects.all())
+    keypair = OwnKeypair(
+        slug_field="name", queryset=Keypair.objects.all(), required=False, allow_null=True
+    )
+    user_data = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    count = serializers.IntegerField(required=False, min_value=1, max_value=MAX_COUNT, default=1)
+    cluster = VisibleChoice(
+        slug_field="name", queryset=Cluster.objects.all(), required=False, allow_null=True
+    )
+    node = VisibleChoice(
+        slug_field="name", queryset=Node.objects.all(), required=False, allow_null=True
+    )
+
+    def validate_user_data(self, text):
+        try:
+            return operations.encoded_user_data(text)
+        except operations.LaunchInvalid as error:
+            raise serializers.ValidationError(str(error)) from error
+
+    def validate(self, data):
+        try:
+            cluster = operations.launch_cluster(data.get("cluster"), data.get("node"))
+        except operations.LaunchInvalid as error:
+            raise serializers.ValidationError({error.field: str(error)}) from error
+        return {**data, "cluster": cluster}
+
+
+class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = InstanceSerializer
+    lookup_field = "ec2_id"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        related = ["owner", "cluster", "node", "image", "kernel", "ramdisk", "instance_type"]
+        return Instance.objects.for_user(self.request.user).select_related(*related, "keypair")
+
+    @extend_schema(
+        request=LaunchSerializer,
+        responses={
+            202: inline_serializer(
+                "Launched",
+                {
+                    "instances": InstanceSerializer(many=True),
+                    "actions": ActionSerializer(many=True),
+                },
+            )
+        },
+    )
+    def create(self, request):
+        """Launch count instances; each gets a launch action to watch."""
+        launch = LaunchSerializer(data=request.data, context={"request": request})
+        launch.is_valid(raise_exception=True)
+        try:
+            launched = operations.launch(request.user, **launch.validated_data)
+        except operations.QueueUnavailable as error:
+            raise QueueDown(str(error)) from error
+        except operations.QuotaExceeded as error:
+            raise serializers.ValidationError({"quota": [str(error)]}) from error
+        return Response(
+            {
+                "instances": InstanceSerializer([i for i, _ in launched], many=True).data,
+                "actions": ActionSerializer([a for _, a in launched], many=True).data,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(
+        request=inline_serializer(
+            "ActionRequest",
+            {
+                "action": serializers.ChoiceField(states.USER_ACTIONS),
+                "snapshot": serializers.CharField(required=False),
+            },
+        ),
+        responses={202: inline_serializer("ActionStarted", {"action": ActionSerializer()})},
+    )
+    @detail_action(detail=True, methods=["post"])
+    def actions(self, request, id=None):
+        """Start an action; 409 with the reason when the instance's state does not allow it."""
+        instance = self.get_object()
+        kind = request.data.get("action")
+        if kind not in states.USER_ACTIONS:
+            raise serializers.ValidationError(
+                {"action": f"Choose one of {', '.join(states.USER_ACTIONS)}."}
+            )
+        snapshot = None
+        if request.data.get("snapshot"):
+            snapshot = instance.snapshots.filter(name=request.data["snapshot"]).first()
+            if snapshot is None:
+                raise serializers.ValidationError(
+                    {"snapshot": "No such snapshot of this instance."}
+                )
+        try:
+            started = operations.request_action(instance, ActionKind(kind), request.user, snapshot)
+        except operations.ActionRefused as error:
+            raise Conflict(str(error)) from error
+        except operations.QueueUnavailable as error:
+            raise QueueDown(str(error)) from error
+        except DjangoPermissionDenied as error:
+            raise PermissionDenied(str(error)) from error
+        return Response({"action": ActionSerializer(started).data}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        responses=inline_serializer(
+            "SnapshotList",
+            {
+                "name": serializers.CharField(),
+                "created_at": serializers.DateTimeField(),
+            },
+            many=True,
+        )
+    )
+    @detail_action(detail=True)
+    def snapshots(self, request, id=None):
+        """The instance's snapshots, newest first; revert or delete one with an action."""
+        rows = self.get_object().snapshots.values("name", "created_at")
+        return Response(list(rows))
+
+
+class ActionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every action the caller may see, newest first; ?instance=i-…&status=…&action=…"""
+
+    serializer_class = ActionSerializer
+
+    def get_queryset(self):
+        actions = Action.objects.for_user(self.request.user).select_related("instance", "owner")
+        filters = {"instance__ec2_id": "instance", "status": "status", "kind": "action"}
+        for field, param in filters.items():
+            if self.request.query_params.get(param):
+                actions = actions.filter(**{field: self.request.query_params[param]})
+        return actions

@@ -1,0 +1,246 @@
+"""Rules API: CRUD with revisions, rollback, diffs, and the live preview. Admins only."""
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from nodes.domainxml import pipeline
+from nodes.domainxml.chain import Stage, compile_problems
+from nodes.models import Image, Instance, InstanceType, Node, Rule, RuleRevision
+from nodes.models.rules import SCOPE_TARGETS, scope_errors
+
+
+def slug(field, queryset, **kwargs):
+    return serializers.SlugRelatedField(
+        slug_field=field, queryset=queryset, required=False, allow_null=True, **kwargs
+    )
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = RuleRevision
+        fields = ["number", "text", "author", "message", "created_at"]
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    cluster = slug("name", Node.cluster.field.related_model.objects.all())
+    node = slug("name", Node.objects.all())
+    image = slug("ec2_id", Image.objects.all())
+    instance_type = slug("name", InstanceType.objects.all())
+    owner = slug("username", Rule.owner.field.related_model.objects.all())
+    text = serializers.CharField(trim_whitespace=False, max_length=2_000_000, write_only=True)
+    message = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=255
+    )
+    revision = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Rule
+        fields = [
+            "id",
+            "name",
+            "description",
+            "scope",
+            "cluster",
+            "node",
+            "image",
+            "instance_type",
+            "owner",
+            "position",
+            "enabled",
+            "is_default",
+            "library_slug",
+            "revision",
+            "text",
+            "message",
+            "created_at",
+        ]
+        read_only_fields = ["is_default", "library_slug"]
+
+    def get_revision(self, rule) -> int | None:
+        current = rule.current
+        return current.number if current else None
+
+    def to_representation(self, rule):
+        data = super().to_representation(rule)
+        data["text"] = rule.current.text if rule.current else ""
+        return data
+
+    def validate_text(self, text):
+        problems = compile_problems(Stage(self.initial_data.get("name", "rule"), text))
+        if problems:
+            raise ValidationError([str(problem) for problem in problems])
+        return text
+
+    def validate(self, data):
+        scope = data.get("scope", getattr(self.instance, "scope", "global"))
+        targets = {f: data.get(f, getattr(self.instance, f, None)) for f in SCOPE_TARGETS.values()}
+        errors = scope_errors(scope, targets)
+        if errors:
+            raise ValidationError(errors)
+        return {**data, **targets}
+
+    @transaction.atomic
+    def create(self, data):
+        text, message = data.pop("text"), data.pop("message", "")
+        rule = super().create(data)
+        rule.revise(text, self.context["request"].user, message or "Created")
+        return rule
+
+    @transaction.atomic
+    def update(self, rule, data):
+        text, message = data.pop("text", None), data.pop("message", "")
+        rule = super().update(rule, data)
+        if text is not None:
+            rule.revise(text, self.context["request"].user, message)
+        return rule
+
+
+class PreviewSerializer(serializers.Serializer):
+    stylesheet = serializers.CharField(trim_whitespace=False, max_length=2_000_000)
+    instance = serializers.CharField(required=False, allow_null=True)
+    rule = serializers.IntegerField(required=False, allow_null=True)
+    image = serializers.CharField(required=False, allow_null=True)
+    kernel = serializers.CharField(required=False, allow_null=True)
+    ramdisk = serializers.CharField(required=False, allow_null=True)
+    instance_type = serializers.CharField(required=False, allow_null=True)
+    node = serializers.CharField(required=False, allow_null=True)
+    user_data = serializers.CharField(required=False, allow_blank=True, max_length=16384)
+
+
+class ProblemSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+    column = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+
+
+class PreviewResultSerializer(serializers.Serializer):
+    domain_xml = serializers.CharField()
+    errors = ProblemSerializer(many=True)
+    warnings = ProblemSerializer(many=True)
+    diff = serializers.CharField()
+
+
+def revision_of(rule, number):
+    """The rule's revision `number` (a string from the request), None when not given."""
+    if not number:
+        return None
+    revision = rule.revisions.filter(number=number).first() if number.isdigit() else None
+    if revision is None:
+        raise ValidationError({"revision": f"Rule {rule.name} has no revision {number!r}."})
+    return revision
+
+
+def lookup(queryset, field, value, label):
+    if not value:
+        return None
+    found = queryset.filter(**{field: value}).first()
+    if found is None:
+        raise ValidationError({label: f"No {label.replace('_', ' ')} {value!r}."})
+    return found
+
+
+def preview_instance(request, data):
+    """The instance to preview on: a real one by id, or a sample built from the choices."""
+    if data.get("instance"):
+        related = ["node__cluster", "cluster", "image", "kernel", "ramdisk", "instance_type"]
+        instance = lookup(
+            Instance.objects.select_related(*related), "ec2_id", data["instance"], "instance"
+        )
+        if instance.node is None:
+            raise ValidationError({"instance": "This instance has no node yet."})
+        return instance
+    try:
+        return pipeline.sample_instance(
+            request.user,
+            image=lookup(Image.objects, "ec2_id", data.get("image"), "image"),
+            kernel=lookup(Image.objects, "ec2_id", data.get("kernel"), "kernel"),
+            ramdisk=lookup(Image.objects, "ec2_id", data.get("ramdisk"), "ramdisk"),
+            instance_type=lookup(
+                InstanceType.objects, "name", data.get("instance_type"), "instance_type"
+            ),
+            node=lookup(Node.objects.select_related("cluster"), "name", data.get("node"), "node"),
+            **({"user_data": data["user_data"]} if "user_data" in data else {}),
+        )
+    except LookupError as error:
+        raise ValidationError({"instance": str(error)}) from error
+
+
+class RuleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = RuleSerializer
+    permission_classes = [permissions.IsAdminUser]
+
+    def get_queryset(self):
+        pipeline.default_rule()
+        related = ["cluster", "node", "image", "instance_type", "owner"]
+        return (
+            Rule.objects.for_user(self.request.user)
+            .select_related(*related)
+            .select_related("current")
+        )
+
+    def perform_destroy(self, rule):
+        if rule.is_default:
+            raise ValidationError("The default stylesheet cannot be deleted; reset it instead.")
+        rule.delete()
+
+    @extend_schema(responses=RevisionSerializer(many=True))
+    @action(detail=True)
+    def revisions(self, request, pk=None):
+        return Response(RevisionSerializer(self.get_object().revisions.all(), many=True).data)
+
+    @extend_schema(
+        request=inline_serializer("Rollback", {"revision": serializers.IntegerField()}),
+        responses={201: RevisionSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def rollback(self, request, pk=None):
+        rule = self.get_object()
+        old = revision_of(rule, str(request.data.get("revision", "")))
+        if old is None:
+            raise ValidationError({"revision": "Give the revision number to roll back to."})
+        revision = rule.revise(old.text, request.user, f"Rolled back to r{old.number}")
+        return Response(RevisionSerializer(revision).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=inline_serializer("RevisionDiff", {"diff": serializers.CharField()}))
+    @action(detail=True)
+    def diff(self, request, pk=None):
+        """`?from=N&to=M`: unified diff between two revisions (to defaults to the latest)."""
+        rule = self.get_object()
+        older = revision_of(rule, request.query_params.get("from", ""))
+        newer = revision_of(rule, request.query_params.get("to", "")) or rule.current
+        return Response({"diff": newer.diff_from(older)})
+
+    @extend_schema(request=PreviewSerializer, responses=PreviewResultSerializer)
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        """Render `stylesheet` in place of `rule` (or as a new last rule) for an instance or a
+        sample, and diff against the chain without it. Nothing is saved."""
+        payload = PreviewSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        rule = lookup(Rule.objects, "pk", data.get("rule"), "rule")
+        rendered, difference = pipeline.preview(
+            preview_instance(request, data), rule, data["stylesheet"]
+        )
+        return Response(
+            {
+                "domain_xml": rendered.domain_text,
+                "errors": [problem.as_dict() for problem in rendered.outcome.errors],
+                "warnings": [problem.as_dict() for problem in rendered.outcome.warnings],
+                "diff": difference,
+            }
+        )

@@ -1,0 +1,113 @@
+"""JSON shapes of the inventory. Objects refer to each other by the ids the UI shows."""
+
+from rest_framework import serializers
+
+from nodes.models import Cluster, Image, Instance, InstanceType, Node
+
+
+def slug(field, **kwargs):
+    return serializers.SlugRelatedField(slug_field=field, read_only=True, **kwargs)
+
+
+class ClusterSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Cluster
+        fields = ["name", "description", "placement_policy", "created_at"]
+
+
+class NodeSerializer(serializers.ModelSerializer):
+    cluster = slug("name")
+
+    class Meta:
+        model = Node
+        fields = [
+            "name",
+            "cluster",
+            "uri",
+            "auth_method",
+            "domain_type",
+            "enabled",
+            "status",
+            "last_seen",
+            "last_probed",
+            "last_error",
+            "hostname",
+            "arch",
+            "cpus",
+            "memory_mb",
+            "cpu_allocation_ratio",
+            "ram_allocation_ratio",
+            "hypervisor",
+            "hypervisor_version",
+            "libvirt_version",
+            "supported_domain_types",
+            "disk_gb",
+        ]
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="ec2_id", read_only=True)
+    owner = slug("username")
+
+    class Meta:
+        model = Image
+        fields = [
+            "id",
+            "kind",
+            "name",
+            "description",
+            "format",
+            "size_bytes",
+            "is_public",
+            "owner",
+            "hypervisor",
+            "arch",
+            "vm_mode",
+            "platform",
+            "virtio_root",
+            "virtio_disk",
+            "virtio_net",
+            "created_at",
+        ]
+
+
+class InstanceTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InstanceType
+        fields = ["name", "vcpus", "memory_mb", "disk_gb", "ephemeral_gb"]
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="ec2_id", read_only=True)
+    owner = slug("username")
+    cluster = slug("name")
+    node = slug("name")
+    image = slug("ec2_id")
+    kernel = slug("ec2_id")
+    ramdisk = slug("ec2_id")
+    instance_type = slug("name")
+    keypair = slug("name")
+
+    class Meta:
+        model = Instance
+        fields = [
+            "id",
+            "name",
+            "owner",
+            "cluster",
+            "node",
+            "image",
+            "kernel",
+            "ramdisk",
+            "instance_type",
+            "keypair",
+            "reservation_id",
+            "launch_index",
+            "status",
+            "vm_state",
+            "task_state",
+            "power_state",
+            "created_at",
+            "launched_at",
+            "terminated_at",
+        ]

@@ -1,0 +1,34 @@
+"""API URLs: /api/v1/… and the OpenAPI schema at /api/schema/."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
+
+from nodes.api import instances, keypairs, quotas, rules, views
+
+router = DefaultRouter()
+router.register("clusters", views.ClusterViewSet, basename="cluster")
+router.register("nodes", views.NodeViewSet, basename="node")
+router.register("images", views.ImageViewSet, basename="image")
+router.register("instance-types", views.InstanceTypeViewSet, basename="instancetype")
+router.register("keypairs", keypairs.KeypairViewSet, basename="keypair")
+router.register("instances", instances.InstanceViewSet, basename="instance")
+router.register("actions", instances.ActionViewSet, basename="action")
+router.register("rules", rules.RuleViewSet, basename="rule")
+
+# DRF authenticates API requests itself (tokens as well as sessions) and answers 401/403 in
+# JSON, so Django's login redirect must stay off these URLs.
+for pattern in router.urls:
+    pattern.callback = login_not_required(pattern.callback)
+
+urlpatterns = [
+    path("v1/quota/", login_not_required(quotas.MyQuota.as_view()), name="my_quota"),
+    path(
+        "v1/quotas/<str:username>/",
+        login_not_required(quotas.UserQuota.as_view()),
+        name="user_quota",
+    ),
+    path("v1/", include(router.urls)),
+    path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
+]

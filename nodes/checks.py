@@ -1,0 +1,32 @@
+"""System checks for Kumo's configuration, with stable ids (README.md lists them)."""
+
+import os
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register("kumo")
+def check_environment(app_configs, **kwargs):
+    """kumo.E001: an environment variable could not be understood."""
+    return [
+        Error(message, hint="See 'Configuration' in README.md.", id="kumo.E001")
+        for message in getattr(settings, "SETTINGS_ERRORS", [])
+    ]
+
+
+@register("kumo")
+def check_var_dir(app_configs, **kwargs):
+    """kumo.E002: the state directory must be writable."""
+    var_dir = settings.VAR_DIR
+    if var_dir.exists() and not os.access(var_dir, os.W_OK):
+        return [Error(f"KUMO_VAR_DIR {var_dir} is not writable.", id="kumo.E002")]
+    return []
+
+
+@register("kumo", deploy=True)
+def check_secret_key(app_configs, **kwargs):
+    """kumo.W001: a short SECRET_KEY weakens sessions and sealed node passwords."""
+    if len(settings.SECRET_KEY) < 32:
+        return [Warning("SECRET_KEY is shorter than 32 characters.", id="kumo.W001")]
+    return []

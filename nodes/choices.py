@@ -1,0 +1,148 @@
+"""Every state and enumerated property of Kumo's inventory, as TextChoices."""
+
+from django.db import models
+
+
+class PlacementPolicy(models.TextChoices):
+    """How a cluster picks a node for a new instance (Eucalyptus SCHEDPOLICY)."""
+
+    GREEDY = "GREEDY", "Greedy (fill the first node that fits)"
+    ROUNDROBIN = "ROUNDROBIN", "Round robin"
+    SPREAD = "SPREAD", "Spread (most free memory)"
+
+
+class AuthMethod(models.TextChoices):
+    NONE = "none", "None (local socket or trusted transport)"
+    SASL = "sasl", "SASL username and password"
+    TLS = "tls", "TLS client certificate"
+    SSH = "ssh", "SSH key"
+
+
+class DomainType(models.TextChoices):
+    KVM = "kvm", "KVM (hardware virtualization)"
+    QEMU = "qemu", "QEMU (TCG software emulation)"
+    XEN = "xen", "Xen"
+    TEST = "test", "libvirt test driver"
+
+
+class NodeStatus(models.TextChoices):
+    UP = "up", "Up"
+    DOWN = "down", "Down"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ImageKind(models.TextChoices):
+    MACHINE = "machine", "Machine image"
+    KERNEL = "kernel", "Kernel"
+    RAMDISK = "ramdisk", "Ramdisk"
+
+
+IMAGE_ID_PREFIX = {ImageKind.MACHINE: "emi", ImageKind.KERNEL: "eki", ImageKind.RAMDISK: "eri"}
+
+
+class ImageFormat(models.TextChoices):
+    QCOW2 = "qcow2", "qcow2"
+    RAW = "raw", "raw"
+
+
+class Architecture(models.TextChoices):
+    X86_64 = "x86_64", "x86_64"
+    I686 = "i686", "i686"
+    AARCH64 = "aarch64", "aarch64"
+
+
+class VmMode(models.TextChoices):
+    HVM = "hvm", "Full virtualization (hvm)"
+    XEN = "xen", "Xen paravirtualization"
+
+
+class Platform(models.TextChoices):
+    LINUX = "linux", "Linux"
+    WINDOWS = "windows", "Windows"
+
+
+class VmState(models.TextChoices):
+    BUILDING = "building", "Building"
+    ACTIVE = "active", "Active"
+    STOPPED = "stopped", "Stopped"
+    PAUSED = "paused", "Paused"
+    SUSPENDED = "suspended", "Suspended"
+    ERROR = "error", "Error"
+    DELETED = "deleted", "Deleted"
+
+
+class TaskState(models.TextChoices):
+    SCHEDULING = "scheduling", "Scheduling"
+    SPAWNING = "spawning", "Spawning"
+    POWERING_ON = "powering_on", "Powering on"
+    POWERING_OFF = "powering_off", "Powering off"
+    REBOOTING = "rebooting", "Rebooting"
+    REBOOTING_HARD = "rebooting_hard", "Rebooting (hard)"
+    PAUSING = "pausing", "Pausing"
+    UNPAUSING = "unpausing", "Unpausing"
+    SUSPENDING = "suspending", "Suspending"
+    RESUMING = "resuming", "Resuming"
+    SNAPSHOTTING = "snapshotting", "Snapshotting"
+    DELETING = "deleting", "Deleting"
+
+
+class PowerState(models.TextChoices):
+    """The domain state as the hypervisor reports it."""
+
+    NOSTATE = "nostate", "No state"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    SHUTDOWN = "shutdown", "Shutting down"
+    SHUTOFF = "shutoff", "Shut off"
+    CRASHED = "crashed", "Crashed"
+    PMSUSPENDED = "pmsuspended", "Suspended by the guest"
+
+
+class CpuMode(models.TextChoices):
+    """The guest CPU (seed 001: host-passthrough for nested KVM)."""
+
+    AUTO = "auto", "Automatic (host-model on KVM, none otherwise)"
+    HOST_MODEL = "host-model", "host-model"
+    HOST_PASSTHROUGH = "host-passthrough", "host-passthrough"
+    CUSTOM = "custom", "Custom model"
+    NONE = "none", "None (the hypervisor's default)"
+
+
+class NicType(models.TextChoices):
+    NETWORK = "network", "libvirt network"
+    BRIDGE = "bridge", "Host bridge"
+    USER = "user", "User-mode (SLIRP, no host set-up)"
+
+
+class RuleScope(models.TextChoices):
+    GLOBAL = "global", "Every instance"
+    CLUSTER = "cluster", "Instances in one cluster"
+    NODE = "node", "Instances on one node"
+    IMAGE = "image", "Instances of one image"
+    INSTANCE_TYPE = "instance_type", "Instances of one type"
+    OWNER = "owner", "Instances of one user"
+
+
+class ActionKind(models.TextChoices):
+    LAUNCH = "launch", "Launch"
+    ADOPT = "adopt", "Adopt"
+    START = "start", "Start"
+    STOP = "stop", "Stop"
+    REBOOT = "reboot", "Reboot"
+    HARD_REBOOT = "hard_reboot", "Hard reboot"
+    PAUSE = "pause", "Pause"
+    UNPAUSE = "unpause", "Unpause"
+    SUSPEND = "suspend", "Suspend"
+    RESUME = "resume", "Resume"
+    SNAPSHOT = "snapshot", "Snapshot"
+    REVERT_SNAPSHOT = "revert_snapshot", "Revert to snapshot"
+    DELETE_SNAPSHOT = "delete_snapshot", "Delete snapshot"
+    TERMINATE = "terminate", "Terminate"
+    RESET_STATE = "reset_state", "Reset state"
+
+
+class ActionStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"

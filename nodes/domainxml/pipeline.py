@@ -1,0 +1,267 @@
+"""The chain for an instance: its facts from the database, the rules whose scope matches, the
+render, and the diffs that the editor and the impact check show.
+
+Launch, preview, the CLI and the impact check all come through `render`, so what an admin
+previews is what an instance gets.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Q
+from lxml import etree
+
+from nodes.choices import ImageKind, VmState
+from nodes.domainxml import instancexml, sandbox
+from nodes.domainxml.chain import Outcome, Stage
+from nodes.domainxml.facts import Disk, InstanceFacts, Nic, mac_for, stylesheet_params
+from nodes.models import Image, Instance, InstanceType, Node, Rule
+from nodes.models.rules import unified_diff
+
+SHIPPED_DEFAULT = Path(__file__).with_name("default.xsl")
+DEFAULT_RULE_NAME = "Default stylesheet"
+BLANK_RULE = """<?xml version="1.0" encoding="UTF-8"?>
+<!-- A rule: the domain XML in, the domain XML out. This one copies everything; add a
+     template for what you want to change. -->
+<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:output method="xml" encoding="UTF-8" indent="yes" omit-xml-declaration="yes"/>
+  <xsl:template match="@*|node()">
+    <xsl:copy><xsl:apply-templates select="@*|node()"/></xsl:copy>
+  </xsl:template>
+</xsl:stylesheet>
+"""
+SAMPLE_USER_DATA = "Ym9vdHBhcmFtcz1jb25zb2xlPXR0eVMwCg=="  # bootparams=console=ttyS0
+
+
+def shipped_default_text():
+    return SHIPPED_DEFAULT.read_text()
+
+
+def default_rule():
+    """The default stylesheet's rule, created from the shipped file on first use."""
+    with transaction.atomic():
+        rule, _ = Rule.objects.get_or_create(
+            is_default=True,
+            defaults={
+                "name": DEFAULT_RULE_NAME,
+                "position": 0,
+                "enabled": True,
+                "description": "Kumo's stylesheet from instance.xml to the domain; runs first.",
+            },
+        )
+        if rule.current_id is None:
+            rule.revise(shipped_default_text(), None, "Shipped with Kumo")
+    return rule
+
+
+def facts_for(instance):
+    """InstanceFacts of a saved or unsaved Instance with its node, image and type set."""
+    node, image, kind = instance.node, instance.image, instance.instance_type
+    instance_path = f"{node.instances_path}/{instance.ec2_id}"
+    cpu_mode, cpu_model = node.effective_cpu_mode
+    return InstanceFacts(
+        instance_id=instance.ec2_id,
+        uuid=str(instance.uuid),
+        reservation_id=instance.reservation_id,
+        owner=instance.owner.username,
+        name=instance.name,
+        image_id=image.ec2_id,
+        kernel_id=instance.kernel.ec2_id if instance.kernel else "",
+        ramdisk_id=instance.ramdisk.ec2_id if instance.ramdisk else "",
+        kernel_path=f"{node.images_path}/{instance.kernel.ec2_id}" if instance.kernel else "",
+        ramdisk_path=f"{node.images_path}/{instance.ramdisk.ec2_id}" if instance.ramdisk else "",
+        instance_type=kind.name,
+        cores=kind.vcpus,
+        memory_mb=kind.memory_mb,
+        disk_gb=kind.disk_gb,
+        instance_path=instance_path,
+        node_name=node.name,
+        cluster_name=instance.cluster.name,
+        domain_type=node.domain_type,
+        user_data=instance.user_data,
+        launch_index=instance.launch_index,
+        platform=image.platform,
+        arch=image.arch,
+        vm_mode=image.vm_mode,
+        virtio_root=image.virtio_root,
+        virtio_disk=image.virtio_disk,
+        virtio_net=image.virtio_net,
+        key_name=instance.key_name,
+        ssh_key=instance.public_key,
+        cpu_mode=cpu_mode,
+        cpu_model=cpu_model,
+        vnc_listen=node.vnc_listen,
+        disks=disks_for(instance, instance_path),
+        config_drive=f"{instance_path}/config.iso" if image.cloud_init else "",
+        nics=(Nic(mac_for(instance.ec2_id), node.nic_type, node.nic_source),),
+    )
+
+
+def disks_for(instance, instance_path):
+    """The root disk (an overlay on the image) and, if the type has one, the ephemeral disk."""
+    disks = [Disk(f"{instance_path}/root.qcow2", "vda", "sda", f"{instance.ec2_id}-root")]
+    if instance.instance_type.ephemeral_gb:
+        disks.append(
+            Disk(f"{instance_path}/ephemeral.qcow2", "vdb", "sdb", f"{instance.ec2_id}-ephemeral")
+        )
+    return tuple(disks)
+
+
+def instance_xml(instance) -> bytes:
+    return instancexml.to_bytes(instancexml.build(facts_for(instance)))
+
+
+def sample_instance(
+    owner,
+    image=None,
+    instance_type=None,
+    node=None,
+    kernel=None,
+    ramdisk=None,
+    user_data=SAMPLE_USER_DATA,
+):
+    """An unsaved instance for previews: the given parts, else the first of each."""
+    image = image or Image.objects.filter(kind=ImageKind.MACHINE).first()
+    node = node or Node.objects.select_related("cluster").first()
+    instance_type = instance_type or InstanceType.objects.first()
+    if not (image and node and instance_type):
+        raise LookupError("A sample needs at least one machine image, node and instance type.")
+    return Instance(
+        ec2_id="i-5A3F1E00",
+        reservation_id="r-5A3F1E00",
+        uuid="00000000-0000-4000-8000-5a3f1e000000",
+        name="sample",
+        owner=owner,
+        cluster=node.cluster,
+        node=node,
+        image=image,
+        instance_type=instance_type,
+        kernel=kernel,
+        ramdisk=ramdisk,
+        user_data=user_data,
+    )
+
+
+@dataclass
+class Rendered:
+    outcome: Outcome
+    stylesheets: list = field(default_factory=list)  # [{"rule", "name", "revision"}]
+
+    @property
+    def domain_text(self):
+        return self.outcome.domain_xml.decode() if self.outcome.domain_xml else ""
+
+
+@dataclass(frozen=True)
+class Override:
+    """A change to the saved chain, for previews: rule (or None for a new rule) gets text;
+    `without` leaves the rule out instead."""
+
+    rule: Rule | None
+    text: str = ""
+    without: bool = False
+
+
+def chain_rules(also=None):
+    """The default stylesheet, every enabled rule and `also` (a rule being edited), with their
+    current revisions, in chain order: one query, shared by the renders of a preview or an
+    impact check."""
+    wanted = Q(is_default=True) | Q(enabled=True)
+    if also is not None:
+        wanted |= Q(pk=also.pk)
+    rules = list(Rule.objects.filter(wanted, current__isnull=False).select_related("current"))
+    if not any(rule.is_default for rule in rules):
+        default_rule()
+        return chain_rules(also)
+    return rules
+
+
+def chain_for(instance, rules, override=None, with_rules=True):
+    """The (rule, revision number, Stage) triples that apply to the instance, in order;
+    with_rules=False keeps only the default stylesheet."""
+    triples = []
+    for rule in rules:
+        if not rule.is_default and not (with_rules and rule.applies_to(instance)):
+            continue
+        if override and rule == override.rule:
+            if not override.without:
+                triples.append((rule, None, Stage(rule.name, override.text)))
+        elif rule.enabled or rule.is_default:
+            triples.append((rule, rule.current.number, Stage(rule.name, rule.current.text)))
+    if override and override.rule is None and not override.without:
+        triples.append((None, None, Stage("New rule", override.text)))
+    return triples
+
+
+def render_variants(instance, variants, rules, with_rules=True):
+    """Render the instance through its chain changed by each (override, check_schema) of
+    variants, in one round trip to the sandbox: one Rendered per variant."""
+    facts = facts_for(instance)
+    xml = instancexml.to_bytes(instancexml.build(facts))
+    chains = [chain_for(instance, rules, override, with_rules) for override, _ in variants]
+    outcomes = sandbox.render_chains(
+        xml,
+        [
+            sandbox.Chain(tuple(s for _, _, s in triples), schema)
+            for triples, (_, schema) in zip(chains, variants, strict=True)
+        ],
+        stylesheet_params(facts),
+    )
+    return [
+        Rendered(
+            outcome,
+            [
+                {"rule": rule.pk if rule else None, "name": stage.name, "revision": number}
+                for rule, number, stage in triples
+            ],
+        )
+        for outcome, triples in zip(outcomes, chains, strict=True)
+    ]
+
+
+def render(instance, override=None, check_schema=True, with_rules=True) -> Rendered:
+    """The instance's domain through its saved chain (changed by override, for previews)."""
+    rules = chain_rules(override.rule if override else None)
+    return render_variants(instance, [(override, check_schema)], rules, with_rules)[0]
+
+
+def indented(domain_xml: bytes):
+    """The domain re-indented, so that diffs show elements, not how a rule laid them out."""
+    if not domain_xml:
+        return ""
+    root = etree.fromstring(domain_xml, etree.XMLParser(remove_blank_text=True))
+    etree.indent(root, space="  ")
+    return etree.tostring(root, encoding="unicode") + "\n"
+
+
+def diff(before: Rendered, after: Rendered):
+    return unified_diff(
+        indented(before.outcome.domain_xml), indented(after.outcome.domain_xml), "before", "after"
+    )
+
+
+def preview(instance, rule, text):
+    """What the chain makes of instance with `text` as rule's stylesheet (a new rule when
+    rule is None), and the diff against the chain without that change."""
+    saved = rule is None or rule.is_default
+    unchanged = None if saved else Override(rule, without=True)
+    after, before = render_variants(
+        instance, [(Override(rule, text), True), (unchanged, False)], chain_rules(rule)
+    )
+    return after, diff(before, after)
+
+
+def impact(rule, text):
+    """The live instances whose domain XML would change if rule had text: [(instance, diff)]."""
+    changes = []
+    live = Instance.objects.exclude(vm_state=VmState.DELETED).filter(node__isnull=False)
+    related = ["node__cluster", "cluster", "image", "kernel", "ramdisk", "instance_type"]
+    rules = chain_rules(rule)
+    for instance in live.select_related(*related, "owner", "keypair"):
+        before, after = render_variants(
+            instance, [(None, False), (Override(rule, text), False)], rules
+        )
+        if before.domain_text != after.domain_text:
+            changes.append((instance, diff(before, after)))
+    return changes

@@ -1,0 +1,196 @@
+"""Running the XSLT chain in a separate process, so that a runaway stylesheet can be stopped.
+
+libxslt cannot be interrupted from Python, and a stylesheet that recurses without end (or
+does exponential work) would hold a web worker forever. Each process that renders (a web
+worker, an rq job, a command) keeps one helper process, started on first use; a render that
+takes longer than the limit kills the helper and reports it, and the next render starts a
+fresh one. A round trip costs well under a millisecond.
+"""
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from nodes.domainxml import chain
+
+TIME_LIMIT_S = 2.0
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Chain:
+    stages: tuple
+    check_schema: bool = True
+
+
+@dataclass(frozen=True)
+class Request:
+    """One instance.xml through one or more chains (a preview renders two: with and without
+    the edited rule), in one round trip."""
+
+    instance_xml: bytes
+    chains: tuple[Chain, ...]
+    params: dict
+
+
+@dataclass(frozen=True)
+class KnownStage:
+    """A stage whose text the helper already has: only its name and hash travel."""
+
+    name: str
+    key: str
+
+
+def serve():
+    """The helper's loop (`python -m nodes.domainxml.sandbox`): render what stdin brings."""
+    replies = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)  # a stray print must not corrupt the replies
+    requests = Connection(0, writable=False)
+    texts = {}
+    while True:
+        try:
+            request = requests.recv()
+        except EOFError:
+            return
+        outcomes, done = [], {}
+        for wanted in request.chains:
+            stages = []
+            for stage in wanted.stages:
+                if isinstance(stage, KnownStage):
+                    stage = chain.Stage(stage.name, texts[stage.key])
+                else:
+                    texts[stage.key] = stage.text
+                stages.append(stage)
+            outcomes.append(
+                chain.run(request.instance_xml, stages, request.params, wanted.check_schema, done)
+            )
+        replies.send(outcomes)
+
+
+class Sandbox:
+    def __init__(self, time_limit=TIME_LIMIT_S):
+        self.time_limit = time_limit
+        self.lock = threading.Lock()
+        self.process = None
+        self.owner_pid = None
+        self.known = set()
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "nodes.domainxml.sandbox"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        )
+        # The connections own duplicates of the pipe ends, so each is closed exactly once.
+        self.requests = Connection(os.dup(self.process.stdin.fileno()), readable=False)
+        self.replies = Connection(os.dup(self.process.stdout.fileno()), writable=False)
+        self.process.stdin.close()
+        self.process.stdout.close()
+        self.owner_pid = os.getpid()
+        self.known = set()
+
+    def stop(self):
+        if self.process is not None and self.owner_pid == os.getpid():
+            self.process.kill()
+            self.process.wait()
+            self.requests.close()
+            self.replies.close()
+        self.process = None
+
+    def ready(self):
+        # A forked copy (an rq work-horse) must not share its parent's helper.
+        return (
+            self.process is not None
+            and self.owner_pid == os.getpid()
+            and self.process.poll() is None
+        )
+
+    def shortened(self, request):
+        """The request with the texts this helper has already seen replaced by their hash."""
+        chains = []
+        for wanted in request.chains:
+            stages = []
+            for stage in wanted.stages:
+                key = stage.key
+                stages.append(KnownStage(stage.name, key) if key in self.known else stage)
+                self.known.add(key)
+            chains.append(replace(wanted, stages=tuple(stages)))
+        return replace(request, chains=tuple(chains))
+
+    def render(self, request) -> list[chain.Outcome]:
+        with self.lock:
+            if not self.ready():
+                self.process = None
+                self.start()
+            try:
+                self.requests.send(self.shortened(request))
+                if self.replies.poll(self.time_limit):
+                    return self.replies.recv()
+            except (EOFError, OSError):
+                self.stop()
+                return failed(request, "The XSLT processor crashed on this stylesheet.")
+            self.stop()
+            return failed(
+                request,
+                f"The stylesheet ran for more than {self.time_limit:g} s and was stopped: look "
+                "for a template that calls itself without end, or work that grows exponentially.",
+            )
+
+
+def failed(request, message):
+    return [chain.Outcome(errors=[chain.Problem(message, "chain")]) for _ in request.chains]
+
+
+class Pool:
+    """Up to `size` helpers per process, made as renders overlap: a runaway stylesheet holds
+    only its own helper for its two seconds while other renders go on."""
+
+    def __init__(self, size=4):
+        self.size = size
+        self.idle = queue.LifoQueue()
+        self.made = 0
+        self.lock = threading.Lock()
+
+    def acquire(self):
+        try:
+            return self.idle.get_nowait()
+        except queue.Empty:
+            with self.lock:
+                if self.made < self.size:
+                    self.made += 1
+                    return Sandbox()
+            return self.idle.get()
+
+    def render(self, request):
+        sandbox = self.acquire()
+        try:
+            return sandbox.render(request)
+        finally:
+            self.idle.put(sandbox)
+
+
+_pool = Pool()
+
+
+def render_chains(instance_xml, chains, params) -> list[chain.Outcome]:
+    """Run instance_xml through each Chain; one Outcome per chain."""
+    return _pool.render(Request(instance_xml, tuple(chains), dict(params)))
+
+
+def render(instance_xml, stages, params, check_schema=True) -> chain.Outcome:
+    return render_chains(instance_xml, [Chain(tuple(stages), check_schema)], params)[0]
+
+
+if __name__ == "__main__":
+    # Run the module's own copy, not __main__'s, so that the classes the parent pickles
+    # (nodes.domainxml.sandbox.KnownStage …) are the ones serve() knows.
+    from nodes.domainxml.sandbox import serve as serve_as_imported
+
+    serve_as_imported()

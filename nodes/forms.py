@@ -1,0 +1,327 @@
+"""Create and edit forms for the inventory (admins)."""
+
+from pathlib import Path
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from nodes import keys
+from nodes.choices import AuthMethod, DomainType, ImageKind
+from nodes.domainxml.chain import Stage, compile_problems
+from nodes.models import Cluster, Image, InstanceType, Keypair, Node, Rule
+from nodes.models.rules import SCOPE_TARGETS, scope_errors
+from nodes.operations import MAX_USER_DATA, LaunchInvalid, encoded_user_data, launch_cluster
+from nodes.validators import validate_name
+
+
+def styled(form):
+    """Give every widget of form its Bootstrap class (keeping classes it already has)."""
+    for field in form.fields.values():
+        if isinstance(field.widget, forms.CheckboxInput):
+            continue
+        css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+        field.widget.attrs["class"] = f"{css} {field.widget.attrs.get('class', '')}".strip()
+
+
+class StyledForm(forms.ModelForm):
+    """A model form with Bootstrap widgets."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        styled(self)
+
+
+class ClusterForm(StyledForm):
+    class Meta:
+        model = Cluster
+        fields = ["name", "description", "placement_policy", "cpu_mode", "cpu_model"]
+
+
+class NodeForm(StyledForm):
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="SASL password. Stored encrypted; leave blank to keep the current one.",
+    )
+
+    class Meta:
+        model = Node
+        fields = [
+            "cluster",
+            "name",
+            "uri",
+            "auth_method",
+            "username",
+            "password",
+            "domain_type",
+            "cpu_allocation_ratio",
+            "ram_allocation_ratio",
+            "enabled",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("auth_method") == AuthMethod.SASL:
+            if not data.get("username"):
+                self.add_error("username", "SASL needs a username.")
+            if not data.get("password") and not self.instance.sealed_password:
+                self.add_error("password", "SASL needs a password.")
+        uri, domain_type = data.get("uri", ""), data.get("domain_type")
+        if uri and domain_type and uri.startswith("test") != (domain_type == DomainType.TEST):
+            self.add_error(
+                "domain_type",
+                "The test driver (test:// URIs) runs only domain type 'test', and only it does.",
+            )
+        return data
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("password"):
+            self.instance.set_password(self.cleaned_data["password"])
+        if self.cleaned_data.get("auth_method") != AuthMethod.SASL:
+            self.instance.sealed_password = ""
+        return super().save(commit)
+
+
+class ImageForm(StyledForm):
+    class Meta:
+        model = Image
+        fields = [
+            "kind",
+            "name",
+            "description",
+            "format",
+            "location",
+            "is_public",
+            "hypervisor",
+            "arch",
+            "vm_mode",
+            "platform",
+            "virtio_root",
+            "virtio_disk",
+            "virtio_net",
+            "cloud_init",
+        ]
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.owner = self.instance.owner if self.instance.pk else owner
+        if self.instance.pk:
+            self.fields["kind"].disabled = True
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        owned = Image.objects.filter(owner=self.instance.owner, name=name)
+        if owned.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("This owner already has an image with this name.")
+        return name
+
+    def clean_location(self):
+        path = Path(self.cleaned_data["location"])
+        if not path.is_absolute():
+            raise forms.ValidationError("Give the absolute path of the image file.")
+        if not path.is_file():
+            raise forms.ValidationError(f"No file at {path} on the console host.")
+        self.instance.size_bytes = path.stat().st_size
+        return str(path)
+
+
+class InstanceTypeForm(StyledForm):
+    class Meta:
+        model = InstanceType
+        fields = ["name", "vcpus", "memory_mb", "disk_gb", "ephemeral_gb"]
+
+
+class RuleForm(StyledForm):
+    """A rule's settings and its stylesheet text; saving the text adds a revision."""
+
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false"}),
+        strip=False,
+        max_length=2_000_000,
+        label="Stylesheet",
+    )
+    message = forms.CharField(
+        required=False,
+        max_length=255,
+        label="What changed",
+        help_text="Kept with the revision, for the history.",
+    )
+
+    class Meta:
+        model = Rule
+        fields = [
+            "name",
+            "description",
+            "scope",
+            "cluster",
+            "node",
+            "image",
+            "instance_type",
+            "owner",
+            "position",
+            "enabled",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.is_default:
+            for name in [
+                "scope",
+                "cluster",
+                "node",
+                "image",
+                "instance_type",
+                "owner",
+                "position",
+                "enabled",
+            ]:
+                del self.fields[name]
+        elif "owner" in self.fields:
+            self.fields["owner"].queryset = get_user_model().objects.order_by("username")
+
+    def clean_text(self):
+        text = self.cleaned_data["text"]
+        problems = compile_problems(Stage(self.data.get("name") or "rule", text))
+        if problems:
+            raise forms.ValidationError([str(problem) for problem in problems])
+        return text
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.is_default:
+            return data
+        targets = {field: data.get(field) for field in SCOPE_TARGETS.values()}
+        for field, message in scope_errors(data.get("scope"), targets).items():
+            self.add_error(field, message)
+        for field, value in targets.items():
+            data[field] = value
+            setattr(self.instance, field, value)
+        return data
+
+    @transaction.atomic
+    def save(self, author):
+        rule = super().save()
+        rule.revise(self.cleaned_data["text"], author, self.cleaned_data["message"])
+        return rule
+
+
+class LaunchForm(forms.Form):
+    """Launch instances: choices come from what the user may see."""
+
+    image = forms.ModelChoiceField(queryset=Image.objects.none(), to_field_name="ec2_id")
+    kernel = forms.ModelChoiceField(
+        queryset=Image.objects.none(),
+        to_field_name="ec2_id",
+        required=False,
+        help_text="For a kernel boot (an installer, say).",
+    )
+    ramdisk = forms.ModelChoiceField(
+        queryset=Image.objects.none(), to_field_name="ec2_id", required=False
+    )
+    instance_type = forms.ModelChoiceField(
+        queryset=InstanceType.objects.all(), to_field_name="name"
+    )
+    keypair = forms.ModelChoiceField(queryset=Keypair.objects.none(), required=False)
+    user_data = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "kumo-mono"}),
+        help_text="Up to 16 KiB. A line bootparams=… adds kernel parameters when the "
+        "boot-parameters rule is enabled.",
+    )
+    user_data_file = forms.FileField(
+        required=False, label="…or upload user data", help_text="A text file of up to 16 KiB."
+    )
+    name = forms.CharField(required=False, max_length=255)
+    count = forms.IntegerField(min_value=1, max_value=20, initial=1)
+    cluster = forms.ModelChoiceField(
+        queryset=Cluster.objects.all(), to_field_name="name", required=False
+    )
+    node = forms.ModelChoiceField(
+        queryset=Node.objects.none(),
+        to_field_name="name",
+        required=False,
+        help_text="Admins may pin the node; otherwise the cluster's policy picks one.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        images = Image.objects.for_user(user)
+        self.fields["image"].queryset = images.filter(kind=ImageKind.MACHINE)
+        self.fields["kernel"].queryset = images.filter(kind=ImageKind.KERNEL)
+        self.fields["ramdisk"].queryset = images.filter(kind=ImageKind.RAMDISK)
+        self.fields["keypair"].queryset = Keypair.objects.filter(owner=user)
+        self.fields["instance_type"].label_from_instance = lambda t: (
+            f"{t.name} — {t.vcpus} vCPU, {t.memory_mb} MiB, {t.disk_gb} GiB"
+        )
+        if user.is_staff:
+            self.fields["node"].queryset = Node.objects.filter(enabled=True)
+        else:
+            del self.fields["node"]
+        styled(self)
+
+    def clean_user_data_file(self):
+        upload = self.cleaned_data.get("user_data_file")
+        if upload and upload.size > MAX_USER_DATA:
+            raise forms.ValidationError(
+                f"User data is limited to 16 KiB ({upload.size} bytes given)."
+            )
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        upload = data.pop("user_data_file", None)
+        text = upload.read() if upload else data.get("user_data", "")
+        try:
+            data["user_data"] = encoded_user_data(text)
+            data["cluster"] = launch_cluster(data.get("cluster"), data.get("node"))
+        except LaunchInvalid as error:
+            self.add_error(error.field if error.field in self.fields else None, str(error))
+        return data
+
+
+class AdoptForm(forms.Form):
+    """Who owns an adopted domain, and as what image and type it is counted."""
+
+    owner = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True))
+    image = forms.ModelChoiceField(queryset=Image.objects.filter(kind=ImageKind.MACHINE))
+    instance_type = forms.ModelChoiceField(queryset=InstanceType.objects.all())
+
+
+class KeypairForm(forms.Form):
+    """Import a public key, or leave it empty to have a key pair generated."""
+
+    name = forms.CharField(max_length=63, validators=[validate_name])
+    public_key = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "kumo-mono"}),
+        help_text="An OpenSSH public key (Ed25519, ECDSA, or RSA of 2048 bits or more). Leave "
+        "empty to have Kumo generate a key pair: the private key is shown once, never stored.",
+    )
+    key_type = forms.ChoiceField(
+        choices=[("ed25519", "Ed25519"), ("rsa", "RSA 3072")],
+        initial="ed25519",
+        help_text="For a generated key pair.",
+    )
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        styled(self)
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if Keypair.objects.filter(owner=self.owner, name=name).exists():
+            raise forms.ValidationError("You already have a keypair with this name.")
+        return name
+
+    def clean_public_key(self):
+        text = self.cleaned_data["public_key"].strip()
+        if text:
+            try:
+                keys.parse_public_key(text)
+            except keys.KeyRefused as error:
+                raise forms.ValidationError(str(error)) from error
+        return text

@@ -1,0 +1,70 @@
+"""rq entry points. Each takes a row id, reloads the row and does the libvirt work."""
+
+import logging
+
+from django.conf import settings
+
+from nodes import lifecycle
+from nodes.hooks import HookFailed
+from nodes.libvirt import NodeError, probe
+from nodes.models import Action, Node
+from nodes.placement import PlacementFailed
+
+log = logging.getLogger(__name__)
+EXPECTED = (NodeError, HookFailed, PlacementFailed)
+
+
+def probe_and_record(node):
+    """Probe one node and store the outcome on it: facts and up, or the reason and down."""
+    try:
+        facts = probe(lifecycle.endpoint_for(node), settings.KUMO_PROBE_TIMEOUT)
+    except NodeError as error:
+        log.info("node %s is down: %s", node.name, error)
+        node.record_failure(str(error))
+        return False
+    node.record_probe(facts)
+    return True
+
+
+def probe_node(node_id):
+    """The "Check connection" job."""
+    node = Node.objects.filter(pk=node_id).first()
+    if node is None:
+        return "node deleted"
+    return "up" if probe_and_record(node) else "down"
+
+
+def run_action(action_id):
+    """Carry out one Action; its outcome is recorded on the row, never only in rq."""
+    related = [
+        "instance__node__cluster",
+        "instance__cluster",
+        "instance__image",
+        "instance__kernel",
+        "instance__ramdisk",
+        "instance__instance_type",
+        "instance__owner",
+        "instance__keypair",
+    ]
+    action = Action.objects.select_related(*related).filter(pk=action_id).first()
+    if action is None or action.finished:
+        return "nothing to do"
+    action.mark_running()
+    run = lifecycle.Run(action)
+    try:
+        run.check_still_ours()
+        lifecycle.RUNNERS[action.kind](run)
+    except lifecycle.Preempted as error:
+        action.fail(str(error))
+    except EXPECTED as error:
+        action.fail(str(error))
+        lifecycle.after_failure(run)
+    except Exception as error:
+        log.exception("action %s failed", action.pk)
+        action.fail(
+            f"Kumo failed unexpectedly ({type(error).__name__}: {error}); see the worker log."
+        )
+        lifecycle.after_failure(run)
+    else:
+        action.succeed()
+    return action.status

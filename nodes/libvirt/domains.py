@@ -1,0 +1,166 @@
+"""Domains on a node: define, start, stop, pause, save, snapshot, undefine, and their state."""
+
+import contextlib
+import time
+import uuid
+
+import libvirt
+from lxml import etree
+
+from nodes.libvirt.connection import NodeError, explain, open_connection
+
+CHECK_PREFIX = "kumo-check-"  # throw-away definitions of check_definition
+POWER_STATES = {
+    libvirt.VIR_DOMAIN_NOSTATE: "nostate",
+    libvirt.VIR_DOMAIN_RUNNING: "running",
+    libvirt.VIR_DOMAIN_BLOCKED: "running",
+    libvirt.VIR_DOMAIN_PAUSED: "paused",
+    libvirt.VIR_DOMAIN_SHUTDOWN: "shutdown",
+    libvirt.VIR_DOMAIN_SHUTOFF: "shutoff",
+    libvirt.VIR_DOMAIN_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_PMSUSPENDED: "pmsuspended",
+}
+
+
+def check_definition(endpoint, domain_xml, timeout):
+    """Ask the node's libvirt whether it accepts domain_xml, leaving nothing behind.
+
+    The domain is defined under a throw-away name and UUID with schema validation on, then
+    undefined. Raises NodeError with libvirt's reason when it refuses.
+    """
+    domain = etree.fromstring(domain_xml)
+    domain.find("name").text = f"{CHECK_PREFIX}{uuid.uuid4().hex[:12]}"
+    for element in domain.findall("uuid"):
+        domain.remove(element)
+    with Hypervisor(endpoint, timeout) as hypervisor:
+        hypervisor.define(etree.tostring(domain, encoding="unicode")).undefine()
+
+
+class Hypervisor:
+    """A connection to one node, used as a context manager; every libvirt error comes out
+    as a NodeError that says what to do."""
+
+    def __init__(self, endpoint, timeout):
+        self.endpoint, self.timeout = endpoint, timeout
+        self.connection = None
+
+    def __enter__(self):
+        self.connection = open_connection(self.endpoint, self.timeout)
+        return self
+
+    def __exit__(self, *exc):
+        with contextlib.suppress(libvirt.libvirtError):
+            self.connection.close()
+
+    def call(self, what, function, *args):
+        try:
+            return function(*args)
+        except libvirt.libvirtError as error:
+            raise NodeError(f"{what}: {explain(error, self.endpoint)}") from error
+
+    def domain(self, domain_uuid):
+        """The domain with this UUID, or None when the node has no such domain."""
+        try:
+            return self.connection.lookupByUUIDString(str(domain_uuid))
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return None
+            raise NodeError(explain(error, self.endpoint)) from error
+
+    def power_state(self, domain_uuid):
+        domain = self.domain(domain_uuid)
+        if domain is None:
+            return "nostate"
+        return POWER_STATES.get(self.call("Reading the domain state", domain.state)[0], "nostate")
+
+    def define(self, domain_xml):
+        return self.call(
+            "libvirt refuses this domain",
+            self.connection.defineXMLFlags,
+            domain_xml,
+            libvirt.VIR_DOMAIN_DEFINE_VALIDATE,
+        )
+
+    def start(self, domain_uuid):
+        domain = self.require(domain_uuid)
+        if not domain.isActive():
+            self.call("Starting the domain", domain.create)
+
+    def destroy(self, domain_uuid):
+        domain = self.domain(domain_uuid)
+        if domain is not None and domain.isActive():
+            self.call("Forcing the domain off", domain.destroy)
+
+    def shutdown(self, domain_uuid, timeout, resend_every=10, beat=lambda: None):
+        """ACPI power-off, re-sent every resend_every s; True if it went off in time."""
+        domain = self.require(domain_uuid)
+        deadline = time.monotonic() + timeout
+        while domain.isActive() and time.monotonic() < deadline:
+            self.call("Asking the guest to power off", domain.shutdown)
+            resend = min(deadline, time.monotonic() + resend_every)
+            while domain.isActive() and time.monotonic() < resend:
+                time.sleep(0.2)
+            beat()
+        return not domain.isActive()
+
+    def reboot(self, domain_uuid):
+        self.call("Asking the guest to reboot", self.require(domain_uuid).reboot, 0)
+
+    def pause(self, domain_uuid):
+        self.call("Pausing the domain", self.require(domain_uuid).suspend)
+
+    def unpause(self, domain_uuid):
+        self.call("Unpausing the domain", self.require(domain_uuid).resume)
+
+    def managed_save(self, domain_uuid):
+        self.call(
+            "Saving the domain's memory (managed save)", self.require(domain_uuid).managedSave, 0
+        )
+
+    def snapshot(self, domain_uuid, name, description):
+        xml = etree.Element("domainsnapshot")
+        etree.SubElement(xml, "name").text = name
+        etree.SubElement(xml, "description").text = description
+        self.call(
+            "Taking the snapshot",
+            self.require(domain_uuid).snapshotCreateXML,
+            etree.tostring(xml, encoding="unicode"),
+            0,
+        )
+
+    def revert_snapshot(self, domain_uuid, name):
+        domain = self.require(domain_uuid)
+        snapshot = self.call(f"Finding snapshot {name}", domain.snapshotLookupByName, name, 0)
+        self.call(f"Reverting to snapshot {name}", domain.revertToSnapshot, snapshot, 0)
+
+    def delete_snapshot(self, domain_uuid, name):
+        domain = self.require(domain_uuid)
+        snapshot = self.call(f"Finding snapshot {name}", domain.snapshotLookupByName, name, 0)
+        self.call(f"Deleting snapshot {name}", snapshot.delete, 0)
+
+    def undefine(self, domain_uuid):
+        """Remove the definition with its managed save and snapshot metadata."""
+        domain = self.domain(domain_uuid)
+        if domain is None:
+            return
+        flags = (
+            libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+            | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        )
+        self.call("Removing the domain definition", domain.undefineFlags, flags)
+
+    def domain_xml(self, domain_uuid):
+        return self.call("Reading the domain XML", self.require(domain_uuid).XMLDesc, 0)
+
+    def domains(self):
+        """(uuid, name, power state) of every domain on the node."""
+        found = self.call("Listing the domains", self.connection.listAllDomains, 0)
+        return [
+            (d.UUIDString(), d.name(), POWER_STATES.get(d.state()[0], "nostate")) for d in found
+        ]
+
+    def require(self, domain_uuid):
+        domain = self.domain(domain_uuid)
+        if domain is None:
+            raise NodeError(f"The node has no domain {domain_uuid}: was it undefined by hand?")
+        return domain

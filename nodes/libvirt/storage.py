@@ -1,0 +1,123 @@
+"""Disks on a node, through libvirt storage pools, so that remote nodes work alike.
+
+Images live in the dir pool "kumo-images" (Node.images_path), uploaded through the libvirt
+stream API the first time a node needs them. Each instance has a dir pool of its own at its
+instance path, holding its root disk (a qcow2 overlay on the image, seed 004) and the
+console log.
+"""
+
+import libvirt
+from lxml import etree
+
+from nodes.libvirt.connection import NodeError, explain
+
+IMAGES_POOL = "kumo-images"
+CHUNK = 1 << 20
+
+
+def pool_xml(name, path):
+    pool = etree.Element("pool", type="dir")
+    etree.SubElement(pool, "name").text = name
+    etree.SubElement(etree.SubElement(pool, "target"), "path").text = path
+    return etree.tostring(pool, encoding="unicode")
+
+
+def volume_xml(name, capacity_bytes, fmt, backing=None):
+    volume = etree.Element("volume")
+    etree.SubElement(volume, "name").text = name
+    etree.SubElement(volume, "capacity", unit="bytes").text = str(capacity_bytes)
+    etree.SubElement(etree.SubElement(volume, "target"), "format", type=fmt)
+    if backing:
+        path, backing_format = backing
+        store = etree.SubElement(volume, "backingStore")
+        etree.SubElement(store, "path").text = path
+        etree.SubElement(store, "format", type=backing_format)
+    return etree.tostring(volume, encoding="unicode")
+
+
+class Storage:
+    """Storage operations on an open Hypervisor's connection."""
+
+    def __init__(self, hypervisor):
+        self.hypervisor = hypervisor
+        self.connection = hypervisor.connection
+
+    def call(self, what, function, *args):
+        try:
+            return function(*args)
+        except libvirt.libvirtError as error:
+            raise NodeError(f"{what}: {explain(error, self.hypervisor.endpoint)}") from error
+
+    def pool(self, name, path):
+        """The running dir pool `name` at path, defined, built and started if need be."""
+        try:
+            pool = self.connection.storagePoolLookupByName(name)
+        except libvirt.libvirtError:
+            pool = self.call(
+                f"Defining storage pool {name}",
+                self.connection.storagePoolDefineXML,
+                pool_xml(name, path),
+                0,
+            )
+            self.call(f"Creating {path} on the node", pool.build, 0)
+        if not pool.isActive():
+            self.call(f"Starting storage pool {name}", pool.create, 0)
+        pool.refresh(0)
+        return pool
+
+    def volume(self, pool, name):
+        try:
+            return pool.storageVolLookupByName(name)
+        except libvirt.libvirtError:
+            return None
+
+    def upload_image(self, images_path, name, local_path, size, fmt):
+        """Make the image available on the node as images_path/name; returns its path."""
+        return self.upload(IMAGES_POOL, images_path, name, local_path, size, fmt)
+
+    def upload(self, pool_name, directory, name, local_path, size, fmt):
+        """Copy a local file into the pool at directory through the libvirt stream API,
+        unless a volume of that name and size is there already; returns its path."""
+        pool = self.pool(pool_name, directory)
+        volume = self.volume(pool, name)
+        if volume is not None and volume.info()[1] >= size:
+            return volume.path()
+        volume = self.call(
+            f"Creating volume {name}", pool.createXML, volume_xml(name, size, fmt), 0
+        )
+        stream = self.connection.newStream(0)
+        try:
+            self.call(f"Uploading {name}", volume.upload, stream, 0, size, 0)
+            with open(local_path, "rb") as source:
+                send = lambda _s, n, f: f.read(min(n, CHUNK))  # noqa: E731
+                self.call(f"Uploading {name}", stream.sendAll, send, source)
+            self.call(f"Uploading {name}", stream.finish)
+        except NodeError:
+            stream.abort()
+            volume.delete(0)
+            raise
+        return volume.path()
+
+    def create_volume(self, pool_name, directory, name, capacity_bytes, backing=None):
+        """A qcow2 volume in the pool at directory, on backing (path, format) if given."""
+        pool = self.pool(pool_name, directory)
+        existing = self.volume(pool, name)
+        if existing is not None:
+            return existing.path()
+        xml = volume_xml(name, capacity_bytes, "qcow2", backing)
+        return self.call(f"Creating disk {name}", pool.createXML, xml, 0).path()
+
+    def delete_pool(self, name):
+        """Delete every volume of pool `name`, its directory and its definition."""
+        try:
+            pool = self.connection.storagePoolLookupByName(name)
+        except libvirt.libvirtError:
+            return
+        if not pool.isActive():
+            self.call(f"Starting storage pool {name}", pool.create, 0)
+        pool.refresh(0)
+        for volume in pool.listAllVolumes(0):
+            self.call(f"Deleting {volume.name()}", volume.delete, 0)
+        self.call(f"Stopping storage pool {name}", pool.destroy)
+        self.call(f"Deleting the directory of {name}", pool.delete, 0)
+        self.call(f"Removing storage pool {name}", pool.undefine)

@@ -1,0 +1,318 @@
+"""What each action does, step by step, inside an rq job (Nova's flows are the reference).
+
+Every change to the instance is a compare-and-set on the task_state the action set when it
+started (`Run.advance`): if terminate or an admin's reset took the instance over meanwhile,
+the update touches no row and the action stops with Preempted instead of overwriting.
+"""
+
+import base64
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from nodes import configdrive
+from nodes.choices import ActionKind, PowerState, TaskState, VmState
+from nodes.domainxml import pipeline
+from nodes.hooks import run_hooks
+from nodes.libvirt import Endpoint, Hypervisor, NodeError, Storage
+from nodes.models import Instance
+from nodes.placement import place
+from nodes.states import RESULT, TASK_FOR
+
+GIB = 1 << 30
+PREEMPTED = "Another action took this instance over (terminate or reset state)."
+
+
+class Preempted(Exception):
+    """Another action (terminate, reset state) took the instance over."""
+
+
+def endpoint_for(node):
+    try:
+        password = node.password
+    except ValueError as error:
+        raise NodeError(str(error)) from error
+    return Endpoint(node.uri, node.auth_method, node.username, password)
+
+
+def instance_pool(instance):
+    return f"kumo-{instance.ec2_id}"
+
+
+class Run:
+    """One action being carried out: its steps, its connection, its instance updates."""
+
+    def __init__(self, action):
+        self.action = action
+        self.instance = action.instance
+        self.task = TASK_FOR.get(action.kind)  # what the action's claim set
+
+    def check_still_ours(self):
+        """Before touching the node: was the instance taken over while the job waited?"""
+        if self.instance.task_state != self.task:
+            raise Preempted(PREEMPTED)
+
+    @contextmanager
+    def step(self, name):
+        self.action.add_step(name)
+        yield
+        self.action.finish_step()
+
+    def hypervisor(self):
+        if self.instance.node is None:
+            raise NodeError(f"{self.instance.ec2_id} was never placed on a node.")
+        return Hypervisor(endpoint_for(self.instance.node), settings.KUMO_PROBE_TIMEOUT)
+
+    def advance(self, **fields):
+        """Save fields on the instance if it is still ours (its task_state unchanged)."""
+        if not Instance.objects.filter(pk=self.instance.pk, task_state=self.task).update(**fields):
+            raise Preempted(PREEMPTED)
+        for name, value in fields.items():
+            setattr(self.instance, name, value)
+        self.task = fields.get("task_state", self.task)
+
+    def finish(self, power_state, **fields):
+        fields.setdefault("vm_state", RESULT.get(self.action.kind, self.instance.vm_state))
+        self.advance(task_state=None, power_state=power_state, **fields)
+
+
+def launch(run):
+    instance = run.instance
+    with run.step("Choose a node"):
+        node, verdicts = place(instance)
+        run.action.finish_step(", ".join(f"{n}: {v}" for n, v in verdicts.items()))
+    run.advance(task_state=TaskState.SPAWNING)
+    with run.hypervisor() as hypervisor:
+        if node.domain_type != "test":  # the test driver has no volume upload
+            with run.step("Prepare the disks"):
+                prepare_disks(Storage(hypervisor), instance)
+        define_and_start(run, hypervisor)
+    run.finish(PowerState.RUNNING, launched_at=timezone.now())
+
+
+def prepare_disks(storage, instance):
+    node = instance.node
+    for image in filter(None, [instance.image, instance.kernel, instance.ramdisk]):
+        storage.upload_image(
+            node.images_path, image.ec2_id, image.location, image.size_bytes, image.format
+        )
+    backing = f"{node.images_path}/{instance.image.ec2_id}"
+    capacity = max(instance.instance_type.disk_gb * GIB, instance.image.size_bytes)
+    pool, directory = instance_pool(instance), f"{node.instances_path}/{instance.ec2_id}"
+    storage.create_volume(pool, directory, "root.qcow2", capacity, (backing, instance.image.format))
+    if instance.instance_type.ephemeral_gb:
+        size = instance.instance_type.ephemeral_gb * GIB
+        storage.create_volume(pool, directory, "ephemeral.qcow2", size)
+    if instance.image.cloud_init:
+        upload_config_drive(storage, instance, pool, directory)
+
+
+def upload_config_drive(storage, instance, pool, directory):
+    """The NoCloud ISO: instance id, host name, the keypair's key, the user data."""
+    keys = [instance.public_key] if instance.public_key else []
+    user_data = base64.b64decode(instance.user_data or "")
+    image = configdrive.build(instance.ec2_id, instance.ec2_id.lower(), keys, user_data)
+    with tempfile.NamedTemporaryFile(prefix=f"{instance.ec2_id}-", suffix=".iso") as iso:
+        iso.write(image)
+        iso.flush()
+        storage.upload(pool, directory, "config.iso", iso.name, len(image), "raw")
+
+
+def define_and_start(run, hypervisor):
+    """Render the domain through the current rules, let pre-boot hooks rewrite it, define
+    it and start it."""
+    with run.step("Render the domain XML"):
+        rendered = pipeline.render(run.instance, check_schema=False)
+        if not rendered.outcome.ok:
+            raise NodeError(
+                "The rules produce no domain: " + "; ".join(map(str, rendered.outcome.errors))
+            )
+        domain_xml = pre_boot(run.instance, rendered.domain_text)
+        run.instance.record_domain(domain_xml, rendered.stylesheets)
+    with run.step("Define the domain"):
+        hypervisor.define(domain_xml)
+    with run.step("Start the domain"):
+        hypervisor.start(run.instance.uuid)
+
+
+def pre_boot(instance, domain_xml):
+    """Pre-boot hooks get the domain XML in a file and may rewrite it; it is read back."""
+    with tempfile.TemporaryDirectory(prefix=f"kumo-{instance.ec2_id}-") as folder:
+        path = Path(folder) / "libvirt.xml"
+        path.write_text(domain_xml)
+        run_hooks("pre-boot", path)
+        return path.read_text()
+
+
+def adopt(run):
+    """Take over a domain Kumo did not create: pre-adopt hooks may veto; its XML is kept."""
+    with run.hypervisor() as hypervisor:
+        with run.step("Read the domain"):
+            domain_xml = hypervisor.domain_xml(run.instance.uuid)
+            power = hypervisor.power_state(run.instance.uuid)
+        with run.step("Run pre-adopt hooks"), tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "libvirt.xml"
+            path.write_text(domain_xml)
+            run_hooks("pre-adopt", path)
+    run.instance.record_domain(domain_xml, [{"rule": None, "name": "adopted", "revision": None}])
+    run.finish(
+        power, vm_state=STATE_FOR_POWER.get(power, VmState.STOPPED), launched_at=timezone.now()
+    )
+
+
+def stop(run):
+    with run.hypervisor() as hypervisor:
+        with run.step(f"Ask the guest to power off (up to {settings.KUMO_STOP_TIMEOUT} s)"):
+            off = hypervisor.shutdown(
+                run.instance.uuid, settings.KUMO_STOP_TIMEOUT, beat=run.action.beat
+            )
+        if not off:
+            with run.step("Force it off (it did not power off in time)"):
+                hypervisor.destroy(run.instance.uuid)
+    run.finish(PowerState.SHUTOFF)
+
+
+def reboot(run):
+    """Soft: ACPI power-off, then start; a guest that ignores it gets a hard reboot."""
+    with run.hypervisor() as hypervisor:
+        with run.step(f"Ask the guest to power off (up to {settings.KUMO_REBOOT_TIMEOUT} s)"):
+            off = hypervisor.shutdown(
+                run.instance.uuid, settings.KUMO_REBOOT_TIMEOUT, beat=run.action.beat
+            )
+        if off:
+            with run.step("Start the domain"):
+                hypervisor.start(run.instance.uuid)
+        else:
+            run.action.add_step("The guest did not power off: hard reboot")
+            redefine_and_start(run, hypervisor)
+    run.finish(PowerState.RUNNING)
+
+
+def hard_reboot(run):
+    """Nova's "sledge-o-matic": destroy, regenerate the XML from the current rules, redefine,
+    start."""
+    with run.hypervisor() as hypervisor:
+        redefine_and_start(run, hypervisor)
+    run.finish(PowerState.RUNNING)
+
+
+def redefine_and_start(run, hypervisor):
+    with run.step("Force the domain off"):
+        hypervisor.destroy(run.instance.uuid)
+    define_and_start(run, hypervisor)
+
+
+def one_call(step, operation, power):
+    """An action that is one hypervisor call on the domain, leaving a known power state."""
+
+    def run_it(run):
+        with run.hypervisor() as hypervisor, run.step(step):
+            getattr(hypervisor, operation)(run.instance.uuid)
+        run.finish(power)
+
+    return run_it
+
+
+start = one_call("Start the domain", "start", PowerState.RUNNING)
+pause = one_call("Pause the domain", "pause", PowerState.PAUSED)
+unpause = one_call("Unpause the domain", "unpause", PowerState.RUNNING)
+suspend = one_call("Save the memory to disk (managed save)", "managed_save", PowerState.SHUTOFF)
+resume = one_call("Restore from the managed save", "start", PowerState.RUNNING)
+
+
+def snapshot(run):
+    name = f"{run.instance.ec2_id}-{timezone.now():%Y%m%d-%H%M%S-%f}"
+    with run.hypervisor() as hypervisor, run.step(f"Take snapshot {name}"):
+        hypervisor.snapshot(run.instance.uuid, name, f"Snapshot of {run.instance.ec2_id} by Kumo")
+        power = hypervisor.power_state(run.instance.uuid)
+    run.instance.snapshots.create(name=name)
+    run.finish(power)
+
+
+def revert_snapshot(run):
+    """Back to the snapshot's disk and memory: the vm_state follows what comes back."""
+    name = run.action.snapshot.name
+    with run.hypervisor() as hypervisor, run.step(f"Revert to snapshot {name}"):
+        hypervisor.revert_snapshot(run.instance.uuid, name)
+        power = hypervisor.power_state(run.instance.uuid)
+    run.finish(power, vm_state=STATE_FOR_POWER.get(power, VmState.STOPPED))
+
+
+def delete_snapshot(run):
+    snapshot = run.action.snapshot
+    with run.hypervisor() as hypervisor, run.step(f"Delete snapshot {snapshot.name}"):
+        hypervisor.delete_snapshot(run.instance.uuid, snapshot.name)
+        power = hypervisor.power_state(run.instance.uuid)
+    snapshot.delete()
+    run.finish(power)
+
+
+def terminate(run):
+    instance = run.instance
+    if instance.node_id:
+        with run.hypervisor() as hypervisor:
+            with run.step("Force the domain off"):
+                hypervisor.destroy(instance.uuid)
+            with run.step("Run pre-clean hooks"):
+                run_hooks("pre-clean", f"{instance.node.instances_path}/{instance.ec2_id}")
+            with run.step("Remove the definition, managed save and snapshots"):
+                hypervisor.undefine(instance.uuid)
+            with run.step("Delete the instance's disks"):
+                Storage(hypervisor).delete_pool(instance_pool(instance))
+    instance.snapshots.all().delete()  # gone with the domain and its disks
+    run.finish(PowerState.NOSTATE, terminated_at=timezone.now())
+
+
+STATE_FOR_POWER = {
+    PowerState.RUNNING: VmState.ACTIVE,
+    PowerState.PAUSED: VmState.PAUSED,
+    PowerState.SHUTOFF: VmState.STOPPED,
+    PowerState.SHUTDOWN: VmState.ACTIVE,
+    PowerState.PMSUSPENDED: VmState.ACTIVE,
+}
+
+
+def reset_state(run):
+    """An admin's "just make it usable": vm_state from what the hypervisor says, no task."""
+    power = PowerState.NOSTATE
+    if run.instance.node_id:
+        with run.hypervisor() as hypervisor, run.step("Read the power state"):
+            power = hypervisor.power_state(run.instance.uuid)
+    vm_state = STATE_FOR_POWER.get(power, VmState.ERROR)
+    run.advance(vm_state=vm_state, task_state=None, power_state=power)
+    run.instance.actions.filter(status__in=["queued", "running"]).exclude(pk=run.action.pk).update(
+        status="failed", error="Stopped by an admin's reset state.", finished_at=timezone.now()
+    )
+
+
+RUNNERS = {
+    ActionKind.LAUNCH: launch,
+    ActionKind.ADOPT: adopt,
+    ActionKind.START: start,
+    ActionKind.STOP: stop,
+    ActionKind.REBOOT: reboot,
+    ActionKind.HARD_REBOOT: hard_reboot,
+    ActionKind.PAUSE: pause,
+    ActionKind.UNPAUSE: unpause,
+    ActionKind.SUSPEND: suspend,
+    ActionKind.RESUME: resume,
+    ActionKind.SNAPSHOT: snapshot,
+    ActionKind.REVERT_SNAPSHOT: revert_snapshot,
+    ActionKind.DELETE_SNAPSHOT: delete_snapshot,
+    ActionKind.TERMINATE: terminate,
+    ActionKind.RESET_STATE: reset_state,
+}
+
+
+def after_failure(run):
+    """Leave the instance actionable: no task; a failed launch is in error; a refused
+    adoption leaves the domain alone and unmanaged (listed again at the next sweep)."""
+    fields = {"task_state": None}
+    if run.action.kind == ActionKind.LAUNCH:
+        fields["vm_state"] = VmState.ERROR
+    elif run.action.kind == ActionKind.ADOPT:
+        fields.update(vm_state=VmState.DELETED, terminated_at=timezone.now())
+    Instance.objects.filter(pk=run.instance.pk, task_state=run.task).update(**fields)

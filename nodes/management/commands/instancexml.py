@@ -1,0 +1,16 @@
+"""Print an instance's instance.xml, the input of the stylesheet chain."""
+
+from django.core.management.base import BaseCommand
+
+from nodes.domainxml import pipeline
+from nodes.management.commands._instances import add_instance_arguments, chosen_instance
+
+
+class Command(BaseCommand):
+    help = "Print instance.xml for an instance (i-XXXXXXXX) or for --sample."
+
+    def add_arguments(self, parser):
+        add_instance_arguments(parser)
+
+    def handle(self, *args, **options):
+        self.stdout.write(pipeline.instance_xml(chosen_instance(options)).decode(), ending="")

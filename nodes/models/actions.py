@@ -1,0 +1,101 @@
+"""Actions: every libvirt operation requested on an instance, its progress and outcome."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from nodes.choices import ActionKind, ActionStatus
+from nodes.querysets import VisibleQuerySet
+
+
+class Action(models.Model):
+    """One action on one instance: who asked, the steps done with their times, the outcome.
+
+    Outcomes live here, not in rq (its results expire)."""
+
+    MEMBER_VISIBILITY = "own_instance"
+
+    instance = models.ForeignKey("nodes.Instance", on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=16, choices=ActionKind)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who asked for it (empty: Kumo itself).",
+    )
+    snapshot = models.ForeignKey(
+        "nodes.Snapshot",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The snapshot a revert or delete is about.",
+    )
+    status = models.CharField(max_length=12, choices=ActionStatus, default=ActionStatus.QUEUED)
+    steps = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    job_id = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ActionKind.values), name="action_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ActionStatus.values), name="action_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["status"], name="action_status_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.instance_id and self.instance.ec2_id}"
+
+    def get_absolute_url(self):
+        return reverse("action_detail", args=[self.pk])
+
+    @property
+    def finished(self):
+        return self.status in (ActionStatus.SUCCEEDED, ActionStatus.FAILED)
+
+    def mark_running(self):
+        now = timezone.now()
+        self.status, self.started_at, self.heartbeat_at = ActionStatus.RUNNING, now, now
+        self.save(update_fields=["status", "started_at", "heartbeat_at"])
+
+    def add_step(self, name, detail=""):
+        """Record the start of a step (and beat the heart)."""
+        now = timezone.now()
+        self.steps = [*self.steps, {"name": name, "started_at": now.isoformat(), "detail": detail}]
+        self.heartbeat_at = now
+        self.save(update_fields=["steps", "heartbeat_at"])
+
+    def finish_step(self, detail=""):
+        if self.steps:
+            self.steps[-1]["finished_at"] = timezone.now().isoformat()
+            if detail:
+                self.steps[-1]["detail"] = detail
+            self.save(update_fields=["steps"])
+
+    def beat(self):
+        self.heartbeat_at = timezone.now()
+        self.save(update_fields=["heartbeat_at"])
+
+    def succeed(self):
+        self.finish_step()
+        self.status, self.finished_at = ActionStatus.SUCCEEDED, timezone.now()
+        self.save(update_fields=["status", "finished_at"])
+
+    def fail(self, error):
+        self.status, self.error, self.finished_at = ActionStatus.FAILED, error, timezone.now()
+        self.save(update_fields=["status", "error", "finished_at"])

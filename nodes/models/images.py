@@ -1,0 +1,124 @@
+"""Images (machine, kernel, ramdisk) and instance types."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from nodes.choices import (
+    IMAGE_ID_PREFIX,
+    Architecture,
+    DomainType,
+    ImageFormat,
+    ImageKind,
+    Platform,
+    VmMode,
+)
+from nodes.ids import ec2_id_validator, new_ec2_id
+from nodes.querysets import VisibleQuerySet
+from nodes.validators import validate_name
+
+
+class Image(models.Model):
+    """A registered disk, kernel or ramdisk image, with the properties placement matches on."""
+
+    MEMBER_VISIBILITY = "own_or_public"
+
+    ec2_id = models.CharField(
+        "id",
+        max_length=12,
+        unique=True,
+        editable=False,
+        validators=[ec2_id_validator("emi", "eki", "eri")],
+    )
+    kind = models.CharField(max_length=8, choices=ImageKind, default=ImageKind.MACHINE)
+    name = models.CharField(max_length=128)
+    description = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=8, choices=ImageFormat, default=ImageFormat.QCOW2)
+    location = models.CharField(
+        max_length=1024, help_text="Path of the image file on the console host."
+    )
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    is_public = models.BooleanField("public", default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="images"
+    )
+    hypervisor = models.CharField(
+        max_length=8,
+        choices=DomainType,
+        blank=True,
+        help_text="Only nodes of this domain type may run it; blank for any.",
+    )
+    arch = models.CharField(max_length=16, choices=Architecture, default=Architecture.X86_64)
+    vm_mode = models.CharField(max_length=8, choices=VmMode, default=VmMode.HVM)
+    platform = models.CharField(max_length=8, choices=Platform, default=Platform.LINUX)
+    virtio_root = models.BooleanField(default=True)
+    virtio_disk = models.BooleanField(default=True)
+    virtio_net = models.BooleanField(default=True)
+    cloud_init = models.BooleanField(
+        "cloud-init capable",
+        default=False,
+        help_text="Attach a NoCloud config drive with the SSH key and user data.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=ImageKind.MACHINE, ec2_id__startswith="emi-")
+                    | Q(kind=ImageKind.KERNEL, ec2_id__startswith="eki-")
+                    | Q(kind=ImageKind.RAMDISK, ec2_id__startswith="eri-")
+                ),
+                name="image_id_prefix_matches_kind",
+            ),
+            models.UniqueConstraint(fields=["owner", "name"], name="image_name_unique_per_owner"),
+        ]
+
+    def __str__(self):
+        return f"{self.ec2_id} ({self.name})"
+
+    def save(self, *args, **kwargs):
+        if not self.ec2_id:
+            self.ec2_id = new_ec2_id(IMAGE_ID_PREFIX[self.kind], Image)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("image_detail", args=[self.ec2_id])
+
+
+class InstanceType(models.Model):
+    """A size of instance: vCPUs, memory, root disk and ephemeral disk (m1.small …)."""
+
+    MEMBER_VISIBILITY = "all"
+
+    name = models.CharField(max_length=63, unique=True, validators=[validate_name])
+    vcpus = models.PositiveSmallIntegerField("vCPUs")
+    memory_mb = models.PositiveIntegerField("memory (MiB)")
+    disk_gb = models.PositiveIntegerField("disk (GiB)")
+    ephemeral_gb = models.PositiveIntegerField(
+        "ephemeral disk (GiB)", default=0, help_text="A second, empty disk; 0 for none."
+    )
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["vcpus", "memory_mb", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(vcpus__gte=1) & Q(memory_mb__gte=16) & Q(disk_gb__gte=1),
+                name="instance_type_sizes_positive",
+                violation_error_message=(
+                    "An instance type needs at least 1 vCPU, 16 MiB of memory and 1 GiB of disk."
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("instancetype_detail", args=[self.name])

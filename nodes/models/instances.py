@@ -1,0 +1,128 @@
+"""Instances: what a user launched, where it runs and in which state."""
+
+from uuid import uuid4
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from nodes.choices import PowerState, TaskState, VmState
+from nodes.ids import ec2_id_validator, new_ec2_id
+from nodes.querysets import VisibleQuerySet
+
+
+class Instance(models.Model):
+    """A virtual machine: its inventory links and its Nova-style states (DESIGN.md §4).
+
+    The status a user sees is derived from vm_state, task_state and power_state; it is never
+    stored.
+    """
+
+    MEMBER_VISIBILITY = "own"
+
+    ec2_id = models.CharField(
+        "id", max_length=10, unique=True, editable=False, validators=[ec2_id_validator("i")]
+    )
+    uuid = models.UUIDField(default=uuid4, editable=False)
+    name = models.CharField(max_length=255, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="instances"
+    )
+    cluster = models.ForeignKey("nodes.Cluster", on_delete=models.PROTECT, related_name="instances")
+    node = models.ForeignKey(
+        "nodes.Node", on_delete=models.PROTECT, null=True, blank=True, related_name="instances"
+    )
+    image = models.ForeignKey("nodes.Image", on_delete=models.PROTECT, related_name="instances")
+    kernel = models.ForeignKey(
+        "nodes.Image", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ramdisk = models.ForeignKey(
+        "nodes.Image", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    instance_type = models.ForeignKey(
+        "nodes.InstanceType", on_delete=models.PROTECT, related_name="instances"
+    )
+    keypair = models.ForeignKey(
+        "nodes.Keypair", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    key_name = models.CharField(max_length=63, blank=True, help_text="The keypair's, at launch.")
+    public_key = models.TextField(
+        blank=True,
+        help_text="The keypair's public key, kept: deleting the keypair changes nothing.",
+    )
+    user_data = models.TextField(blank=True, help_text="Base64, as EC2 stores it.")
+    launch_index = models.PositiveSmallIntegerField(default=0)
+    reservation_id = models.CharField(max_length=10, validators=[ec2_id_validator("r")])
+
+    vm_state = models.CharField(max_length=12, choices=VmState, default=VmState.BUILDING)
+    # NULL, not "", means "no task": the compare-and-set of DESIGN.md §4 filters on it.
+    task_state = models.CharField(  # noqa: DJ001
+        max_length=16, choices=TaskState, null=True, blank=True
+    )
+    power_state = models.CharField(max_length=12, choices=PowerState, default=PowerState.NOSTATE)
+
+    domain_xml = models.TextField(blank=True, help_text="The domain XML defined at launch.")
+    rendered_with = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The stylesheets (rule, revision) that produced domain_xml, in order.",
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    terminated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(vm_state__in=VmState.values), name="instance_vm_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(task_state__isnull=True) | Q(task_state__in=TaskState.values),
+                name="instance_task_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(power_state__in=PowerState.values), name="instance_power_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(vm_state=VmState.DELETED) | Q(terminated_at__isnull=True),
+                name="instance_only_deleted_is_terminated",
+            ),
+            # A domain UUID names one live instance; a refused adoption may leave a deleted
+            # one behind with the UUID of a domain adopted later.
+            models.UniqueConstraint(
+                fields=["uuid"],
+                condition=~Q(vm_state=VmState.DELETED),
+                name="instance_uuid_unique_while_live",
+            ),
+        ]
+        indexes = [models.Index(fields=["vm_state"], name="instance_vm_state_idx")]
+
+    def __str__(self):
+        return self.ec2_id
+
+    def save(self, *args, **kwargs):
+        if not self.ec2_id:
+            self.ec2_id = new_ec2_id("i", Instance)
+        if not self.reservation_id:
+            self.reservation_id = new_ec2_id("r", Instance, field="reservation_id")
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("instance_detail", args=[self.ec2_id])
+
+    def record_domain(self, domain_xml, stylesheets):
+        """Keep the domain XML defined for this instance and what made it."""
+        self.domain_xml, self.rendered_with = domain_xml, stylesheets
+        self.save(update_fields=["domain_xml", "rendered_with"])
+
+    @property
+    def status(self) -> str:
+        """What a person sees: the task in progress, else the vm_state."""
+        if self.task_state:
+            return self.get_task_state_display()
+        return self.get_vm_state_display()

@@ -1,0 +1,60 @@
+"""How much a member may run at once."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Q, Sum
+
+from nodes.choices import VmState
+
+DEFAULTS = {"instances": 10, "vcpus": 20, "ram_mb": 20480}
+
+
+class Quota(models.Model):
+    """Limits for one user, or the defaults (the row without a user) for everyone else.
+    Admins are not limited."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="quota",
+    )
+    instances = models.PositiveIntegerField(default=DEFAULTS["instances"])
+    vcpus = models.PositiveIntegerField("vCPUs", default=DEFAULTS["vcpus"])
+    ram_mb = models.PositiveIntegerField("RAM (MiB)", default=DEFAULTS["ram_mb"])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(user__isnull=True), name="quota_one_default"
+            ),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(user__isnull=False), name="quota_one_per_user"
+            ),
+        ]
+
+    def __str__(self):
+        return f"quota of {self.user or 'everyone'}"
+
+    @classmethod
+    def defaults(cls):
+        return cls.objects.get_or_create(user=None)[0]
+
+    @classmethod
+    def of(cls, user):
+        """The limits that apply to user: an override, else the defaults."""
+        return cls.objects.filter(user=user).first() or cls.defaults()
+
+    def limits(self):
+        return {"instances": self.instances, "vcpus": self.vcpus, "ram_mb": self.ram_mb}
+
+
+def usage(user):
+    """What user's live instances (being built included) take."""
+    live = user.instances.exclude(vm_state=VmState.DELETED).aggregate(
+        instances=Count("pk"),
+        vcpus=Sum("instance_type__vcpus"),
+        ram_mb=Sum("instance_type__memory_mb"),
+    )
+    return {key: value or 0 for key, value in live.items()}

@@ -1,0 +1,103 @@
+"""Choosing a node for a new instance: filters, then the cluster's policy (seed 002's
+SCHEDPOLICY: GREEDY, ROUNDROBIN, SPREAD). Capacity is claimed under a lock on the cluster's
+node rows, so two launches never both take the last slot."""
+
+from django.db import transaction
+from django.db.models import F, Sum
+
+from nodes.choices import NodeStatus, PlacementPolicy, VmMode, VmState
+from nodes.models import Cluster, Instance, Node
+
+COMPATIBLE_ARCH = {"x86_64": {"x86_64", "i686"}, "i686": {"i686"}, "aarch64": {"aarch64"}}
+
+
+class PlacementFailed(Exception):
+    """No node can take the instance; the message lists why each was rejected."""
+
+
+def usage(nodes, instance):
+    """vCPUs and memory taken on each node by its live instances (being built included)."""
+    rows = (
+        Instance.objects.filter(node__in=nodes)
+        .exclude(vm_state=VmState.DELETED)
+        .exclude(pk=instance.pk)
+        .values("node")
+        .annotate(
+            vcpus=Sum("instance_type__vcpus"),
+            memory_mb=Sum("instance_type__memory_mb"),
+            disk_gb=Sum(F("instance_type__disk_gb") + F("instance_type__ephemeral_gb")),
+        )
+    )
+    return {row["node"]: row for row in rows}
+
+
+def rejection(node, instance, used):
+    """Why node cannot take instance, or "" when it can."""
+    image, size = instance.image, instance.instance_type
+    if not node.enabled:
+        return "disabled"
+    if node.status != NodeStatus.UP:
+        return f"status {node.status}"
+    if image.hypervisor and image.hypervisor != node.domain_type:
+        return f"image needs {image.hypervisor}, node runs {node.domain_type}"
+    simulated = node.domain_type == "test"  # libvirt's test driver runs anything
+    if (
+        not simulated
+        and node.arch
+        and image.arch not in COMPATIBLE_ARCH.get(node.arch, {node.arch})
+    ):
+        return f"image is {image.arch}, node is {node.arch}"
+    if image.vm_mode == VmMode.XEN and node.domain_type != "xen":
+        return "image is Xen paravirtual, node is not Xen"
+    vcpus = (used.get("vcpus") or 0) + size.vcpus
+    if vcpus > node.vcpu_capacity:
+        return f"{vcpus} vCPUs would exceed its {node.vcpu_capacity}"
+    memory = (used.get("memory_mb") or 0) + size.memory_mb
+    if memory > node.memory_capacity_mb:
+        return f"{memory} MiB would exceed its {node.memory_capacity_mb} MiB"
+    disk = (used.get("disk_gb") or 0) + size.disk_gb + size.ephemeral_gb
+    if node.disk_gb is not None and disk > node.disk_gb:
+        return f"{disk} GiB of disks would exceed its {node.disk_gb} GiB"
+    return ""
+
+
+def choose(policy, accepted, cluster, used):
+    if policy == PlacementPolicy.SPREAD:
+
+        def free(node):
+            return node.memory_capacity_mb - (used.get(node.pk, {}).get("memory_mb") or 0)
+
+        return max(accepted, key=free)
+    if policy == PlacementPolicy.ROUNDROBIN and cluster.last_placed_id:
+        later = [node for node in accepted if node.name > cluster.last_placed.name]
+        return (later or accepted)[0]
+    return accepted[0]
+
+
+@transaction.atomic
+def place(instance):
+    """Put instance on a node and return (node, {node name: "accepted" or the reason})."""
+    cluster = Cluster.objects.select_for_update().get(pk=instance.cluster_id)
+    candidates = Node.objects.select_for_update().filter(cluster=cluster).order_by("name")
+    if instance.node_id:
+        candidates = candidates.filter(pk=instance.node_id)
+    nodes = list(candidates)
+    used = usage(nodes, instance)
+    verdicts = {
+        node.name: rejection(node, instance, used.get(node.pk, {})) or "accepted" for node in nodes
+    }
+    accepted = [node for node in nodes if verdicts[node.name] == "accepted"]
+    if not accepted:
+        reasons = (
+            "; ".join(f"{name}: {why}" for name, why in verdicts.items())
+            or "the cluster has no nodes"
+        )
+        raise PlacementFailed(
+            f"No node of cluster {cluster.name} can take {instance.ec2_id} ({reasons})."
+        )
+    node = choose(cluster.placement_policy, accepted, cluster, used)
+    Instance.objects.filter(pk=instance.pk).update(node=node)
+    instance.node = node
+    cluster.last_placed = node
+    cluster.save(update_fields=["last_placed"])
+    return node, verdicts

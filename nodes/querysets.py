@@ -1,0 +1,31 @@
+"""The one rule for who sees what: `Model.objects.for_user(user)`.
+
+Pages, the API, form choices and consoles all start from it. Staff see everything; members
+see what each model's MEMBER_VISIBILITY allows:
+
+- "all": every row (instance types, clusters),
+- "none": nothing (nodes),
+- "own": rows whose owner is the member (keypairs, instances),
+- "own_instance": rows about the member's instances (actions),
+- "own_or_public": own rows and those marked public (images).
+"""
+
+from django.db import models
+
+
+class VisibleQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_staff:
+            return self.all()
+        visibility = self.model.MEMBER_VISIBILITY
+        if visibility == "all":
+            return self.all()
+        if visibility == "own":
+            return self.filter(owner=user)
+        if visibility == "own_instance":
+            return self.filter(instance__owner=user)
+        if visibility == "own_or_public":
+            return self.filter(models.Q(owner=user) | models.Q(is_public=True))
+        return self.none()

@@ -1,0 +1,100 @@
+"""Which action may start from which state, and where it leaves the instance (DESIGN.md §4)."""
+
+from nodes.choices import ActionKind, TaskState, VmState
+
+EVERY_STATE = set(VmState.values) - {VmState.DELETED}
+SNAPSHOTTABLE = {VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED}
+
+ALLOWED_FROM = {
+    ActionKind.LAUNCH: {VmState.BUILDING},
+    ActionKind.ADOPT: {VmState.BUILDING},
+    ActionKind.START: {VmState.STOPPED},
+    ActionKind.STOP: {VmState.ACTIVE, VmState.ERROR},
+    ActionKind.REBOOT: {VmState.ACTIVE},
+    ActionKind.HARD_REBOOT: {
+        VmState.ACTIVE,
+        VmState.STOPPED,
+        VmState.PAUSED,
+        VmState.SUSPENDED,
+        VmState.ERROR,
+    },
+    ActionKind.PAUSE: {VmState.ACTIVE},
+    ActionKind.UNPAUSE: {VmState.PAUSED},
+    ActionKind.SUSPEND: {VmState.ACTIVE},
+    ActionKind.RESUME: {VmState.SUSPENDED},
+    ActionKind.SNAPSHOT: SNAPSHOTTABLE,
+    ActionKind.REVERT_SNAPSHOT: SNAPSHOTTABLE,
+    ActionKind.DELETE_SNAPSHOT: SNAPSHOTTABLE,
+    ActionKind.TERMINATE: EVERY_STATE,
+    ActionKind.RESET_STATE: EVERY_STATE,
+}
+
+TASK_FOR = {
+    ActionKind.LAUNCH: TaskState.SCHEDULING,
+    ActionKind.ADOPT: TaskState.SCHEDULING,
+    ActionKind.START: TaskState.POWERING_ON,
+    ActionKind.STOP: TaskState.POWERING_OFF,
+    ActionKind.REBOOT: TaskState.REBOOTING,
+    ActionKind.HARD_REBOOT: TaskState.REBOOTING_HARD,
+    ActionKind.PAUSE: TaskState.PAUSING,
+    ActionKind.UNPAUSE: TaskState.UNPAUSING,
+    ActionKind.SUSPEND: TaskState.SUSPENDING,
+    ActionKind.RESUME: TaskState.RESUMING,
+    ActionKind.SNAPSHOT: TaskState.SNAPSHOTTING,
+    ActionKind.REVERT_SNAPSHOT: TaskState.SNAPSHOTTING,
+    ActionKind.DELETE_SNAPSHOT: TaskState.SNAPSHOTTING,
+    ActionKind.TERMINATE: TaskState.DELETING,
+}
+
+# Where a successful action leaves vm_state (a snapshot leaves it as it was).
+RESULT = {
+    ActionKind.LAUNCH: VmState.ACTIVE,
+    ActionKind.START: VmState.ACTIVE,
+    ActionKind.STOP: VmState.STOPPED,
+    ActionKind.REBOOT: VmState.ACTIVE,
+    ActionKind.HARD_REBOOT: VmState.ACTIVE,
+    ActionKind.PAUSE: VmState.PAUSED,
+    ActionKind.UNPAUSE: VmState.ACTIVE,
+    ActionKind.SUSPEND: VmState.SUSPENDED,
+    ActionKind.RESUME: VmState.ACTIVE,
+    ActionKind.TERMINATE: VmState.DELETED,
+}
+
+# Actions a user picks; launch and adopt start by creating an instance; the snapshot ones name a
+# snapshot and are offered next to it.
+ON_SNAPSHOT = {ActionKind.REVERT_SNAPSHOT, ActionKind.DELETE_SNAPSHOT}
+USER_ACTIONS = [kind for kind in ActionKind if kind not in (ActionKind.LAUNCH, ActionKind.ADOPT)]
+ADMIN_ONLY = {ActionKind.RESET_STATE}
+
+
+def allowed_now(instance, kind):
+    """Whether kind may start now; terminate and reset pre-empt a task in progress."""
+    if instance.vm_state not in ALLOWED_FROM[kind]:
+        return False
+    if kind == ActionKind.TERMINATE:
+        return instance.task_state != TaskState.DELETING
+    return kind == ActionKind.RESET_STATE or instance.task_state is None
+
+
+def available_actions(instance, user):
+    return [
+        kind
+        for kind in USER_ACTIONS
+        if kind not in ON_SNAPSHOT
+        and allowed_now(instance, kind)
+        and (user.is_staff or kind not in ADMIN_ONLY)
+    ]
+
+
+def refusal(instance, kind):
+    """Why kind may not start now, in words for a 409."""
+    label = ActionKind(kind).label.lower()
+    if instance.vm_state == "deleted":
+        return f"{instance.ec2_id} is terminated."
+    if instance.task_state and kind not in (ActionKind.TERMINATE, ActionKind.RESET_STATE):
+        busy = instance.get_task_state_display().lower()
+        return f"{instance.ec2_id} is busy ({busy}); try again when it is done."
+    allowed = ", ".join(sorted(ALLOWED_FROM[kind]))
+    return (
+        f"Cannot {label} {instance.ec2_id} while it is {instance.vm_state} (only from {allowed})."
+    )

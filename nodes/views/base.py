@@ -1,0 +1,123 @@
+"""What every inventory page shares: visibility, admin-only editing, search and filters."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.mixins import UserPassesTestMixin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.views.generic import CreateView, DetailView, ListView, UpdateView
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a list page: a label and a dotted attribute path of the row."""
+
+    label: str
+    path: str
+    link: bool = False
+    badge: bool = False
+
+
+class VisibleMixin:
+    """Rows come only from `Model.objects.for_user(user)`: what you may not see is a 404."""
+
+    model = None
+    slug_url_kwarg = "key"
+
+    def get_queryset(self):
+        return self.model.objects.for_user(self.request.user)
+
+
+class StaffRequiredMixin(UserPassesTestMixin):
+    """Only admins may change the inventory; a member gets a 403."""
+
+    def test_func(self):
+        return self.request.user.is_staff
+
+    def handle_no_permission(self):
+        raise PermissionDenied("Only admins can change the cloud's inventory.")
+
+
+class InventoryListView(VisibleMixin, ListView):
+    """A searchable, filterable, paginated table of one model."""
+
+    template_name = "nodes/object_list.html"
+    paginate_by = 25
+    columns: list[Column] = []
+    search_fields: list[str] = []
+    filters: dict[str, list] = {}
+    create_url_name = None
+    members_create = False  # members may create these too (instances)
+    empty_hint = ""
+
+    def get_queryset(self):
+        rows = super().get_queryset()
+        query = self.request.GET.get("q", "").strip()
+        if query and self.search_fields:
+            match = Q()
+            for field in self.search_fields:
+                match |= Q(**{f"{field}__icontains": query})
+            rows = rows.filter(match)
+        for field, choices in self.filters.items():
+            value = self.request.GET.get(field, "")
+            if value in {str(key) for key, _ in choices}:
+                rows = rows.filter(**{field: value})
+        return rows
+
+    def get_context_data(self, **kwargs):
+        params = self.request.GET.copy()
+        params.pop("page", None)
+        return super().get_context_data(
+            columns=self.columns,
+            title=self.model._meta.verbose_name_plural.capitalize(),
+            filter_choices=[
+                (
+                    field,
+                    field.replace("__", " ").replace("_", " "),
+                    choices,
+                    self.request.GET.get(field, ""),
+                )
+                for field, choices in self.filters.items()
+            ],
+            query=self.request.GET.get("q", ""),
+            searchable=bool(self.search_fields),
+            filtered=any(self.request.GET.get(f) for f in ["q", *self.filters]),
+            querystring=params.urlencode(),
+            create_url_name=self.create_url_name,
+            can_create=self.create_url_name and (self.request.user.is_staff or self.members_create),
+            empty_hint=self.empty_hint,
+            **kwargs,
+        )
+
+
+class InventoryDetailView(VisibleMixin, DetailView):
+    template_name = "nodes/object_detail.html"
+    fields: list[Column] = []
+    edit_url_name = None
+    extra_template = None
+    live_refresh = False  # re-read every 2 s (htmx), for objects that change by themselves
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            fields=self.fields,
+            live_refresh=self.live_refresh,
+            title=str(self.object),
+            kind=self.model._meta.verbose_name,
+            edit_url_name=self.edit_url_name,
+            extra_template=self.extra_template,
+            **kwargs,
+        )
+
+
+class InventoryCreateView(StaffRequiredMixin, CreateView):
+    template_name = "nodes/object_form.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(title=f"New {self.model._meta.verbose_name}", **kwargs)
+
+
+class InventoryUpdateView(StaffRequiredMixin, VisibleMixin, UpdateView):
+    template_name = "nodes/object_form.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(title=f"Edit {self.object}", **kwargs)

@@ -1,0 +1,103 @@
+"""Pages for images and instance types."""
+
+from nodes.choices import ImageKind
+from nodes.forms import ImageForm, InstanceTypeForm
+from nodes.models import Image, InstanceType
+from nodes.views.base import (
+    Column,
+    InventoryCreateView,
+    InventoryDetailView,
+    InventoryListView,
+    InventoryUpdateView,
+)
+
+
+class ImageList(InventoryListView):
+    model = Image
+    columns = [
+        Column("Id", "ec2_id", link=True),
+        Column("Name", "name"),
+        Column("Kind", "get_kind_display"),
+        Column("Format", "format"),
+        Column("Size (bytes)", "size_bytes"),
+        Column("Public", "is_public"),
+        Column("Owner", "owner"),
+    ]
+    search_fields = ["ec2_id", "name", "description"]
+    filters = {"kind": ImageKind.choices, "is_public": [("True", "yes"), ("False", "no")]}
+    create_url_name = "image_create"
+    empty_hint = "Register a machine image (emi-), or a kernel (eki-) and ramdisk (eri-) to boot."
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("owner")
+
+
+class ImageDetail(InventoryDetailView):
+    model = Image
+    slug_field = "ec2_id"
+    fields = [
+        Column("Name", "name"),
+        Column("Kind", "get_kind_display"),
+        Column("Description", "description"),
+        Column("Format", "format"),
+        Column("Location", "location"),
+        Column("Size (bytes)", "size_bytes"),
+        Column("Public", "is_public"),
+        Column("Owner", "owner"),
+        Column("Hypervisor", "get_hypervisor_display"),
+        Column("Architecture", "arch"),
+        Column("VM mode", "vm_mode"),
+        Column("Platform", "platform"),
+        Column("virtio root", "virtio_root"),
+        Column("virtio disk", "virtio_disk"),
+        Column("virtio net", "virtio_net"),
+    ]
+    edit_url_name = "image_edit"
+
+
+class ImageFormMixin:
+    model = Image
+    form_class = ImageForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "owner": self.request.user}
+
+
+class ImageCreate(ImageFormMixin, InventoryCreateView):
+    pass
+
+
+class ImageEdit(ImageFormMixin, InventoryUpdateView):
+    slug_field = "ec2_id"
+
+
+class InstanceTypeList(InventoryListView):
+    model = InstanceType
+    columns = [
+        Column("Name", "name", link=True),
+        Column("vCPUs", "vcpus"),
+        Column("Memory (MiB)", "memory_mb"),
+        Column("Disk (GiB)", "disk_gb"),
+        Column("Ephemeral (GiB)", "ephemeral_gb"),
+    ]
+    search_fields = ["name"]
+    create_url_name = "instancetype_create"
+    empty_hint = "Instance types are the sizes members launch: m1.small, m1.medium …"
+
+
+class InstanceTypeDetail(InventoryDetailView):
+    model = InstanceType
+    slug_field = "name"
+    fields = InstanceTypeList.columns[1:]
+    edit_url_name = "instancetype_edit"
+
+
+class InstanceTypeCreate(InventoryCreateView):
+    model = InstanceType
+    form_class = InstanceTypeForm
+
+
+class InstanceTypeEdit(InventoryUpdateView):
+    model = InstanceType
+    form_class = InstanceTypeForm
+    slug_field = "name"

@@ -1,0 +1,219 @@
+"""Pages for instances, their actions, and keypairs."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from nodes import operations, states
+from nodes.choices import ActionKind, ActionStatus, PowerState, VmState
+from nodes.forms import KeypairForm, LaunchForm
+from nodes.models import Action, Instance, InstanceType, Keypair, Quota
+from nodes.models.quotas import usage
+from nodes.views.base import Column, InventoryDetailView, InventoryListView
+
+CONFIRM = {
+    ActionKind.STOP: "Power off {id}? The guest gets an ACPI request, then is forced off.",
+    ActionKind.HARD_REBOOT: "Force {id} off and start it again with the current rules?",
+    ActionKind.TERMINATE: "Terminate {id}? Its disks are deleted; this cannot be undone.",
+    ActionKind.RESET_STATE: "Reset {id}'s state from what the hypervisor reports?",
+}
+
+
+class InstanceList(InventoryListView):
+    model = Instance
+    columns = [
+        Column("Id", "ec2_id", link=True),
+        Column("Name", "name"),
+        Column("Status", "status", badge=True),
+        Column("Power", "get_power_state_display"),
+        Column("Type", "instance_type"),
+        Column("Image", "image.ec2_id"),
+        Column("Node", "node"),
+        Column("Owner", "owner"),
+        Column("Created", "created_at"),
+    ]
+    search_fields = ["ec2_id", "name", "reservation_id", "owner__username"]
+    filters = {"vm_state": VmState.choices, "power_state": PowerState.choices}
+    empty_hint = "No instances yet. Launched instances appear here with their state."
+    create_url_name = "instance_launch"
+    members_create = True
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("instance_type", "image", "node", "owner")
+
+
+class InstanceDetail(InventoryDetailView):
+    model = Instance
+    slug_field = "ec2_id"
+    fields = [
+        Column("Name", "name"),
+        Column("Status", "status", badge=True),
+        Column("VM state", "get_vm_state_display"),
+        Column("Task", "get_task_state_display"),
+        Column("Power state", "get_power_state_display"),
+        Column("Owner", "owner"),
+        Column("Cluster", "cluster", link=True),
+        Column("Node", "node", link=True),
+        Column("Image", "image", link=True),
+        Column("Kernel", "kernel", link=True),
+        Column("Ramdisk", "ramdisk", link=True),
+        Column("Instance type", "instance_type", link=True),
+        Column("Keypair", "keypair", link=True),
+        Column("Reservation", "reservation_id"),
+        Column("Launch index", "launch_index"),
+        Column("Created", "created_at"),
+        Column("Launched", "launched_at"),
+        Column("Terminated", "terminated_at"),
+    ]
+    extra_template = "nodes/instance_live.html"
+    live_refresh = True
+
+    def get_context_data(self, **kwargs):
+        instance = self.object
+        return super().get_context_data(
+            buttons=[
+                (kind, ActionKind(kind).label, CONFIRM.get(kind, "").format(id=instance.ec2_id))
+                for kind in states.available_actions(instance, self.request.user)
+            ],
+            actions=instance.actions.select_related("owner")[:20],
+            snapshots=instance.snapshots.all(),
+            snapshot_actions=all(states.allowed_now(instance, kind) for kind in states.ON_SNAPSHOT),
+            **kwargs,
+        )
+
+
+@require_POST
+def instance_action(request, key, kind, snapshot=None):
+    instance = get_object_or_404(Instance.objects.for_user(request.user), ec2_id=key)
+    if kind not in states.USER_ACTIONS:
+        raise PermissionDenied(f"No action {kind!r}.")
+    if snapshot is not None:
+        snapshot = get_object_or_404(instance.snapshots, pk=snapshot)
+    try:
+        operations.request_action(instance, ActionKind(kind), request.user, snapshot)
+    except (operations.ActionRefused, operations.QueueUnavailable) as error:
+        messages.error(request, str(error))
+    else:
+        messages.info(request, f"{ActionKind(kind).label} of {instance.ec2_id} queued.")
+    return redirect(instance)
+
+
+def instance_launch(request):
+    form = LaunchForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        fields = {k: v for k, v in form.cleaned_data.items() if k != "count"}
+        try:
+            launched = operations.launch(request.user, form.cleaned_data["count"], **fields)
+        except operations.QueueUnavailable as error:
+            messages.error(request, str(error))
+        except operations.QuotaExceeded as error:
+            form.add_error(None, str(error))
+        else:
+            first = launched[0][0]
+            messages.info(
+                request,
+                f"Launching {len(launched)} instance(s), reservation {first.reservation_id}.",
+            )
+            return redirect(first)
+    sizes = {t.name: [t.vcpus, t.memory_mb] for t in InstanceType.objects.all()}
+    context = {
+        "form": form,
+        "title": "Launch instances",
+        "quota": quota_of(request.user),
+        "type_sizes": sizes,
+    }
+    return render(request, "nodes/instance_launch.html", context)
+
+
+def quota_of(user):
+    """Rows of (what, in use, limit, left) for the launch page and the account page."""
+    limits, used = Quota.of(user).limits(), usage(user)
+    return [
+        (label, used[key], limits[key], max(0, limits[key] - used[key]))
+        for key, label in operations.LABELS.items()
+    ]
+
+
+class ActionList(InventoryListView):
+    model = Action
+    columns = [
+        Column("#", "pk", link=True),
+        Column("Action", "get_kind_display"),
+        Column("Instance", "instance.ec2_id"),
+        Column("Status", "status", badge=True),
+        Column("By", "owner"),
+        Column("Requested", "created_at"),
+        Column("Finished", "finished_at"),
+        Column("Error", "error"),
+    ]
+    search_fields = ["instance__ec2_id", "instance__name", "error"]
+    filters = {"status": ActionStatus.choices, "kind": ActionKind.choices}
+    empty_hint = "Every launch, start, stop, reboot … shows here with its steps and outcome."
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("instance", "owner")
+
+
+class ActionDetail(InventoryDetailView):
+    model = Action
+    slug_field = "pk"
+    fields = [
+        Column("Action", "get_kind_display"),
+        Column("Instance", "instance", link=True),
+        Column("Status", "status", badge=True),
+        Column("By", "owner"),
+        Column("Requested", "created_at"),
+        Column("Started", "started_at"),
+        Column("Finished", "finished_at"),
+        Column("Error", "error"),
+    ]
+    extra_template = "nodes/action_steps.html"
+    live_refresh = True
+
+
+class KeypairList(InventoryListView):
+    model = Keypair
+    columns = [
+        Column("Name", "name", link=True),
+        Column("Fingerprint", "fingerprint"),
+        Column("SHA256", "fingerprint_sha256"),
+        Column("Owner", "owner"),
+        Column("Created", "created_at"),
+    ]
+    search_fields = ["name", "fingerprint", "fingerprint_sha256"]
+    create_url_name = "keypair_create"
+    members_create = True
+    empty_hint = "Keypairs hold the SSH public keys put into your instances."
+
+
+def keypair_create(request):
+    """Import a public key, or generate a pair and show its private key this once."""
+    form = KeypairForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["public_key"]:
+            Keypair.import_public(request.user, data["name"], data["public_key"])
+            messages.success(request, f"Imported keypair {data['name']}.")
+            return redirect("keypair_list")
+        keypair, private = Keypair.generate(request.user, data["name"], data["key_type"])
+        context = {"keypair": keypair, "private_key": private}
+        response = render(request, "nodes/keypair_created.html", context)
+        response["Cache-Control"] = "no-store"  # the private key must not linger anywhere
+        return response
+    return render(request, "nodes/object_form.html", {"form": form, "title": "New keypair"})
+
+
+@require_POST
+def keypair_delete(request, key):
+    keypair = get_object_or_404(Keypair.objects.for_user(request.user), pk=key)
+    keypair.delete()
+    messages.success(request, f"Deleted keypair {keypair.name}; running instances keep the key.")
+    return redirect("keypair_list")
+
+
+class KeypairDetail(InventoryDetailView):
+    model = Keypair
+    slug_field = "pk"
+    fields = [*KeypairList.columns[1:], Column("Public key", "public_key")]
+    extra_template = "nodes/keypair_delete.html"

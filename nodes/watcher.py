@@ -1,0 +1,195 @@
+"""The node watcher: lifecycle events, periodic probes and reconciliation, and recovery of
+actions whose worker died. Run by `manage.py runwatcher`.
+
+The hypervisor is the truth for power state, but the watcher never touches an instance with
+a task in progress: the action that owns it will record the outcome.
+"""
+
+import logging
+import os
+import socket
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.worker import Worker
+
+from nodes import operations
+from nodes.choices import ActionStatus, NodeStatus, PowerState, VmState
+from nodes.jobs import probe_and_record
+from nodes.libvirt import Hypervisor, NodeError
+from nodes.libvirt.domains import CHECK_PREFIX
+from nodes.libvirt.events import NodeEvents, start_event_loop
+from nodes.lifecycle import endpoint_for
+from nodes.models import Action, Instance, Node, UnmanagedDomain
+from nodes.states import TASK_FOR
+
+log = logging.getLogger("nodes.watcher")
+
+# How a power state seen from outside moves vm_state (only for instances with no task).
+SYNC = {
+    PowerState.RUNNING: ({VmState.STOPPED, VmState.PAUSED}, VmState.ACTIVE),
+    PowerState.PAUSED: ({VmState.ACTIVE}, VmState.PAUSED),
+    PowerState.SHUTOFF: ({VmState.ACTIVE, VmState.PAUSED}, VmState.STOPPED),
+    PowerState.CRASHED: ({VmState.ACTIVE, VmState.PAUSED}, VmState.ERROR),
+    PowerState.NOSTATE: ({VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED}, VmState.ERROR),
+}
+
+
+def sync_power(domain_uuid, power):
+    """Record a power state seen on a node for the instance with this domain UUID."""
+    idle = Instance.objects.filter(uuid=domain_uuid, task_state__isnull=True).exclude(
+        vm_state__in=[VmState.DELETED, VmState.BUILDING]
+    )
+    idle.update(power_state=power)
+    from_states, to_state = SYNC.get(power, (set(), None))
+    if to_state:
+        idle.filter(vm_state__in=from_states).update(vm_state=to_state)
+
+
+def on_event(domain_uuid, power):
+    try:
+        sync_power(domain_uuid, power)
+    finally:
+        close_old_connections()
+
+
+def reconcile(node):
+    """Catch what events missed: every idle instance of node gets the state libvirt reports;
+    domains Kumo did not create are listed as unmanaged."""
+    with Hypervisor(endpoint_for(node), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
+        domains = hypervisor.domains()
+    seen = {domain_uuid: power for domain_uuid, _name, power in domains}
+    live = Instance.objects.filter(node=node).exclude(
+        vm_state__in=[VmState.DELETED, VmState.BUILDING]
+    )
+    for domain_uuid in live.filter(task_state__isnull=True).values_list("uuid", flat=True):
+        sync_power(domain_uuid, seen.get(str(domain_uuid), PowerState.NOSTATE))
+    record_unmanaged(node, domains)
+
+
+def record_unmanaged(node, domains):
+    """Keep node's list of unmanaged domains equal to what it runs that Kumo does not know."""
+    uuids = [domain_uuid for domain_uuid, _name, _power in domains]
+    live = Instance.objects.filter(uuid__in=uuids).exclude(vm_state=VmState.DELETED)
+    known = {str(u) for u in live.values_list("uuid", flat=True)}
+    foreign = [d for d in domains if d[0] not in known and not d[1].startswith(CHECK_PREFIX)]
+    for domain_uuid, name, power in foreign:
+        UnmanagedDomain.objects.update_or_create(
+            node=node, uuid=domain_uuid, defaults={"name": name, "power_state": power}
+        )
+    stale = UnmanagedDomain.objects.filter(node=node).exclude(uuid__in=[d[0] for d in foreign])
+    stale.delete()
+
+
+def process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def worker_gone(action):
+    """True when the rq job of a running action can no longer finish it: the job ended or
+    vanished, its worker on this host is no longer a process, or (workers elsewhere) the
+    action's heartbeat is older than KUMO_ACTION_STALE_AFTER."""
+    connection = operations.job_queue().connection
+    try:
+        job = Job.fetch(action.job_id, connection=connection)
+    except NoSuchJobError:
+        return True
+    if job.get_status() in (
+        JobStatus.FAILED,
+        JobStatus.STOPPED,
+        JobStatus.CANCELED,
+        JobStatus.FINISHED,
+    ):
+        return True
+    worker = (
+        Worker.find_by_key(
+            Worker.redis_worker_namespace_prefix + job.worker_name, connection=connection
+        )
+        if job.worker_name
+        else None
+    )
+    if worker is not None and worker.hostname == socket.gethostname():
+        horse = worker.horse_pid or worker.pid
+        return not (process_exists(worker.pid) and process_exists(horse))
+    stale = timezone.now() - timezone.timedelta(seconds=settings.KUMO_ACTION_STALE_AFTER)
+    return action.heartbeat_at is not None and action.heartbeat_at < stale
+
+
+def recover_stale_actions():
+    """Fail the running actions whose worker died, and give their instances back."""
+    try:
+        dead = [
+            a
+            for a in Action.objects.filter(status=ActionStatus.RUNNING).select_related("instance")
+            if worker_gone(a)
+        ]
+    except RedisError:
+        return  # the queue is down: nothing can be told apart now
+    for action in dead:
+        action.refresh_from_db(fields=["status"])
+        if action.status != ActionStatus.RUNNING:
+            continue
+        log.warning("action %s (%s) lost its worker", action.pk, action.kind)
+        action.fail(
+            "The worker running this action stopped before finishing (killed or crashed). "
+            "The instance is usable again: check its state, then retry."
+        )
+        tasks = {TASK_FOR.get(action.kind), "spawning"} - {None}
+        Instance.objects.filter(pk=action.instance_id, task_state__in=tasks).update(task_state=None)
+
+
+class Watcher:
+    """One probe in flight per node at most; a slow node never delays the others."""
+
+    def __init__(self, max_parallel=8):
+        self.pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="watch")
+        self.in_flight = {}
+        self.events = {}
+
+    def sweep(self):
+        """Probe and reconcile every enabled node; recover actions whose worker died."""
+        self.in_flight = {pk: f for pk, f in self.in_flight.items() if not f.done()}
+        for node in Node.objects.filter(enabled=True):
+            if node.pk not in self.in_flight:
+                self.in_flight[node.pk] = self.pool.submit(self.check, node)
+        recover_stale_actions()
+
+    def listen(self):
+        """Keep an event connection to every enabled node (new ones, reconnections)."""
+        start_event_loop()
+        nodes = {node.pk: node for node in Node.objects.filter(enabled=True)}
+        for pk in set(self.events) - set(nodes):
+            self.events.pop(pk).close()
+        for pk, node in nodes.items():
+            if pk not in self.events:
+                self.events[pk] = NodeEvents(
+                    endpoint_for(node), settings.KUMO_PROBE_TIMEOUT, on_event
+                )
+            self.events[pk].ensure()
+
+    @staticmethod
+    def check(node):
+        try:
+            if probe_and_record(node) and node.status == NodeStatus.UP:
+                reconcile(node)
+        except NodeError as error:
+            log.info("reconciling node %s failed: %s", node.name, error)
+        except Exception:
+            log.exception("watching node %s failed", node.name)
+        finally:
+            close_old_connections()
+
+    def wait(self):
+        for future in list(self.in_flight.values()):
+            future.result()

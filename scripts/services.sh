@@ -1,0 +1,68 @@
+# Make sure Redis and a libvirt daemon answer; start our own when they do not.
+# Sourced by run.sh and test.sh. What it starts is listed in STARTED (pid files) so that the
+# caller can stop it again: `trap stop_started EXIT`.
+
+STARTED=()
+
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
+  local seconds=$1 what=$2; shift 2
+  for _ in $(seq $((seconds * 5))); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  die "$what did not come up within ${seconds}s."
+}
+
+redis_answers() { redis-cli -u "$REDIS_URL" ping 2>/dev/null | grep -q PONG; }
+
+ensure_redis() {
+  redis_answers && return
+  local host port
+  host=$(python3 -c 'import sys,urllib.parse as u; print(u.urlsplit(sys.argv[1]).hostname or "")' "$REDIS_URL")
+  port=$(python3 -c 'import sys,urllib.parse as u; print(u.urlsplit(sys.argv[1]).port or 6379)' "$REDIS_URL")
+  case "$host" in
+    127.0.0.1|localhost|::1) ;;
+    *) die "Redis at $REDIS_URL does not answer; Kumo starts one only on this machine." ;;
+  esac
+  say "Starting Redis on 127.0.0.1:$port (state in $KUMO_VAR_DIR/redis)"
+  mkdir -p "$KUMO_VAR_DIR/redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$KUMO_VAR_DIR/redis" \
+    --save "" --appendonly no --logfile "$KUMO_VAR_DIR/redis/redis.log" \
+    --pidfile "$KUMO_VAR_DIR/redis/redis.pid"
+  STARTED+=("$KUMO_VAR_DIR/redis/redis.pid")
+  wait_for 10 Redis redis_answers
+}
+
+# Debian's udev rule for /dev/kvm (GROUP="kvm", MODE="0660"), applied where no udev runs, as
+# in containers: with a root-only /dev/kvm, libvirt re-probes QEMU on every call and defining
+# one domain takes about a minute.
+apply_kvm_device_rule() {
+  [ -c /dev/kvm ] && getent group kvm >/dev/null || return 0
+  [ "$(stat -c %G:%a /dev/kvm)" = kvm:660 ] && return 0
+  as_root chgrp kvm /dev/kvm && as_root chmod 660 /dev/kvm
+}
+
+libvirt_answers() { virsh -c qemu:///system version && virsh -c test+unix:///default version; }
+
+ensure_libvirtd() {
+  apply_kvm_device_rule
+  libvirt_answers >/dev/null 2>&1 && return
+  if [ -d /run/systemd/system ]; then
+    say "Starting libvirtd (systemd)"
+    as_root systemctl start libvirtd
+  else
+    say "Starting libvirtd and virtlogd (no systemd here)"
+    as_root mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt/qemu
+    pgrep -x virtlogd >/dev/null || { as_root virtlogd -d; STARTED+=(/var/run/virtlogd.pid); }
+    pgrep -x libvirtd >/dev/null || { as_root libvirtd -d; STARTED+=(/var/run/libvirtd.pid); }
+  fi
+  wait_for 20 "libvirtd (qemu:///system and test+unix:///default)" libvirt_answers ||
+    die "libvirt does not answer. As a non-root user, join the 'libvirt' group and log in again."
+}
+
+stop_started() {
+  local pidfile
+  for pidfile in "${STARTED[@]}"; do
+    [ -f "$pidfile" ] && as_root kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Install whatever Kumo needs and is missing: Debian packages, the Python virtualenv, the
+# browser assets from npm. Quick when nothing is missing. Uses sudo when not root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+APT_PACKAGES=(
+  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
+  libvirt-dev pkg-config gcc python3-dev python3-venv redis-server xsltproc chromium
+  debian-installer-12-netboot-amd64
+)
+command -v node >/dev/null || APT_PACKAGES+=(nodejs)
+command -v npm >/dev/null || APT_PACKAGES+=(npm)
+
+install_system_packages() {
+  local missing=()
+  for package in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  say "Installing system packages: ${missing[*]}"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+pick_python() {
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"; return
+    fi
+  done
+  die "Kumo needs Python 3.11 or newer."
+}
+
+install_python_packages() {
+  local stamp=.venv/.requirements.sha256 want
+  want=$(sha256sum requirements.txt | cut -d' ' -f1)
+  [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return
+  say "Installing Python packages into .venv"
+  [ -x .venv/bin/python ] || "$(pick_python)" -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  echo "$want" > "$stamp"
+}
+
+build_browser_assets() {
+  local stamp=node_modules/.package-lock.sha256 want
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "Installing browser packages from npm"
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
+  fi
+  if [ ! -f static/dist/kumo.js ] || [ -n "$(find static/src "$stamp" -newer static/dist/kumo.js 2>/dev/null)" ]; then
+    say "Building browser assets into static/dist"
+    npm run --silent build --loglevel=error
+  fi
+}
+
+install_system_packages
+install_python_packages
+build_browser_assets

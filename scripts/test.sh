@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make test`: lint, configuration checks and the whole suite against real Redis and libvirt.
+# On SQLite by default; on PostgreSQL when DATABASE_URL says so.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+source scripts/services.sh
+
+ensure_redis
+ensure_libvirtd
+trap stop_started EXIT
+
+say "Lint"
+.venv/bin/ruff format --check --quiet .
+.venv/bin/ruff check --quiet .
+say "Configuration and migrations"
+.venv/bin/python manage.py check --fail-level WARNING
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null ||
+  die "Models and migrations disagree: run manage.py makemigrations."
+say "Tests on ${DATABASE_URL:-SQLite}"
+.venv/bin/pytest "$@"

@@ -1,0 +1,181 @@
+"""Personas (an admin, two members), the real Redis queue, a real rq worker, and the demo
+inventory on the real libvirt daemon that `make test` ensures."""
+
+import io
+import socket
+import threading
+
+import django_rq
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+from rq import SimpleWorker
+
+from nodes.choices import DomainType, ImageKind
+from nodes.jobs import probe_and_record
+from nodes.libvirt import Endpoint, open_connection
+from nodes.models import Cluster, Image, Instance, InstanceType, Keypair, Node
+from tests.browser import chromium_page
+
+
+@pytest.fixture
+def admin(django_user_model):
+    return django_user_model.objects.create_user(
+        "alice", password="pw", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def member_a(django_user_model):
+    return django_user_model.objects.create_user("bob", password="pw")
+
+
+@pytest.fixture
+def member_b(django_user_model):
+    return django_user_model.objects.create_user("carol", password="pw")
+
+
+@pytest.fixture
+def admin_client(admin, client):
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def member_client(member_a, client):
+    client.force_login(member_a)
+    return client
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.force_authenticate(user)` or token headers pick the caller."""
+    return APIClient()
+
+
+@pytest.fixture
+def queue():
+    """The real Redis queue, emptied before and after the test."""
+    queue = django_rq.get_queue("default")
+    queue.connection.flushdb()
+    yield queue
+    queue.connection.flushdb()
+
+
+@pytest.fixture
+def run_jobs(queue):
+    """Run every queued job in this process with a real rq worker (burst mode)."""
+
+    def run():
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+    return run
+
+
+@pytest.fixture
+def cluster(db):
+    return Cluster.objects.create(name="demo")
+
+
+@pytest.fixture
+def sim_node(cluster):
+    return Node.objects.create(
+        cluster=cluster, name="sim", uri="test+unix:///default", domain_type=DomainType.TEST
+    )
+
+
+@pytest.fixture
+def local_node(cluster):
+    return Node.objects.create(
+        cluster=cluster, name="local", uri="qemu:///system", domain_type=DomainType.QEMU
+    )
+
+
+@pytest.fixture
+def demo(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    settings.KUMO_IMAGES_DIR = tmp_path / "images"
+    call_command("seeddemo", stdout=io.StringIO())
+
+
+@pytest.fixture
+def small(db):
+    return InstanceType.objects.create(name="m1.small", vcpus=1, memory_mb=256, disk_gb=5)
+
+
+def make_image(owner, name, public=False, kind=ImageKind.MACHINE):
+    return Image.objects.create(
+        owner=owner, name=name, kind=kind, location=f"/images/{name}", is_public=public
+    )
+
+
+@pytest.fixture
+def world(admin, member_a, member_b, cluster, sim_node, small):
+    """Something of everybody's: a public image, private images, keypairs and instances."""
+    public = make_image(admin, "public-disk", public=True)
+    objects = {"public_image": public}
+    for key, user in (("a", member_a), ("b", member_b)):
+        image = make_image(user, f"{user.username}-disk")
+        objects[f"image_{key}"] = image
+        objects[f"keypair_{key}"] = Keypair.objects.create(
+            owner=user, name="main", public_key="ssh-ed25519 AAAA", fingerprint="00:11"
+        )
+        objects[f"instance_{key}"] = Instance.objects.create(
+            owner=user, cluster=cluster, node=sim_node, image=public, instance_type=small
+        )
+    return objects
+
+
+@pytest.fixture
+def page(live_server):
+    """A headless Chromium page; pair it with `live_server.url`."""
+    with chromium_page() as page:
+        yield page
+
+
+@pytest.fixture(scope="session")
+def test_driver_connection():
+    return {}
+
+
+@pytest.fixture(autouse=True)
+def test_driver_kept_alive(test_driver_connection):
+    """libvirt's test driver forgets its domains when its last connection closes; in the
+    console the watcher holds one per node, here this does (again after a daemon restart)."""
+    held = test_driver_connection.get("connection")
+    if held is None or not held.isAlive():
+        test_driver_connection["connection"] = open_connection(Endpoint("test+unix:///default"), 10)
+
+
+@pytest.fixture
+def demo_sim(demo):
+    """The demo's sim node, probed up, as the only enabled node."""
+    node = Node.objects.get(name="sim")
+    assert probe_and_record(node), node.last_error
+    Node.objects.filter(name="local").update(enabled=False)
+    return node
+
+
+@pytest.fixture
+def silent_host():
+    """A host that accepts TCP connections and never says a word: a hung libvirtd."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()

@@ -1,0 +1,45 @@
+"""`manage.py seeddemo`: the demo cloud, created once."""
+
+import io
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from nodes.models import Cluster, Image, InstanceType, Node
+
+
+def counts():
+    models = [Cluster, Node, Image, InstanceType, get_user_model()]
+    return [model.objects.count() for model in models]
+
+
+def test_it_seeds_the_demo_cloud(demo):
+    nodes = {n.name: (n.uri, n.domain_type, n.cluster.name) for n in Node.objects.all()}
+    assert nodes == {
+        "local": ("qemu:///system", "qemu", "demo"),
+        "sim": ("test+unix:///default", "test", "demo"),
+    }
+    kinds = {image.ec2_id[:4]: image for image in Image.objects.all()}
+    assert set(kinds) == {"eki-", "eri-", "emi-"}
+    assert kinds["eki-"].location.endswith("/amd64/linux") and kinds["emi-"].format == "qcow2"
+    assert all(image.is_public for image in kinds.values())
+    names = set(InstanceType.objects.values_list("name", flat=True))
+    assert names == {"m1.small", "m1.medium", "m1.large", "m1.xlarge"}
+    users = get_user_model().objects
+    assert users.get(username="admin").is_staff and not users.get(username="member").is_staff
+
+
+def test_it_prints_the_logins_every_time_and_they_work(demo, settings, client):
+    out = io.StringIO()
+    call_command("seeddemo", stdout=out)
+    line = next(line for line in out.getvalue().splitlines() if "member" in line)
+    password = line.split()[1]
+    assert client.login(username="member", password=password)
+
+
+def test_running_it_again_changes_nothing(demo):
+    before = counts()
+    ids = set(Image.objects.values_list("ec2_id", flat=True))
+    call_command("seeddemo", stdout=io.StringIO())
+    assert counts() == before
+    assert set(Image.objects.values_list("ec2_id", flat=True)) == ids

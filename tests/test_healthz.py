@@ -1,0 +1,34 @@
+"""GET /healthz without logging in: 200 when the database and Redis answer, else 503."""
+
+from rq import Worker
+
+from nodes.models import Node
+
+
+def test_it_is_200_with_each_node_status(client, sim_node, queue):
+    Node.objects.filter(pk=sim_node.pk).update(status="up")
+    response = client.get("/healthz")
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["database"], body["redis"], body["nodes"]["sim"]["status"]) == ("ok", "ok", "up")
+
+
+def test_it_counts_the_workers_registered_in_redis(client, db, queue):
+    worker = Worker([queue], connection=queue.connection, name="healthz-test")
+    worker.register_birth()
+    try:
+        assert client.get("/healthz").json()["workers"] == 1
+    finally:
+        worker.register_death()
+
+
+def test_it_is_503_when_redis_is_down(client, db, settings):
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0", "SOCKET_TIMEOUT": 1}}
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["redis"] == "unreachable" and response.json()["workers"] == 0
+
+
+def test_pages_still_render_when_redis_is_down(admin_client, sim_node, settings):
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0", "SOCKET_TIMEOUT": 1}}
+    assert admin_client.get("/nodes/sim/").status_code == 200

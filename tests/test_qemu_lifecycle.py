@@ -1,0 +1,123 @@
+"""A real QEMU (TCG) instance on qemu:///system: boot the Debian installer kernel and initrd
+with boot parameters from the user data, read the serial log, and walk the lifecycle."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from nodes import configdrive, operations
+from nodes.choices import ActionKind
+from nodes.domainxml import library
+from nodes.jobs import probe_and_record
+from nodes.models import Image, Instance, Keypair, Node, Rule
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def installer(demo, admin, api, queue, run_jobs, settings):
+    """The installer launched on the local node through the API, with the boot-parameters
+    rule enabled."""
+    settings.KUMO_STOP_TIMEOUT = 3
+    settings.KUMO_REBOOT_TIMEOUT = 3
+    local = Node.objects.get(name="local")
+    assert probe_and_record(local), local.last_error
+    Node.objects.filter(name="sim").update(enabled=False)
+    entry = library.get("boot-params")
+    rule = Rule.objects.create(name=entry.title, library_slug=entry.slug, enabled=True)
+    rule.revise(entry.text, admin)
+    Image.objects.filter(kind="machine").update(cloud_init=True)
+    Keypair.generate(admin, "main")
+    api.force_authenticate(admin)
+    response = api.post(
+        "/api/v1/instances/",
+        {
+            "keypair": "main",
+            "image": Image.objects.get(kind="machine").ec2_id,
+            "kernel": Image.objects.get(kind="kernel").ec2_id,
+            "ramdisk": Image.objects.get(kind="ramdisk").ec2_id,
+            "instance_type": "m1.medium",
+            "name": "installer",
+            "node": "local",
+            "user_data": "#!/bin/sh\nbootparams=priority=critical kumo-test=1\n",
+        },
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    instance = Instance.objects.get(ec2_id=response.json()["instances"][0]["id"])
+    action = instance.actions.get()
+    run_jobs()
+    action.refresh_from_db()
+    instance.refresh_from_db()
+    assert action.status == "succeeded", action.error
+    yield instance
+    instance.refresh_from_db()
+    if instance.vm_state != "deleted":
+        operations.request_action(instance, ActionKind.TERMINATE, admin)
+        run_jobs()
+
+
+def serial_log(instance):
+    return Path(instance.node.instances_path, instance.ec2_id, "console.log")
+
+
+def wait_for_text(path, text, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def act(instance, kind, user, run_jobs):
+    action = operations.request_action(instance, kind, user)
+    run_jobs()
+    action.refresh_from_db()
+    instance.refresh_from_db()
+    assert action.status == "succeeded", f"{kind}: {action.error}"
+    return action
+
+
+def test_the_installer_boots_with_the_boot_parameters(installer):
+    assert (installer.vm_state, installer.power_state) == ("active", "running")
+    assert "priority=critical kumo-test=1" in installer.domain_xml
+    assert "ephemeral.qcow2" in installer.domain_xml  # m1.medium has a 1 GiB ephemeral disk
+    assert Path(installer.node.instances_path, installer.ec2_id, "ephemeral.qcow2").exists()
+    label, files = configdrive.read(
+        Path(installer.node.instances_path, installer.ec2_id, "config.iso").read_bytes()
+    )
+    assert label == "cidata" and installer.keypair.public_key in files["meta-data"].decode()
+    assert b"bootparams=priority=critical" in files["user-data"]
+    assert wait_for_text(serial_log(installer), "Linux version", 60), (
+        "no kernel banner on the serial log"
+    )
+    assert wait_for_text(serial_log(installer), "kumo-test=1", 5)
+
+
+def test_the_lifecycle_on_a_real_domain(installer, admin, run_jobs):
+    assert wait_for_text(serial_log(installer), "Linux version", 60)
+    stop = act(installer, ActionKind.STOP, admin, run_jobs)
+    assert installer.power_state == "shutoff" and installer.vm_state == "stopped"
+    assert any("Force it off" in step["name"] for step in stop.steps)  # the installer ignores ACPI
+    act(installer, ActionKind.START, admin, run_jobs)
+    assert installer.power_state == "running"
+    act(installer, ActionKind.HARD_REBOOT, admin, run_jobs)
+    assert installer.power_state == "running"
+    act(installer, ActionKind.SUSPEND, admin, run_jobs)
+    assert (installer.vm_state, installer.power_state) == ("suspended", "shutoff")
+    act(installer, ActionKind.RESUME, admin, run_jobs)
+    assert (installer.vm_state, installer.power_state) == ("active", "running")
+    act(installer, ActionKind.SNAPSHOT, admin, run_jobs)
+    snapshot = installer.snapshots.get()
+    act(installer, ActionKind.STOP, admin, run_jobs)
+    revert = operations.request_action(installer, ActionKind.REVERT_SNAPSHOT, admin, snapshot)
+    run_jobs()
+    revert.refresh_from_db()
+    installer.refresh_from_db()
+    assert revert.status == "succeeded", revert.error
+    assert (installer.vm_state, installer.power_state) == ("active", "running")
+    act(installer, ActionKind.TERMINATE, admin, run_jobs)
+    assert installer.vm_state == "deleted" and installer.terminated_at
+    assert not serial_log(installer).parent.exists()

@@ -1,0 +1,310 @@
+"""Rules: revisions, rollback, scope, chain order, preview, impact, the API and the pages."""
+
+import pytest
+from lxml import etree
+
+from nodes.domainxml import pipeline
+from nodes.models import Image, Instance, InstanceType, Node, Rule
+
+HUGEPAGES = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:template match="@*|node()"><xsl:copy><xsl:apply-templates select="@*|node()"/></xsl:copy></xsl:template>
+  <xsl:template match="currentMemory">
+    <xsl:copy-of select="."/><memoryBacking><hugepages/></memoryBacking>
+  </xsl:template>
+</xsl:stylesheet>
+"""
+
+
+def tag_rule(name, tag, **fields):
+    """A rule that appends <tag/> to <devices>'s parent metadata: shows order and scope."""
+    text = f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:template match="@*|node()"><xsl:copy><xsl:apply-templates select="@*|node()"/></xsl:copy></xsl:template>
+  <xsl:template match="description"><description><xsl:value-of select="."/>+{tag}</description></xsl:template>
+</xsl:stylesheet>"""
+    rule = Rule.objects.create(name=name, enabled=True, **fields)
+    rule.revise(text, None, "test")
+    return rule
+
+
+@pytest.fixture
+def instance(demo, admin):
+    node = Node.objects.get(name="sim")
+    return Instance.objects.create(
+        owner=admin,
+        cluster=node.cluster,
+        node=node,
+        image=Image.objects.get(name="empty-disk"),
+        instance_type=InstanceType.objects.get(name="m1.small"),
+        name="web",
+    )
+
+
+def description(rendered):
+    return etree.fromstring(rendered.outcome.domain_xml).findtext("description")
+
+
+def test_the_default_stylesheet_is_created_from_the_shipped_file(db):
+    rule = pipeline.default_rule()
+    assert rule.is_default and rule.current.number == 1
+    assert rule.current.text == pipeline.shipped_default_text()
+    assert pipeline.default_rule() == rule
+
+
+def test_revisions_count_up_and_an_unchanged_text_adds_none(db, admin):
+    rule = Rule.objects.create(name="r")
+    assert rule.revise("a", admin).number == 1
+    assert rule.revise("b", admin, "second").number == 2
+    assert rule.revise("b", admin).number == 2
+    assert "-a" in rule.current.diff_from(rule.revisions.get(number=1))
+
+
+def test_rules_apply_in_position_order_after_the_default(instance):
+    tag_rule("second", "B", position=20)
+    tag_rule("first", "A", position=10)
+    assert description(pipeline.render(instance)).endswith("+A+B")
+
+
+def test_disabled_rules_are_left_out(instance):
+    rule = tag_rule("off", "X")
+    Rule.objects.filter(pk=rule.pk).update(enabled=False)
+    assert "+X" not in description(pipeline.render(instance))
+
+
+@pytest.mark.parametrize(
+    ("scope", "target"),
+    [
+        ("cluster", "cluster"),
+        ("node", "node"),
+        ("image", "image"),
+        ("instance_type", "instance_type"),
+        ("owner", "owner"),
+    ],
+)
+def test_a_scoped_rule_applies_only_to_its_target(instance, scope, target, member_a):
+    tag_rule("mine", "M", scope=scope, **{target: getattr(instance, target)})
+    assert description(pipeline.render(instance)).endswith("+M")
+    other = {
+        "cluster": lambda: type(instance.cluster).objects.create(name="other"),
+        "node": lambda: Node.objects.get(name="local"),
+        "image": lambda: Image.objects.exclude(pk=instance.image_id).first(),
+        "instance_type": lambda: InstanceType.objects.get(name="m1.large"),
+        "owner": lambda: member_a,
+    }[scope]()
+    setattr(instance, target, other)
+    assert "+M" not in description(pipeline.render(instance))
+
+
+def test_the_rendered_domain_says_which_revisions_made_it(instance):
+    rule = tag_rule("why", "W")
+    rendered = pipeline.render(instance)
+    instance.record_domain(rendered.domain_text, rendered.stylesheets)
+    instance.refresh_from_db()
+    assert instance.rendered_with[-1] == {"rule": rule.pk, "name": "why", "revision": 1}
+    assert instance.rendered_with[0]["name"] == pipeline.DEFAULT_RULE_NAME
+    assert "+W" in instance.domain_xml
+
+
+def test_a_preview_shows_the_rules_effect_and_saves_nothing(instance):
+    rendered, diff = pipeline.preview(instance, None, HUGEPAGES)
+    assert rendered.outcome.errors == [] and "<hugepages/>" in rendered.domain_text
+    assert "+  <memoryBacking>" in diff
+    assert Rule.objects.count() == 1  # the default one only
+
+
+def test_previewing_a_saved_rule_diffs_against_the_chain_without_it(instance):
+    rule = tag_rule("edit-me", "E")
+    _, diff = pipeline.preview(instance, rule, HUGEPAGES)
+    assert "<hugepages/>" in diff and "+E" not in diff
+
+
+def test_impact_lists_the_instances_whose_domain_would_change(instance, admin):
+    rule = tag_rule("scoped", "S", scope="node", node=instance.node)
+    changes = pipeline.impact(rule, HUGEPAGES)
+    assert [changed for changed, _ in changes] == [instance]
+    assert "<hugepages/>" in changes[0][1]
+    assert pipeline.impact(rule, rule.current.text) == []
+
+
+# The API
+
+
+@pytest.fixture
+def admin_api(api, admin):
+    api.force_authenticate(admin)
+    return api
+
+
+def test_the_api_creates_a_rule_with_its_first_revision(admin_api, demo):
+    response = admin_api.post(
+        "/api/v1/rules/",
+        {
+            "name": "huge",
+            "scope": "node",
+            "node": "sim",
+            "text": HUGEPAGES,
+            "enabled": True,
+            "message": "try huge pages",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["revision"], body["node"], body["scope"]) == (1, "sim", "node")
+    revisions = admin_api.get(f"/api/v1/rules/{body['id']}/revisions/").json()
+    assert revisions[0]["message"] == "try huge pages" and revisions[0]["author"] == "alice"
+
+
+def test_the_api_refuses_a_stylesheet_that_does_not_compile(admin_api, db):
+    response = admin_api.post(
+        "/api/v1/rules/", {"name": "bad", "text": "<xsl:stylesheet"}, format="json"
+    )
+    assert response.status_code == 400 and "Not well-formed" in response.json()["text"][0]
+    assert not Rule.objects.filter(name="bad").exists()
+
+
+def test_the_api_needs_the_target_of_a_scope(admin_api, db):
+    response = admin_api.post(
+        "/api/v1/rules/", {"name": "n", "scope": "node", "text": HUGEPAGES}, format="json"
+    )
+    assert response.status_code == 400 and "node" in response.json()
+
+
+def test_the_api_updates_rolls_back_and_diffs(admin_api, db):
+    rule_id = admin_api.post(
+        "/api/v1/rules/", {"name": "r", "text": HUGEPAGES}, format="json"
+    ).json()["id"]
+    changed = HUGEPAGES.replace("<hugepages/>", "<hugepages/><nosharepages/>")
+    assert (
+        admin_api.patch(f"/api/v1/rules/{rule_id}/", {"text": changed}, format="json").json()[
+            "revision"
+        ]
+        == 2
+    )
+    diff = admin_api.get(f"/api/v1/rules/{rule_id}/diff/?from=1&to=2").json()["diff"]
+    assert "+" in diff and "nosharepages" in diff
+    back = admin_api.post(f"/api/v1/rules/{rule_id}/rollback/", {"revision": 1}, format="json")
+    assert back.status_code == 201 and back.json()["number"] == 3
+    assert admin_api.get(f"/api/v1/rules/{rule_id}/").json()["text"] == HUGEPAGES
+    assert (
+        admin_api.post(
+            f"/api/v1/rules/{rule_id}/rollback/", {"revision": 9}, format="json"
+        ).status_code
+        == 400
+    )
+
+
+def test_the_default_stylesheet_cannot_be_deleted(admin_api, db):
+    default = pipeline.default_rule()
+    assert admin_api.delete(f"/api/v1/rules/{default.pk}/").status_code == 400
+
+
+def test_the_preview_endpoint_returns_the_domain_errors_warnings_and_diff(admin_api, instance):
+    response = admin_api.post(
+        "/api/v1/rules/preview/",
+        {
+            "stylesheet": HUGEPAGES,
+            "instance": instance.ec2_id,
+            "rule": None,
+        },
+        format="json",
+    )
+    body = response.json()
+    assert response.status_code == 200
+    assert set(body) == {"domain_xml", "errors", "warnings", "diff"}
+    assert "<hugepages/>" in body["domain_xml"] and body["errors"] == []
+
+
+def test_the_preview_on_a_sample_uses_the_chosen_parts(admin_api, demo):
+    kernel = Image.objects.get(kind="kernel")
+    response = admin_api.post(
+        "/api/v1/rules/preview/",
+        {
+            "stylesheet": HUGEPAGES,
+            "node": "local",
+            "instance_type": "m1.large",
+            "kernel": kernel.ec2_id,
+            "user_data": "Ym9vdHBhcmFtcz12bmMK",
+        },
+        format="json",
+    )
+    domain = etree.fromstring(response.json()["domain_xml"].encode())
+    assert domain.findtext("vcpu") == "2" and domain.get("type") == "qemu"
+    assert domain.findtext("os/kernel").endswith(kernel.ec2_id)
+
+
+def test_the_preview_reports_an_unknown_instance(admin_api, demo):
+    response = admin_api.post(
+        "/api/v1/rules/preview/", {"stylesheet": HUGEPAGES, "instance": "i-00000000"}, format="json"
+    )
+    assert response.status_code == 400 and "No instance" in response.json()["instance"]
+
+
+def test_members_cannot_reach_rules(api, member_a, client, db):
+    api.force_authenticate(member_a)
+    assert api.get("/api/v1/rules/").status_code == 403
+    assert (
+        api.post("/api/v1/rules/preview/", {"stylesheet": HUGEPAGES}, format="json").status_code
+        == 403
+    )
+    client.force_login(member_a)
+    assert client.get("/rules/").status_code == 403
+
+
+# The pages
+
+
+def test_the_rule_list_shows_the_chain(admin_client, demo):
+    page = admin_client.get("/rules/").content.decode()
+    assert pipeline.DEFAULT_RULE_NAME in page and "Rule library" in page
+
+
+def test_saving_in_the_editor_shows_the_impact_first(admin_client, instance):
+    form = {
+        "name": "huge",
+        "scope": "global",
+        "position": 10,
+        "enabled": "on",
+        "text": HUGEPAGES,
+        "message": "m",
+    }
+    review = admin_client.post("/rules/new/", form).content.decode()
+    assert "Before saving: the impact" in review and instance.ec2_id in review
+    assert not Rule.objects.filter(name="huge").exists()
+    response = admin_client.post("/rules/new/", {**form, "confirm": "1"})
+    rule = Rule.objects.get(name="huge")
+    assert response.status_code == 302 and rule.current.message == "m"
+
+
+def test_the_editor_reports_a_broken_stylesheet_on_its_field(admin_client, demo):
+    form = {
+        "name": "x",
+        "scope": "global",
+        "position": 1,
+        "text": "<xsl:stylesheet version='1.0' xmlns:xsl='http://www.w3.org/1999/XSL/Transform'><xsl:template match='/'><xsl:bogus/></xsl:template></xsl:stylesheet>",
+    }
+    page = admin_client.post("/rules/new/", form).content.decode()
+    assert "bogus" in page and not Rule.objects.filter(name="x").exists()
+
+
+def test_history_diffs_two_revisions_and_rolls_back(admin_client, db, admin):
+    rule = Rule.objects.create(name="h")
+    rule.revise("one\n", admin, "first")
+    rule.revise("two\n", admin, "second")
+    page = admin_client.get(f"/rules/{rule.pk}/history/?from=1&to=2").content.decode()
+    assert "-one" in page and "+two" in page
+    admin_client.post(f"/rules/{rule.pk}/rollback/1/")
+    assert Rule.objects.get(pk=rule.pk).current.text == "one\n"
+
+
+def test_the_default_stylesheet_resets_to_the_shipped_one(admin_client, db, admin):
+    rule = pipeline.default_rule()
+    rule.revise("<changed/>", admin)
+    admin_client.post(f"/rules/{rule.pk}/reset/")
+    assert Rule.objects.get(pk=rule.pk).current.text == pipeline.shipped_default_text()
+
+
+def test_a_default_rule_without_a_revision_gets_the_shipped_one(instance):
+    Rule.objects.create(name=pipeline.DEFAULT_RULE_NAME, is_default=True, enabled=True)
+    rendered = pipeline.render(instance)
+    assert rendered.outcome.ok
+    assert Rule.objects.get(is_default=True).current.text == pipeline.shipped_default_text()

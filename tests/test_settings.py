@@ -1,0 +1,67 @@
+"""Bad settings stop the console at start with a clear message and a stable check id."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+
+def manage_check(**env):
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "console.settings", **env},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "eighty", "PORT='eighty' must be a whole number"),
+        ("DEBUG", "maybe", "DEBUG='maybe' must be true or false"),
+        ("REDIS_URL", "http://localhost", "REDIS_URL='http://localhost' must start with redis://"),
+        ("DATABASE_URL", "nosuch://x", "DATABASE_URL is not a database URL"),
+        ("LOG_LEVEL", "chatty", "LOG_LEVEL='CHATTY' must be one of"),
+        ("KUMO_PROBE_TIMEOUT", "0", "KUMO_PROBE_TIMEOUT='0' must be a whole number ≥ 1"),
+    ],
+)
+def test_a_bad_setting_fails_the_check_with_its_name(name, value, message, tmp_path):
+    result = manage_check(**{name: value, "KUMO_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "kumo.E001" in result.stderr and message in result.stderr
+
+
+def test_good_settings_pass_and_a_secret_key_is_generated_once(tmp_path):
+    result = manage_check(KUMO_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    key = (tmp_path / "secret_key").read_text()
+    assert len(key) >= 50 and oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"
+    manage_check(KUMO_VAR_DIR=str(tmp_path))
+    assert (tmp_path / "secret_key").read_text() == key
+
+
+def test_pages_and_the_api_never_load_libvirt(tmp_path):
+    """Every libvirt call happens in a worker or the watcher (DESIGN.md §2)."""
+    code = (
+        "import sys, django; django.setup(); from django.urls import get_resolver; "
+        "get_resolver().url_patterns; import console.wsgi; print(sorted(m for m in sys.modules if 'libvirt' in m))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "KUMO_VAR_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,174 @@
+"""The watcher: events from outside Kumo, reconciliation, and recovery when a worker dies.
+Conflicting requests: exactly one wins."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from nodes import operations
+from nodes.choices import ActionKind
+from nodes.libvirt import Hypervisor
+from nodes.lifecycle import endpoint_for
+from nodes.models import Action, Image, Instance, InstanceType
+from nodes.watcher import Watcher, reconcile, recover_stale_actions, sync_power
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def running(demo_sim, member_a, queue, run_jobs):
+    """An active instance on the sim node, launched by a real (in-process) rq worker."""
+    sim = demo_sim
+    [(instance, _)] = operations.launch(
+        member_a,
+        image=Image.objects.get(kind="machine"),
+        instance_type=InstanceType.objects.get(name="m1.small"),
+        cluster=sim.cluster,
+    )
+    run_jobs()
+    instance.refresh_from_db()
+    assert instance.vm_state == "active"
+    yield instance
+    with Hypervisor(endpoint_for(sim), 10) as hypervisor:
+        hypervisor.destroy(instance.uuid)
+        hypervisor.undefine(instance.uuid)
+
+
+def destroy_from_outside(instance):
+    """What an admin's `virsh destroy` does, on another connection."""
+    with Hypervisor(endpoint_for(instance.node), 10) as hypervisor:
+        hypervisor.destroy(instance.uuid)
+
+
+def wait_for(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_destroy_from_outside_shows_within_2_seconds(running):
+    watcher = Watcher()
+    watcher.listen()
+    started = time.monotonic()
+    destroy_from_outside(running)
+
+    def stopped():
+        running.refresh_from_db()
+        return running.power_state == "shutoff"
+
+    assert wait_for(stopped, 2), f"power_state still {running.power_state}"
+    assert time.monotonic() - started < 2
+    assert running.vm_state == "stopped"
+    for events in watcher.events.values():
+        events.close()
+
+
+def test_reconciliation_catches_a_missed_event(running):
+    destroy_from_outside(running)
+    reconcile(running.node)
+    running.refresh_from_db()
+    assert (running.power_state, running.vm_state) == ("shutoff", "stopped")
+
+
+def test_a_busy_instance_is_left_to_its_action(running):
+    Instance.objects.filter(pk=running.pk).update(task_state="rebooting_hard")
+    sync_power(str(running.uuid), "shutoff")
+    running.refresh_from_db()
+    assert (running.power_state, running.vm_state) == ("running", "active")
+
+
+def test_twenty_conflicting_requests_start_exactly_one_action(running, member_a):
+    outcomes = []
+
+    def request(kind):
+        try:
+            operations.request_action(Instance.objects.get(pk=running.pk), kind, member_a)
+            outcomes.append("started")
+        except operations.ActionRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    kinds = [ActionKind.STOP, ActionKind.PAUSE, ActionKind.REBOOT, ActionKind.SNAPSHOT] * 5
+    threads = [threading.Thread(target=request, args=(kind,)) for kind in kinds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("started") == 1 and outcomes.count("refused") == 19
+    assert Action.objects.filter(instance=running).exclude(kind="launch").count() == 1
+
+
+def database_url_for(connection_settings):
+    engine = connection_settings["ENGINE"]
+    if engine.endswith("sqlite3"):
+        return f"sqlite:///{connection_settings['NAME']}"
+    user, host = connection_settings["USER"], connection_settings["HOST"] or "127.0.0.1"
+    return f"postgres://{user}@{host}:{connection_settings['PORT'] or 5432}/{connection_settings['NAME']}"
+
+
+@pytest.fixture
+def slow_hook(tmp_path, settings):
+    folder = tmp_path / "hooks"
+    folder.mkdir()
+    hook = folder / "10-slow"
+    hook.write_text("#!/bin/sh\nsleep 30\n")
+    hook.chmod(0o755)
+    settings.KUMO_HOOKS_DIR = str(folder)
+    return folder
+
+
+def test_a_worker_killed_mid_action_is_detected_and_the_instance_freed(
+    running, member_a, slow_hook, queue
+):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "console.settings",
+        "DATABASE_URL": database_url_for(connection.settings_dict),
+        "REDIS_URL": settings.TEST_REDIS_URL,
+        "KUMO_HOOKS_DIR": str(slow_hook),
+        "KUMO_VAR_DIR": str(settings.VAR_DIR),
+    }
+    worker = subprocess.Popen(
+        # as the Procfile runs workers
+        [
+            sys.executable,
+            "manage.py",
+            "rqworker",
+            "default",
+            "--worker-class",
+            "rq.worker.SimpleWorker",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        action = operations.request_action(running, ActionKind.HARD_REBOOT, member_a)
+
+        def in_hook():
+            action.refresh_from_db()
+            return any(step["name"] == "Render the domain XML" for step in action.steps)
+
+        assert wait_for(in_hook, 20), "the worker never reached the pre-boot hook"
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    recover_stale_actions()
+    action.refresh_from_db()
+    running.refresh_from_db()
+    assert action.status == "failed" and "worker running this action stopped" in action.error
+    assert running.task_state is None
+    assert operations.claim(running, ActionKind.HARD_REBOOT)  # usable again
