@@ -60,9 +60,18 @@ ensure_libvirtd() {
     die "libvirt does not answer. As a non-root user, join the 'libvirt' group and log in again."
 }
 
+# Stop what we started and wait for it to be gone: a libvirtd still shutting down holds its
+# pid file and sockets, and the next `make test` would find it half there.
 stop_started() {
-  local pidfile
+  local pidfile pid
   for pidfile in "${STARTED[@]}"; do
-    [ -f "$pidfile" ] && as_root kill "$(cat "$pidfile")" 2>/dev/null || true
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    as_root kill "$pid" 2>/dev/null || continue
+    for _ in $(seq 100); do
+      [ -d "/proc/$pid" ] || continue 2
+      sleep 0.1
+    done
+    as_root kill -9 "$pid" 2>/dev/null || true
   done
 }
