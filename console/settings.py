@@ -133,6 +133,26 @@ KUMO_ACTION_STALE_AFTER = env_int("KUMO_ACTION_STALE_AFTER", 120, minimum=10)
 # Where the demo images and other generated files live.
 KUMO_IMAGES_DIR = Path(os.environ.get("KUMO_IMAGES_DIR", VAR_DIR / "images"))
 
+# Consoles. The websocket proxy listens on KUMO_CONSOLE_LISTEN:CONSOLE_PORT; browsers reach it
+# at KUMO_CONSOLE_URL (a wss:// URL behind a reverse proxy), by default ws://<page host>:PORT.
+KUMO_CONSOLE_LISTEN = os.environ.get("KUMO_CONSOLE_LISTEN", "127.0.0.1")
+KUMO_CONSOLE_URL = os.environ.get("KUMO_CONSOLE_URL", "")
+# Pages allowed to open consoles (the websocket's Origin): by default the console's own
+# address, http://<each ALLOWED_HOSTS name>:PORT, and CSRF_TRUSTED_ORIGINS.
+KUMO_CONSOLE_ORIGINS = env_list(
+    "KUMO_CONSOLE_ORIGINS",
+    [f"http://{host}:{PORT}" for host in ALLOWED_HOSTS if "*" not in host and host[0] != "."]
+    + CSRF_TRUSTED_ORIGINS,
+)
+KUMO_CONSOLE_SESSIONS_PER_USER = env_int("KUMO_CONSOLE_SESSIONS_PER_USER", 10, minimum=1)
+KUMO_CONSOLE_SESSIONS_PER_INSTANCE = env_int("KUMO_CONSOLE_SESSIONS_PER_INSTANCE", 4, minimum=1)
+# The longest a console stays open, and how often the proxy pings an idle browser.
+KUMO_CONSOLE_MAX_SECONDS = env_int("KUMO_CONSOLE_MAX_SECONDS", 8 * 3600, minimum=60)
+KUMO_CONSOLE_HEARTBEAT = env_int("KUMO_CONSOLE_HEARTBEAT", 20, minimum=1)
+# Reverse proxies whose X-Forwarded-Proto / X-Forwarded-For are believed (addresses).
+KUMO_TRUSTED_PROXIES = env_list("KUMO_TRUSTED_PROXIES", [])
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -150,6 +170,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "nodes.middleware.trusted_proxy_headers",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -146,3 +146,8 @@ class ActionStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+
+
+class ConsoleKind(models.TextChoices):
+    VNC = "vnc", "VNC"
+    SERIAL = "serial", "Serial"

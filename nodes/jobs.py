@@ -3,11 +3,14 @@
 import logging
 
 from django.conf import settings
+from django.utils import timezone
 
 from nodes import lifecycle
+from nodes.choices import DomainType
 from nodes.hooks import HookFailed
-from nodes.libvirt import NodeError, probe
-from nodes.models import Action, Node
+from nodes.libvirt import Hypervisor, NodeError, Storage, probe
+from nodes.libvirt.consoles import console_log_tail
+from nodes.models import Action, ConsoleOutput, Instance, Node
 from nodes.placement import PlacementFailed
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,33 @@ def probe_node(node_id):
     if node is None:
         return "node deleted"
     return "up" if probe_and_record(node) else "down"
+
+
+def read_console_output(instance_id):
+    """Store the last 64 KiB of the instance's serial log, read through its node's libvirt
+    (a volume of the instance's pool, so remote nodes work alike)."""
+    instance = Instance.objects.select_related("node").filter(pk=instance_id).first()
+    if instance is None or instance.node is None:
+        return "no node"
+    output, truncated = b"", False
+    node = instance.node
+    if node.domain_type != DomainType.TEST:  # the test driver keeps no console log
+        with Hypervisor(lifecycle.endpoint_for(node), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
+            output, truncated = console_log_tail(
+                Storage(hypervisor),
+                lifecycle.instance_pool(instance),
+                f"{node.instances_path}/{instance.ec2_id}",
+                ConsoleOutput.LIMIT,
+            )
+    ConsoleOutput.objects.update_or_create(
+        instance=instance,
+        defaults={
+            "output": output.decode(errors="replace"),
+            "truncated": truncated,
+            "fetched_at": timezone.now(),
+        },
+    )
+    return f"{len(output)} bytes"
 
 
 def run_action(action_id):

@@ -18,6 +18,7 @@ from nodes.choices import ActionKind, PowerState, TaskState, VmState
 from nodes.domainxml import pipeline
 from nodes.hooks import run_hooks
 from nodes.libvirt import Endpoint, Hypervisor, NodeError, Storage
+from nodes.libvirt.consoles import vnc_port
 from nodes.models import Instance
 from nodes.placement import place
 from nodes.states import RESULT, TASK_FOR
@@ -136,6 +137,12 @@ def define_and_start(run, hypervisor):
         hypervisor.define(domain_xml)
     with run.step("Start the domain"):
         hypervisor.start(run.instance.uuid)
+        record_vnc_port(run, hypervisor)
+
+
+def record_vnc_port(run, hypervisor):
+    """The port VNC got this time (autoport), for console tokens to be bound to."""
+    run.advance(vnc_port=vnc_port(hypervisor, run.instance.uuid))
 
 
 def pre_boot(instance, domain_xml):
@@ -185,6 +192,7 @@ def reboot(run):
         if off:
             with run.step("Start the domain"):
                 hypervisor.start(run.instance.uuid)
+                record_vnc_port(run, hypervisor)
         else:
             run.action.add_step("The guest did not power off: hard reboot")
             redefine_and_start(run, hypervisor)
@@ -211,6 +219,8 @@ def one_call(step, operation, power):
     def run_it(run):
         with run.hypervisor() as hypervisor, run.step(step):
             getattr(hypervisor, operation)(run.instance.uuid)
+            if power == PowerState.RUNNING:
+                record_vnc_port(run, hypervisor)
         run.finish(power)
 
     return run_it
@@ -238,6 +248,7 @@ def revert_snapshot(run):
     with run.hypervisor() as hypervisor, run.step(f"Revert to snapshot {name}"):
         hypervisor.revert_snapshot(run.instance.uuid, name)
         power = hypervisor.power_state(run.instance.uuid)
+        record_vnc_port(run, hypervisor)
     run.finish(power, vm_state=STATE_FOR_POWER.get(power, VmState.STOPPED))
 
 

@@ -4,6 +4,7 @@ Jobs are named by their dotted path, so that the web process never imports nodes
 through it, libvirt: every libvirt call happens in a worker or the watcher."""
 
 import base64
+import time
 import uuid
 
 import django_rq
@@ -12,11 +13,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 
 from nodes import states
-from nodes.choices import ActionKind, TaskState
+from nodes.choices import ActionKind, TaskState, VmState
 from nodes.ids import new_ec2_id
-from nodes.models import Action, Cluster, Instance, Quota
+from nodes.models import Action, Cluster, ConsoleOutput, Instance, Quota
 from nodes.models.quotas import usage
 
 
@@ -55,6 +57,32 @@ def request_probe(node):
         description=f"Check connection to node {node.name}",
     )
     return job_id
+
+
+CONSOLE_OUTPUT_WAIT = 5  # seconds a request waits for a worker to read a fresh copy
+
+
+def console_output(instance, wait=CONSOLE_OUTPUT_WAIT):
+    """The tail of the instance's serial log: read afresh from its node when a worker gets
+    to it within `wait` seconds, else the last copy read (None if never)."""
+    stored = ConsoleOutput.objects.filter(instance=instance)
+    if instance.node_id is None or instance.vm_state == VmState.DELETED or not redis_is_reachable():
+        return stored.first()
+    asked = timezone.now()
+    job_queue().enqueue(
+        "nodes.jobs.read_console_output",
+        instance.pk,
+        job_id=f"console-output-{instance.pk}-{uuid.uuid4().hex[:12]}",
+        job_timeout=settings.KUMO_PROBE_TIMEOUT + 30,
+        description=f"Read the console output of {instance.ec2_id}",
+    )
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        fresh = stored.filter(fetched_at__gte=asked).first()
+        if fresh is not None:
+            return fresh
+        time.sleep(0.1)
+    return stored.first()
 
 
 class ActionRefused(Exception):

@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from nodes.views import account, dashboard, health, images, instances, inventory, rules
+from nodes.views import (
+    account,
+    consoles,
+    dashboard,
+    health,
+    images,
+    instances,
+    inventory,
+    rules,
+)
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -50,6 +59,13 @@ urlpatterns = [
         "instances/<str:key>/snapshots/<int:snapshot>/<slug:kind>/",
         instances.instance_action,
         name="snapshot_action",
+    ),
+    path("instances/<str:key>/console/", consoles.instance_console, name="instance_console"),
+    path("instances/<str:key>/serial/", consoles.instance_serial, name="instance_serial"),
+    path(
+        "instances/<str:key>/console-output/",
+        consoles.instance_console_output,
+        name="instance_console_output",
     ),
     path("actions/", instances.ActionList.as_view(), name="action_list"),
     path("actions/<int:key>/", instances.ActionDetail.as_view(), name="action_detail"),

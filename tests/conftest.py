@@ -2,19 +2,26 @@
 inventory on the real libvirt daemon that `make test` ensures."""
 
 import io
+import os
 import socket
+import subprocess
+import sys
 import threading
+from urllib.parse import quote
 
 import django_rq
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from rest_framework.test import APIClient
 from rq import SimpleWorker
 
-from nodes.choices import DomainType, ImageKind
+from nodes import operations
+from nodes.choices import ActionKind, DomainType, ImageKind
+from nodes.domainxml import library
 from nodes.jobs import probe_and_record
 from nodes.libvirt import Endpoint, open_connection
-from nodes.models import Cluster, Image, Instance, InstanceType, Keypair, Node
+from nodes.models import Cluster, Image, Instance, InstanceType, Keypair, Node, Rule
 from tests.browser import chromium_page
 
 
@@ -70,6 +77,38 @@ def run_jobs(queue):
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
     return run
+
+
+def test_database_url():
+    """The test database as a URL, for processes the tests start."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker_soon(queue):
+    """Start a real rq worker process (burst) in half a second: for a request that waits for
+    the job it enqueues."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": test_database_url(),
+    }
+    command = [sys.executable, "manage.py", "rqworker", "default", "--burst"]
+    command += ["--worker-class", "rq.worker.SimpleWorker"]
+    timers = []
+
+    def soon(delay=0.5):
+        run = lambda: subprocess.run(command, env=env, capture_output=True, check=False)  # noqa: E731
+        timers.append(threading.Timer(delay, run))
+        timers[-1].start()
+
+    yield soon
+    for timer in timers:
+        timer.join()
 
 
 @pytest.fixture
@@ -148,6 +187,49 @@ def test_driver_kept_alive(test_driver_connection):
 
 
 @pytest.fixture
+def installer(demo, admin, api, queue, run_jobs, settings):
+    """The installer launched on the local node through the API, with the boot-parameters
+    rule enabled."""
+    settings.KUMO_STOP_TIMEOUT = 3
+    settings.KUMO_REBOOT_TIMEOUT = 3
+    local = Node.objects.get(name="local")
+    assert probe_and_record(local), local.last_error
+    Node.objects.filter(name="sim").update(enabled=False)
+    entry = library.get("boot-params")
+    rule = Rule.objects.create(name=entry.title, library_slug=entry.slug, enabled=True)
+    rule.revise(entry.text, admin)
+    Image.objects.filter(kind="machine").update(cloud_init=True)
+    Keypair.generate(admin, "main")
+    api.force_authenticate(admin)
+    response = api.post(
+        "/api/v1/instances/",
+        {
+            "keypair": "main",
+            "image": Image.objects.get(kind="machine").ec2_id,
+            "kernel": Image.objects.get(kind="kernel").ec2_id,
+            "ramdisk": Image.objects.get(kind="ramdisk").ec2_id,
+            "instance_type": "m1.medium",
+            "name": "installer",
+            "node": "local",
+            "user_data": "#!/bin/sh\nbootparams=priority=critical kumo-test=1\n",
+        },
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    instance = Instance.objects.get(ec2_id=response.json()["instances"][0]["id"])
+    action = instance.actions.get()
+    run_jobs()
+    action.refresh_from_db()
+    instance.refresh_from_db()
+    assert action.status == "succeeded", action.error
+    yield instance
+    instance.refresh_from_db()
+    if instance.vm_state != "deleted":
+        operations.request_action(instance, ActionKind.TERMINATE, admin)
+        run_jobs()
+
+
+@pytest.fixture
 def demo_sim(demo):
     """The demo's sim node, probed up, as the only enabled node."""
     node = Node.objects.get(name="sim")
@@ -176,6 +258,6 @@ def silent_host():
     yield listener.getsockname()[1]
     stop.set()
     thread.join()
-    for connection in accepted:
-        connection.close()
+    for peer in accepted:
+        peer.close()
     listener.close()

@@ -34,6 +34,7 @@ BASE = InstanceFacts(
     ssh_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm8 bob@laptop",
     cpu_mode="host-model",
     vnc_listen="127.0.0.1",
+    vnc_password="Xk3t9Qa2",
     disks=(Disk("/var/lib/kumo/instances/i-37F04164/root.qcow2", "vda", "sda", "i-37F04164-root"),),
     nics=(Nic(mac_for("i-37F04164"), "network", "default"),),
 )

@@ -8,54 +8,8 @@ import pytest
 
 from nodes import configdrive, operations
 from nodes.choices import ActionKind
-from nodes.domainxml import library
-from nodes.jobs import probe_and_record
-from nodes.models import Image, Instance, Keypair, Node, Rule
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def installer(demo, admin, api, queue, run_jobs, settings):
-    """The installer launched on the local node through the API, with the boot-parameters
-    rule enabled."""
-    settings.KUMO_STOP_TIMEOUT = 3
-    settings.KUMO_REBOOT_TIMEOUT = 3
-    local = Node.objects.get(name="local")
-    assert probe_and_record(local), local.last_error
-    Node.objects.filter(name="sim").update(enabled=False)
-    entry = library.get("boot-params")
-    rule = Rule.objects.create(name=entry.title, library_slug=entry.slug, enabled=True)
-    rule.revise(entry.text, admin)
-    Image.objects.filter(kind="machine").update(cloud_init=True)
-    Keypair.generate(admin, "main")
-    api.force_authenticate(admin)
-    response = api.post(
-        "/api/v1/instances/",
-        {
-            "keypair": "main",
-            "image": Image.objects.get(kind="machine").ec2_id,
-            "kernel": Image.objects.get(kind="kernel").ec2_id,
-            "ramdisk": Image.objects.get(kind="ramdisk").ec2_id,
-            "instance_type": "m1.medium",
-            "name": "installer",
-            "node": "local",
-            "user_data": "#!/bin/sh\nbootparams=priority=critical kumo-test=1\n",
-        },
-        format="json",
-    )
-    assert response.status_code == 202, response.json()
-    instance = Instance.objects.get(ec2_id=response.json()["instances"][0]["id"])
-    action = instance.actions.get()
-    run_jobs()
-    action.refresh_from_db()
-    instance.refresh_from_db()
-    assert action.status == "succeeded", action.error
-    yield instance
-    instance.refresh_from_db()
-    if instance.vm_state != "deleted":
-        operations.request_action(instance, ActionKind.TERMINATE, admin)
-        run_jobs()
 
 
 def serial_log(instance):

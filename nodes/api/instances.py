@@ -1,16 +1,17 @@
 """Instances API: launch, act, read actions. What a user may see comes from for_user."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as detail_action
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.response import Response
 
-from nodes import operations, states
+from nodes import consoles, operations, states
 from nodes.api.serializers import InstanceSerializer
 from nodes.api.views import QueueDown
-from nodes.choices import ActionKind, ImageKind
+from nodes.choices import ActionKind, ConsoleKind, ImageKind
 from nodes.models import Action, Cluster, Image, Instance, InstanceType, Keypair, Node
 
 MAX_COUNT = 20
@@ -100,6 +101,26 @@ class LaunchSerializer(serializers.Serializer):
         return {**data, "cluster": cluster}
 
 
+class ConsoleRequest(serializers.Serializer):
+    type = serializers.ChoiceField(ConsoleKind.choices)
+    read_only = serializers.BooleanField(
+        default=False, help_text="Serial only: watch without typing."
+    )
+
+
+class ConsoleGrant(serializers.Serializer):
+    url = serializers.URLField(help_text="The console page.")
+    ws_url = serializers.CharField(help_text="The websocket URL, with a one-time token.")
+    expires_at = serializers.DateTimeField()
+    password = serializers.CharField(required=False, help_text="VNC only: the VNC password.")
+
+
+class ConsoleOutputSerializer(serializers.Serializer):
+    output = serializers.CharField()
+    truncated = serializers.BooleanField(help_text="Older output was left out (64 KiB kept).")
+    fetched_at = serializers.DateTimeField(allow_null=True, help_text="When it was read.")
+
+
 class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = InstanceSerializer
     lookup_field = "ec2_id"
@@ -174,6 +195,43 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         except DjangoPermissionDenied as error:
             raise PermissionDenied(str(error)) from error
         return Response({"action": ActionSerializer(started).data}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=ConsoleRequest, responses={201: ConsoleGrant})
+    @detail_action(detail=True, methods=["post"])
+    def console(self, request, id=None):
+        """A one-time token (60 s, single use) to open the instance's VNC or serial console;
+        409 with the reason when it has none now."""
+        instance = self.get_object()
+        wanted = ConsoleRequest(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        kind, read_only = wanted.validated_data["type"], wanted.validated_data["read_only"]
+        try:
+            token, grant = consoles.issue(instance, request.user, kind, read_only)
+        except consoles.Refused as refusal:
+            raise Conflict(refusal.reason) from refusal
+        page = "instance_console" if kind == ConsoleKind.VNC else "instance_serial"
+        body = {
+            "url": request.build_absolute_uri(reverse(page, args=[instance.ec2_id])),
+            "ws_url": consoles.ws_url(request, token),
+            "expires_at": grant.expires_at,
+        }
+        if kind == ConsoleKind.VNC:
+            body["password"] = instance.vnc_password
+        return Response(ConsoleGrant(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ConsoleOutputSerializer)
+    @detail_action(detail=True, url_path="console-output")
+    def console_output(self, request, id=None):
+        """The last 64 KiB of the serial console (EC2's GetConsoleOutput), running or not."""
+        stored = operations.console_output(self.get_object())
+        body = {"output": "", "truncated": False, "fetched_at": None}
+        if stored is not None:
+            body = {
+                "output": stored.output,
+                "truncated": stored.truncated,
+                "fetched_at": stored.fetched_at,
+            }
+        return Response(ConsoleOutputSerializer(body).data)
 
     @extend_schema(
         responses=inline_serializer(

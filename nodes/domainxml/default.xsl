@@ -72,6 +72,9 @@
         </console>
         <xsl:if test="/instance/kumo/console/@vnc = 'true'">
           <graphics type="vnc" port="-1" autoport="yes" listen="{/instance/kumo/console/@listen}">
+            <xsl:if test="/instance/kumo/console/@password != ''">
+              <xsl:attribute name="passwd"><xsl:value-of select="/instance/kumo/console/@password"/></xsl:attribute>
+            </xsl:if>
             <listen type="address" address="{/instance/kumo/console/@listen}"/>
           </graphics>
           <video><model type="vga"/></video>

@@ -57,6 +57,7 @@ class InstanceFacts:
     cpu_mode: str = "none"  # host-model, host-passthrough, custom, none
     cpu_model: str = ""
     vnc_listen: str = ""  # empty: no VNC graphics
+    vnc_password: str = ""
     config_drive: str = ""  # path of the NoCloud ISO on the node; empty: none
     disks: tuple[Disk, ...] = ()
     nics: tuple[Nic, ...] = ()

@@ -138,7 +138,13 @@ def add_kumo(root, facts):
         cluster=facts.cluster_name,
     )
     etree.SubElement(kumo, "domain", type=facts.domain_type, arch=facts.arch, vmMode=facts.vm_mode)
-    etree.SubElement(kumo, "console", vnc=flag(bool(facts.vnc_listen)), listen=facts.vnc_listen)
+    etree.SubElement(
+        kumo,
+        "console",
+        vnc=flag(bool(facts.vnc_listen)),
+        listen=facts.vnc_listen,
+        password=facts.vnc_password,
+    )
     etree.SubElement(kumo, "cpu", mode=facts.cpu_mode, model=facts.cpu_model)
     if facts.config_drive:
         etree.SubElement(kumo, "configDrive", path=facts.config_drive)

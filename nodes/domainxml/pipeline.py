@@ -92,6 +92,7 @@ def facts_for(instance):
         cpu_mode=cpu_mode,
         cpu_model=cpu_model,
         vnc_listen=node.vnc_listen,
+        vnc_password=instance.vnc_password,
         disks=disks_for(instance, instance_path),
         config_drive=f"{instance_path}/config.iso" if image.cloud_init else "",
         nics=(Nic(mac_for(instance.ec2_id), node.nic_type, node.nic_source),),
@@ -140,6 +141,7 @@ def sample_instance(
         kernel=kernel,
         ramdisk=ramdisk,
         user_data=user_data,
+        vnc_password="sample00",  # noqa: S106  (stable, so that previews compare)
     )
 
 

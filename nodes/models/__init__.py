@@ -1,6 +1,7 @@
 """Kumo's models, split by domain noun."""
 
 from nodes.models.actions import Action
+from nodes.models.consoles import ConsoleOutput, ConsoleSession, ConsoleToken
 from nodes.models.images import Image, InstanceType
 from nodes.models.instances import Instance
 from nodes.models.inventory import Cluster, Node
@@ -13,6 +14,9 @@ from nodes.models.unmanaged import UnmanagedDomain
 __all__ = [
     "Action",
     "Cluster",
+    "ConsoleOutput",
+    "ConsoleSession",
+    "ConsoleToken",
     "Image",
     "Instance",
     "InstanceType",

@@ -6,10 +6,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.crypto import get_random_string
 
 from nodes.choices import PowerState, TaskState, VmState
 from nodes.ids import ec2_id_validator, new_ec2_id
 from nodes.querysets import VisibleQuerySet
+
+
+def new_vnc_password():
+    """VNC's own authentication uses at most eight characters."""
+    return get_random_string(8)
 
 
 class Instance(models.Model):
@@ -67,6 +73,17 @@ class Instance(models.Model):
         default=list,
         blank=True,
         help_text="The stylesheets (rule, revision) that produced domain_xml, in order.",
+    )
+
+    vnc_password = models.CharField(
+        "VNC password",
+        max_length=8,
+        default=new_vnc_password,
+        editable=False,
+        help_text="Given to the browser only with a console token.",
+    )
+    vnc_port = models.PositiveIntegerField(
+        "VNC port", null=True, blank=True, help_text="The graphics port last seen on the node."
     )
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,5 +1,7 @@
 """Clusters and the nodes (hypervisor hosts) in them."""
 
+from urllib.parse import urlsplit
+
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -184,6 +186,18 @@ class Node(models.Model):
     @property
     def memory_capacity_mb(self):
         return int(self.memory_mb * self.ram_allocation_ratio) if self.memory_mb else 0
+
+    @property
+    def vnc_address(self):
+        """Where the console proxy reaches this node's VNC servers; "" when it cannot (a
+        remote node whose VNC listens on its own loopback)."""
+        host = urlsplit(self.uri).hostname
+        remote = host not in (None, "", "localhost", "127.0.0.1", "::1")
+        if self.vnc_listen in ("0.0.0.0", "::"):  # noqa: S104  (listens everywhere)
+            return host if remote else "127.0.0.1"
+        if remote and self.vnc_listen in ("127.0.0.1", "localhost", "::1"):
+            return ""
+        return self.vnc_listen
 
     @property
     def effective_cpu_mode(self):

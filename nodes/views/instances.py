@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from nodes import operations, states
+from nodes import consoles, operations, states
 from nodes.choices import ActionKind, ActionStatus, PowerState, VmState
 from nodes.forms import KeypairForm, LaunchForm
 from nodes.models import Action, Instance, InstanceType, Keypair, Quota
@@ -79,6 +79,7 @@ class InstanceDetail(InventoryDetailView):
             actions=instance.actions.select_related("owner")[:20],
             snapshots=instance.snapshots.all(),
             snapshot_actions=all(states.allowed_now(instance, kind) for kind in states.ON_SNAPSHOT),
+            console_open=not consoles.not_usable(instance),
             **kwargs,
         )
 

@@ -1,0 +1,313 @@
+"""The console proxy: websockify serving Kumo's consoles, one thread per connection.
+
+A connection spends its token only after its Origin passed (nodes.consoles.open_session).
+VNC is relayed to the node's VNC port once that port is re-checked against the live
+domain; the serial console is relayed to the domain's libvirt console stream, which every
+session on that domain shares. A sweeper closes, within a second, the sessions revoked by
+a stop, a termination or a loss of access, and those past their time.
+"""
+
+import logging
+import re
+import select
+import socket
+import threading
+import time
+from http.server import HTTPServer
+from socketserver import ThreadingMixIn
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connections
+from django.http import parse_cookie
+from websockify.websocketproxy import ProxyRequestHandler
+
+from nodes import consoles
+from nodes.choices import ConsoleKind
+from nodes.libvirt import Hypervisor, NodeError
+from nodes.libvirt.consoles import SerialStream, vnc_port
+from nodes.lifecycle import endpoint_for
+from nodes.models import Instance
+
+log = logging.getLogger("kumo.consoleproxy")
+TOKEN = re.compile(r"token=[^&\s'\"]*")
+CLOSE_REASON_BYTES = 123  # the most a websocket close frame carries
+CHUNK = 65536
+
+
+def redact(text):
+    return TOKEN.sub("token=[hidden]", text)
+
+
+def close_reason(text):
+    return text.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore")
+
+
+class ConsoleHandler(ProxyRequestHandler):
+    """One browser connection: check, connect to the console, relay until one side ends."""
+
+    stop = None  # (close code, reason) set by the sweeper
+
+    def log_message(self, format, *args):
+        log.info("%s %s", self.peer(), redact(format % args))
+
+    def peer(self):
+        """The browser's address: X-Forwarded-For only when a trusted proxy says it."""
+        address = self.client_address[0] if self.client_address else ""
+        forwarded = self.headers.get("X-Forwarded-For", "") if self.headers else ""
+        if forwarded and address in settings.KUMO_TRUSTED_PROXIES:
+            return forwarded.split(",")[-1].strip()
+        return address
+
+    def validate_connection(self):
+        """Nothing before the handshake: refusals go out as close frames with a reason,
+        which a browser can show (a refused handshake reaches it as a bare 1006)."""
+
+    def new_websocket_client(self):
+        try:
+            grant, session = self.open_session()
+            try:
+                target = self.open_target(grant)
+            except consoles.Refused as refusal:
+                consoles.end(session.pk, refusal.reason)
+                raise
+        except consoles.Refused as refusal:
+            log.info("%s refused: %s", self.peer(), refusal.reason)
+            raise self.CClose(refusal.code, close_reason(refusal.reason)) from None
+        finally:
+            close_old_connections()
+        self.server.sessions[session.pk] = self
+        deadline = time.monotonic() + settings.KUMO_CONSOLE_MAX_SECONDS
+        outcome = None
+        try:
+            outcome = self.relay(target, grant.read_only, deadline)
+        finally:
+            self.server.sessions.pop(session.pk, None)
+            target.close()
+            consoles.end(session.pk, outcome[1] if outcome else "Closed by the browser.")
+            connections.close_all()
+        log.info("%s session %s ended: %s", self.peer(), session.pk, outcome or "browser left")
+        if outcome:
+            raise self.CClose(outcome[0], close_reason(outcome[1]))
+
+    def open_session(self):
+        token = parse_qs(urlsplit(self.path).query).get("token", [""])[0]
+        cookies = parse_cookie(self.headers.get("Cookie", ""))
+        return consoles.open_session(
+            token,
+            self.headers.get("Origin", ""),
+            self.peer(),
+            cookies.get(settings.SESSION_COOKIE_NAME, ""),
+        )
+
+    def open_target(self, grant):
+        if grant.kind == ConsoleKind.SERIAL:
+            return self.server.serial_peer(grant.instance)
+        return vnc_socket(grant)
+
+    def relay(self, target, read_only, deadline):
+        """Bytes both ways until a side closes (None: the browser did) or the session must
+        end ((code, reason))."""
+        pending = False
+        next_ping = time.monotonic() + self.server.heartbeat
+        while self.stop is None:
+            now = time.monotonic()
+            if now > deadline:
+                return consoles.SESSION_TOO_LONG, "This console reached its maximum length."
+            if now > next_ping:
+                self.send_ping()
+                next_ping = now + self.server.heartbeat
+            writable = [self.request] if pending else []
+            readable, writable, _ = select.select([self.request, target], writable, [], 1)
+            if writable:
+                pending = self.send_frames()
+            if self.request in readable:
+                frames, closed = self.recv_frames()
+                if frames and not read_only:
+                    target.sendall(b"".join(frames))
+                if closed:
+                    return None
+            if target in readable:
+                data = target.recv(CHUNK)
+                if not data:
+                    return 1000, "The console closed (the instance stopped or restarted)."
+                pending = self.send_frames([data])
+        return self.stop
+
+
+def vnc_socket(grant):
+    """A connection to the instance's VNC server, once the live domain confirms the port
+    the token was issued for (a port freed by one VM and taken by another must not leak)."""
+    instance = grant.instance
+    node = instance.node
+    address = node.vnc_address
+    if not address:
+        raise consoles.Refused(
+            consoles.NODE_DOWN,
+            f"Node {node.name}'s VNC listens where the proxy cannot reach it: set its VNC "
+            "listen address.",
+        )
+    try:
+        with Hypervisor(endpoint_for(node), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
+            live = vnc_port(hypervisor, instance.uuid)
+    except NodeError as error:
+        raise consoles.Refused(consoles.NODE_DOWN, str(error)) from error
+    if live is None:
+        raise consoles.Refused(consoles.NOT_RUNNING, f"{instance.ec2_id} is not running.")
+    if live != grant.port:
+        Instance.objects.filter(pk=instance.pk).update(vnc_port=live)
+        raise consoles.Refused(consoles.PORT_CHANGED, "The VNC port changed: reconnecting.")
+    try:
+        target = socket.create_connection((address, live), timeout=5)
+    except OSError as error:
+        raise consoles.Refused(
+            consoles.NODE_DOWN, f"Cannot reach the VNC server on {node.name}: {error}"
+        ) from error
+    target.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return target
+
+
+class SerialHub:
+    """One domain's serial console, shared by the sessions on it: what the guest writes
+    goes to every session; what an interactive session types goes to the guest."""
+
+    def __init__(self, instance):
+        self.hypervisor = Hypervisor(endpoint_for(instance.node), settings.KUMO_PROBE_TIMEOUT)
+        self.hypervisor.__enter__()
+        try:
+            self.stream = SerialStream(self.hypervisor, instance.uuid)
+        except NodeError:
+            self.hypervisor.__exit__(None, None, None)
+            raise
+        self.peers = set()
+        self.lock = threading.Lock()
+        self.closed = False
+        threading.Thread(target=self.pump, name=f"serial {instance.ec2_id}", daemon=True).start()
+
+    def attach(self):
+        ours, theirs = socket.socketpair()
+        ours.settimeout(2)  # a session that stops reading is dropped, not waited for
+        with self.lock:
+            self.peers.add(ours)
+        return SerialPeer(self, ours, theirs)
+
+    def detach(self, ours):
+        with self.lock:
+            self.peers.discard(ours)
+            last = not self.peers
+        ours.close()
+        if last:
+            self.close()
+
+    def pump(self):
+        while data := self.stream.recv():
+            with self.lock:
+                peers = list(self.peers)
+            for peer in peers:
+                try:
+                    peer.sendall(data)
+                except OSError:
+                    self.detach(peer)
+        self.close()
+        with self.lock:
+            for peer in self.peers:
+                peer.shutdown(socket.SHUT_RDWR)
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            self.stream.close()
+            self.hypervisor.__exit__(None, None, None)
+
+
+class SerialPeer:
+    """What a session relays to: reads the hub's output, writes to the guest."""
+
+    def __init__(self, hub, ours, theirs):
+        self.hub, self.ours, self.theirs = hub, ours, theirs
+
+    def fileno(self):
+        return self.theirs.fileno()
+
+    def recv(self, size):
+        return self.theirs.recv(size)
+
+    def sendall(self, data):
+        try:
+            self.hub.stream.send(data)
+        except NodeError as error:
+            log.info("serial input dropped: %s", error)
+
+    def close(self):
+        self.theirs.close()
+        self.hub.detach(self.ours)
+
+
+class ConsoleProxy(ThreadingMixIn, HTTPServer):
+    """The websocket server: websocket connections only, one thread each."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    only_upgrade = True
+    auth_plugin = None  # websockify's; Kumo's checks are in ConsoleHandler
+
+    def __init__(self, address, heartbeat):
+        super().__init__(address, ConsoleHandler)
+        self.heartbeat = heartbeat
+        self.logger = log
+        self.sessions = {}  # session id -> ConsoleHandler
+        self.hubs = {}  # instance id -> SerialHub
+        self.hubs_lock = threading.Lock()
+
+    def serial_peer(self, instance):
+        with self.hubs_lock:
+            hub = self.hubs.get(instance.pk)
+            if hub is None or hub.closed:
+                try:
+                    hub = self.hubs[instance.pk] = SerialHub(instance)
+                except NodeError as error:
+                    raise consoles.Refused(consoles.NODE_DOWN, str(error)) from error
+            return hub.attach()
+
+    def sweep_forever(self, every=1.0):
+        while True:
+            time.sleep(every)
+            self.sweep()
+
+    def sweep(self):
+        """Close the sessions that must end (the database says why)."""
+        try:
+            closing = consoles.revoked(list(self.sessions))
+        except DatabaseError as error:
+            log.warning("cannot check console sessions: %s", error)
+            return
+        finally:
+            close_old_connections()
+        for session_id, reason in closing.items():
+            handler = self.sessions.get(session_id)
+            if handler is not None:
+                handler.stop = (consoles.REVOKED, reason)
+
+    def handle_error(self, request, client_address):
+        log.exception("console connection from %s failed", client_address[0])
+
+
+def start(address, heartbeat):
+    """A proxy serving on address (port 0: any free one) in background threads."""
+    server = ConsoleProxy(address, heartbeat)
+    threading.Thread(target=server.serve_forever, name="console proxy", daemon=True).start()
+    threading.Thread(target=server.sweep_forever, name="console sweeper", daemon=True).start()
+    return server
+
+
+def serve():
+    """`make run`'s console proxy process, until it is interrupted."""
+    address = (settings.KUMO_CONSOLE_LISTEN, settings.CONSOLE_PORT)
+    consoles.end_all_open("The console proxy restarted.")
+    server = start(address, settings.KUMO_CONSOLE_HEARTBEAT)
+    log.info("console proxy on ws://%s:%s/", *address)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()

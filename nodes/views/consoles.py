@@ -1,0 +1,50 @@
+"""Console pages: VNC (noVNC) and serial (xterm.js), and the console output panel. The
+pages fetch their one-time tokens from the API themselves, once per (re)connect."""
+
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+
+from nodes import operations
+from nodes.models import Instance
+
+
+def visible_instance(request, key):
+    return get_object_or_404(Instance.objects.for_user(request.user), ec2_id=key)
+
+
+def instance_console(request, key):
+    instance = visible_instance(request, key)
+    return render(
+        request,
+        "nodes/console_vnc.html",
+        {
+            "instance": instance,
+            "token_url": reverse("instance-console", args=[key]),
+            "title": f"VNC console of {instance.ec2_id}",
+        },
+    )
+
+
+def instance_serial(request, key):
+    instance = visible_instance(request, key)
+    return render(
+        request,
+        "nodes/console_serial.html",
+        {
+            "instance": instance,
+            "token_url": reverse("instance-console", args=[key]),
+            "output_url": reverse("instance-console-output", args=[key]),
+            "read_only": request.GET.get("watch") == "1",
+            "title": f"Serial console of {instance.ec2_id}",
+        },
+    )
+
+
+def instance_console_output(request, key):
+    """The console output panel of the instance page (an htmx fragment)."""
+    instance = visible_instance(request, key)
+    return render(
+        request,
+        "nodes/console_output.html",
+        {"object": instance, "stored": operations.console_output(instance)},
+    )

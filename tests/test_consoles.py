@@ -1,0 +1,246 @@
+"""Consoles through the real proxy to a real QEMU (TCG) domain booting the Debian installer:
+every token and Origin rule, revocation, limits, the serial console and its output."""
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from nodes import consoleproxy, operations
+from nodes.choices import ActionKind
+from nodes.libvirt import Endpoint, Hypervisor
+from nodes.models import ConsoleSession, ConsoleToken, Instance
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = "http://console.test:8000"
+
+
+@pytest.fixture
+def proxy(settings):
+    """The console proxy on a free port, in this process, pinging every second."""
+    settings.KUMO_CONSOLE_ORIGINS = [ORIGIN]
+    server = consoleproxy.start(("127.0.0.1", 0), heartbeat=1)
+    settings.KUMO_CONSOLE_URL = f"ws://127.0.0.1:{server.server_address[1]}/"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def vm(installer, proxy):
+    return installer
+
+
+def grant(api, instance, kind="vnc", **extra):
+    response = api.post(
+        f"/api/v1/instances/{instance.ec2_id}/console/", {"type": kind, **extra}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def open_ws(url, origin=ORIGIN, **kwargs):
+    return connect(url, origin=origin, subprotocols=["binary"], open_timeout=10, **kwargs)
+
+
+def refusal(url, origin=ORIGIN, **kwargs):
+    """(close code, reason) of a connection the proxy refuses."""
+    with open_ws(url, origin, **kwargs) as ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=10)
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+def first_bytes(url, origin=ORIGIN):
+    with open_ws(url, origin) as ws:
+        return ws.recv(timeout=10)
+
+
+def test_a_vnc_token_reaches_the_vm_screen_once(vm, api):
+    body = grant(api, vm)
+    assert body["url"].endswith(f"/instances/{vm.ec2_id}/console/")
+    assert len(body["password"]) == 8
+    assert first_bytes(body["ws_url"]).startswith(b"RFB 003.")
+    assert refusal(body["ws_url"])[0] == 4401
+
+
+def test_the_origin_is_checked_before_the_token_is_spent(vm, api):
+    url = grant(api, vm)["ws_url"]
+    code, reason = refusal(url, origin="http://evil.test")
+    assert code == 4403 and "not allowed" in reason
+    assert refusal(url, origin=None)[0] == 4403
+    assert first_bytes(url).startswith(b"RFB")
+
+
+def test_it_refuses_expired_and_forged_tokens(vm, api):
+    url = grant(api, vm)["ws_url"]
+    ConsoleToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert refusal(url)[0] == 4401
+    assert refusal(url.split("?")[0] + "?token=" + "A" * 43)[0] == 4401
+    assert refusal(url.split("?")[0])[0] == 4401
+
+
+def test_a_token_is_useless_to_a_browser_logged_in_as_someone_else(vm, api, member_b, client):
+    client.force_login(member_b)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    url = grant(api, vm)["ws_url"]
+    code, _ = refusal(url, additional_headers={"Cookie": cookie})
+    assert code == 4403
+
+
+def test_a_member_gets_no_token_for_another_users_instance(vm, api, member_b):
+    api.force_authenticate(member_b)
+    response = api.post(f"/api/v1/instances/{vm.ec2_id}/console/", {"type": "vnc"}, format="json")
+    assert response.status_code == 404
+
+
+def test_a_port_that_changed_is_never_followed(vm, api):
+    url = grant(api, vm)["ws_url"]
+    live = vm.vnc_port
+    ConsoleToken.objects.update(port=live + 1)  # as if the VM restarted on another port
+    code, reason = refusal(url)
+    assert code == 4503 and "port changed" in reason
+    assert Instance.objects.get(pk=vm.pk).vnc_port == live
+
+
+def test_stopping_the_instance_closes_its_consoles(vm, api, admin, run_jobs):
+    url = grant(api, vm)["ws_url"]
+    with open_ws(url) as ws:
+        assert ws.recv(timeout=10).startswith(b"RFB")
+        operations.request_action(vm, ActionKind.STOP, admin)
+        run_jobs()
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=10)
+    assert closed.value.rcvd.code in (1000, 4410)
+    assert ConsoleSession.objects.get().ended_at is not None
+    response = api.post(f"/api/v1/instances/{vm.ec2_id}/console/", {"type": "vnc"}, format="json")
+    assert response.status_code == 409 and "not running" in response.json()["detail"]
+
+
+def test_losing_access_closes_the_console_within_seconds(vm, api, admin):
+    url = grant(api, vm)["ws_url"]
+    with open_ws(url) as ws:
+        ws.recv(timeout=10)
+        admin.is_active = False
+        admin.save()
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=10)
+    assert closed.value.rcvd.code == 4410
+    assert "no longer have access" in closed.value.rcvd.reason
+    assert time.monotonic() - started < 3
+
+
+def test_sessions_are_limited_per_instance_and_in_time(vm, api, settings):
+    settings.KUMO_CONSOLE_SESSIONS_PER_INSTANCE = 1
+    first, second = grant(api, vm)["ws_url"], grant(api, vm)["ws_url"]
+    with open_ws(first) as ws:
+        ws.recv(timeout=10)
+        assert refusal(second)[0] == 4409
+        response = api.post(f"/api/v1/instances/{vm.ec2_id}/console/", {"type": "vnc"})
+        assert response.status_code == 409 and "most allowed" in response.json()["detail"]
+    settings.KUMO_CONSOLE_SESSIONS_PER_INSTANCE = 4
+    settings.KUMO_CONSOLE_MAX_SECONDS = 1
+    with open_ws(grant(api, vm)["ws_url"]) as ws, pytest.raises(ConnectionClosed) as closed:
+        while True:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd.code == 4408
+
+
+def test_idle_sessions_get_heartbeat_pings(vm, api):
+    pings = []
+    with open_ws(grant(api, vm)["ws_url"]) as ws:
+        ws.recv(timeout=10)
+        original = ws.protocol.receive_data
+
+        def spy(data):
+            original(data)
+            pings.extend(e for e in ws.protocol.events_received() if e.opcode.name == "PING")
+
+        ws.protocol.receive_data = spy
+        time.sleep(2.5)
+    assert pings
+
+
+def test_the_node_down_is_explained(vm, api):
+    url = grant(api, vm)["ws_url"]
+    vm.node.status, vm.node.last_error = "down", "host unreachable"
+    vm.node.save()
+    code, reason = refusal(url)
+    assert code == 4502 and "down" in reason
+    response = api.post(f"/api/v1/instances/{vm.ec2_id}/console/", {"type": "vnc"}, format="json")
+    assert response.status_code == 409
+
+
+def test_the_vnc_server_going_away_ends_the_session(vm, api):
+    with open_ws(grant(api, vm)["ws_url"]) as ws:
+        ws.recv(timeout=10)
+        with Hypervisor(Endpoint("qemu:///system"), 10) as hypervisor:
+            hypervisor.destroy(vm.uuid)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=10)
+    assert closed.value.rcvd.code in (1000, 4410)
+
+
+def test_a_flood_of_bad_attempts_is_refused_and_good_sessions_go_on(vm, api, caplog):
+    caplog.set_level(logging.INFO, logger="kumo.consoleproxy")
+    good = grant(api, vm)["ws_url"]
+    base = good.split("?")[0]
+    forged = [f"{base}?token=forged{n:04d}{'x' * 37}" for n in range(1000)]
+    with open_ws(good) as ws:
+        assert ws.recv(timeout=10).startswith(b"RFB")
+        with ThreadPoolExecutor(16) as pool:
+            codes = list(pool.map(lambda url: refusal(url)[0], forged))
+        ws.send(b"RFB 003.008\n")
+        assert ws.recv(timeout=10)  # the security types: the good session still works
+    assert set(codes) == {4401}
+    logged = caplog.text
+    assert "refused" in logged and "forged0001" not in logged
+    assert good.split("token=")[1] not in logged
+
+
+def test_the_serial_console_streams_the_boot_and_takes_input(vm, api):
+    body = grant(api, vm, "serial")
+    assert "password" not in body
+    seen = b""
+    with open_ws(body["ws_url"]) as ws:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(seen) < 200:
+            seen += ws.recv(timeout=60)
+        ws.send(b"\r")  # interactive: accepted without error
+    assert seen
+
+
+def test_read_only_watchers_share_the_console(vm, api):
+    watch = grant(api, vm, "serial", read_only=True)["ws_url"]
+    interactive = grant(api, vm, "serial")["ws_url"]
+    with open_ws(watch) as watcher, open_ws(interactive) as typist:
+        typist.send(b"\r")
+        watcher.send(b"ignored")
+        assert watcher.recv(timeout=60)
+    sessions = ConsoleSession.objects.order_by("pk")
+    assert [s.read_only for s in sessions] == [True, False]
+
+
+def test_console_output_is_the_tail_of_the_serial_log(vm, api, worker_soon):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        worker_soon()
+        body = api.get(f"/api/v1/instances/{vm.ec2_id}/console-output/").json()
+        if "Linux version" in body["output"]:
+            break
+        time.sleep(1)
+    assert "Linux version" in body["output"], body
+    assert body["truncated"] is False and body["fetched_at"]
+
+
+def test_the_console_output_api_is_owner_only(vm, api, member_b):
+    api.force_authenticate(member_b)
+    assert api.get(f"/api/v1/instances/{vm.ec2_id}/console-output/").status_code == 404
