@@ -2,7 +2,16 @@
 
 from django.contrib import admin
 
-from nodes.models import Cluster, Image, Instance, InstanceType, Keypair, Node, Quota
+from nodes.models import (
+    Cluster,
+    ConsoleSession,
+    Image,
+    Instance,
+    InstanceType,
+    Keypair,
+    Node,
+    Quota,
+)
 
 
 @admin.register(Cluster)
@@ -64,3 +73,14 @@ class QuotaAdmin(admin.ModelAdmin):
 
     list_display = ["__str__", "instances", "vcpus", "ram_mb"]
     search_fields = ["user__username"]
+
+
+@admin.register(ConsoleSession)
+class ConsoleSessionAdmin(admin.ModelAdmin):
+    """Who opened which console, from where, and why it ended. Setting "ended at" on an
+    open session closes it within a second."""
+
+    list_display = ["instance", "user", "kind", "read_only", "client", "started_at", "ended_at"]
+    list_filter = ["kind", "read_only"]
+    search_fields = ["instance__ec2_id", "user__username", "client"]
+    readonly_fields = ["instance", "user", "kind", "read_only", "client", "started_at"]

@@ -14,5 +14,5 @@ trap stop_started EXIT
 .venv/bin/python manage.py collectstatic --no-input -v0
 say "Demo logins:"
 .venv/bin/python manage.py seeddemo
-say "Kumo: http://127.0.0.1:$PORT/  (Ctrl-C stops everything started here)"
+say "Kumo: http://127.0.0.1:$PORT/, consoles through ws://127.0.0.1:${CONSOLE_PORT:-6080}/  (Ctrl-C stops everything started here)"
 .venv/bin/honcho start -f Procfile -c worker=2
