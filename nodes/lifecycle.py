@@ -160,6 +160,7 @@ def adopt(run):
         with run.step("Read the domain"):
             domain_xml = hypervisor.domain_xml(run.instance.uuid)
             power = hypervisor.power_state(run.instance.uuid)
+            record_vnc_port(run, hypervisor)
         with run.step("Run pre-adopt hooks"), tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "libvirt.xml"
             path.write_text(domain_xml)

@@ -1,0 +1,79 @@
+"""Console tokens and sessions without a proxy: how tokens are made and stored, what the API
+refuses, what revokes a session, and which forwarded headers are believed."""
+
+import pytest
+
+from nodes import consoles
+from nodes.choices import PowerState, VmState
+from nodes.models import ConsoleSession, ConsoleToken
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def running(world):
+    instance = world["instance_a"]
+    instance.vm_state, instance.power_state = VmState.ACTIVE, PowerState.RUNNING
+    instance.save()
+    return instance
+
+
+def ask(api, instance, kind="serial", **extra):
+    return api.post(
+        f"/api/v1/instances/{instance.ec2_id}/console/", {"type": kind}, format="json", **extra
+    )
+
+
+def test_tokens_are_long_random_and_stored_only_hashed(running, member_a):
+    token, row = consoles.issue(running, member_a, "serial")
+    other, _ = consoles.issue(running, member_a, "serial")
+    assert len(token) >= 43 and token != other  # 32 random bytes, base64
+    assert row.digest != token and token not in row.digest
+    assert not ConsoleToken.objects.filter(digest=token).exists()
+    assert (row.expires_at - row.created_at).total_seconds() <= 60
+
+
+def test_the_api_explains_why_there_is_no_console(running, api, member_a):
+    api.force_authenticate(member_a)
+    assert ask(api, running, "vnc").status_code == 409  # the sim node has no VNC server
+    running.power_state = PowerState.SHUTOFF
+    running.save()
+    response = ask(api, running)
+    assert response.status_code == 409 and "not running" in response.json()["detail"]
+    assert ask(api, running, "telnet").status_code == 400
+
+
+def test_members_get_no_token_for_others_instances(running, api, member_b):
+    api.force_authenticate(member_b)
+    assert ask(api, running).status_code == 404
+
+
+def test_sessions_are_revoked_when_the_instance_stops_or_access_is_lost(running, member_a):
+    session = ConsoleSession.objects.create(instance=running, user=member_a, kind="serial")
+    assert consoles.revoked([session.pk]) == {}
+    member_a.is_active = False
+    member_a.save()
+    assert "no longer have access" in consoles.revoked([session.pk])[session.pk]
+    member_a.is_active = True
+    member_a.save()
+    running.power_state = PowerState.SHUTOFF
+    running.save()
+    assert "not running" in consoles.revoked([session.pk])[session.pk]
+
+
+def test_x_forwarded_proto_is_believed_only_from_trusted_proxies(running, api, member_a, settings):
+    api.force_authenticate(member_a)
+    settings.KUMO_CONSOLE_URL = ""
+    forged = ask(api, running, HTTP_X_FORWARDED_PROTO="https").json()["ws_url"]
+    assert forged.startswith("ws://testserver:6080/?token=")
+    settings.KUMO_TRUSTED_PROXIES = ["127.0.0.1"]
+    trusted = ask(api, running, HTTP_X_FORWARDED_PROTO="https").json()["ws_url"]
+    assert trusted.startswith("wss://testserver:6080/")
+
+
+def test_the_console_output_api_answers_with_the_last_copy_read(running, api, member_a):
+    api.force_authenticate(member_a)
+    running.node = None
+    running.save()
+    body = api.get(f"/api/v1/instances/{running.ec2_id}/console-output/").json()
+    assert body == {"output": "", "truncated": False, "fetched_at": None}
