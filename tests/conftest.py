@@ -16,7 +16,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rq import SimpleWorker
 
-from nodes import operations
+from nodes import consoleproxy, operations
 from nodes.choices import ActionKind, DomainType, ImageKind
 from nodes.domainxml import library
 from nodes.jobs import probe_and_record
@@ -227,6 +227,17 @@ def installer(demo, admin, api, queue, run_jobs, settings):
     if instance.vm_state != "deleted":
         operations.request_action(instance, ActionKind.TERMINATE, admin)
         run_jobs()
+
+
+@pytest.fixture
+def console_proxy(settings):
+    """The console proxy on a free port, in this process, pinging every second."""
+    server = consoleproxy.start(("127.0.0.1", 0), heartbeat=1)
+    settings.CONSOLE_PORT = server.server_address[1]
+    settings.KUMO_CONSOLE_URL = f"ws://127.0.0.1:{settings.CONSOLE_PORT}/"
+    yield server
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ PAGES = [
     ("/instances/", {"anon": LOGIN, **ALL}),
     ("/instances/new/", {"anon": LOGIN, **ALL}),
     ("/instances/{instance_a}/", {"anon": LOGIN, "a": 200, "b": 404, "admin": 200}),
+    ("/instances/{instance_a}/console/", {"anon": LOGIN, "a": 200, "b": 404, "admin": 200}),
+    ("/instances/{instance_a}/serial/", {"anon": LOGIN, "a": 200, "b": 404, "admin": 200}),
     ("/actions/", {"anon": LOGIN, **ALL}),
     ("/actions/{action_a}/", {"anon": LOGIN, "a": 200, "b": 404, "admin": 200}),
     ("/rules/", {"anon": LOGIN, "a": 403, "b": 403, "admin": 200}),
@@ -58,6 +60,10 @@ API_GETS = [
     ("/api/v1/instances/", {"anon": 401, **ALL}),
     ("/api/v1/instances/{instance_a}/", {"anon": 401, "a": 200, "b": 404, "admin": 200}),
     ("/api/v1/instances/{instance_a}/snapshots/", {"anon": 401, "a": 200, "b": 404, "admin": 200}),
+    (
+        "/api/v1/instances/{instance_a}/console-output/",
+        {"anon": 401, "a": 200, "b": 404, "admin": 200},
+    ),
     ("/api/v1/actions/{action_a}/", {"anon": 401, "a": 200, "b": 404, "admin": 200}),
     ("/api/v1/keypairs/main/", {"anon": 401, "a": 200, "b": 200, "admin": 404}),
     ("/api/v1/rules/", {"anon": 401, "a": 403, "b": 403, "admin": 200}),
@@ -71,6 +77,11 @@ API_POSTS = [
         {"anon": 401, "a": 400, "b": 404, "admin": 400},
     ),
     ("/api/v1/nodes/sim/check/", {}, {"anon": 401, "a": 404, "b": 404}),
+    (
+        "/api/v1/instances/{instance_a}/console/",
+        {"type": "serial"},
+        {"anon": 401, "a": 409, "b": 404, "admin": 409},
+    ),
     ("/api/v1/rules/preview/", {"stylesheet": "x"}, {"anon": 401, "a": 403, "b": 403}),
     (
         "/api/v1/instances/",

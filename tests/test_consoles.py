@@ -11,7 +11,7 @@ from django.utils import timezone
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from nodes import consoleproxy, operations
+from nodes import operations
 from nodes.choices import ActionKind
 from nodes.libvirt import Endpoint, Hypervisor
 from nodes.models import ConsoleSession, ConsoleToken, Instance
@@ -21,18 +21,8 @@ ORIGIN = "http://console.test:8000"
 
 
 @pytest.fixture
-def proxy(settings):
-    """The console proxy on a free port, in this process, pinging every second."""
+def vm(installer, console_proxy, settings):
     settings.KUMO_CONSOLE_ORIGINS = [ORIGIN]
-    server = consoleproxy.start(("127.0.0.1", 0), heartbeat=1)
-    settings.KUMO_CONSOLE_URL = f"ws://127.0.0.1:{server.server_address[1]}/"
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def vm(installer, proxy):
     return installer
 
 

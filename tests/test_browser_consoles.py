@@ -1,0 +1,61 @@
+"""The console pages in headless Chromium, through the real proxy, on a real QEMU (TCG)
+domain booting the Debian installer: the VNC screen draws, the serial console shows the
+kernel, and a hard reboot reconnects by itself."""
+
+import pytest
+
+from nodes import operations
+from nodes.choices import ActionKind
+from tests.browser import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LIT_PIXELS = """() => {
+  const canvas = document.querySelector("#vnc-screen canvas");
+  if (!canvas || !canvas.width) return 0;
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let lit = 0;
+  for (let i = 0; i < data.length; i += 4) if (data[i] || data[i + 1] || data[i + 2]) lit++;
+  return lit;
+}"""
+TERMINAL_TEXT = """() => {
+  const buffer = window.kumoTerminal.buffer.active;
+  const lines = [];
+  for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
+  return lines.join("\\n");
+}"""
+
+
+@pytest.fixture
+def console_page(page, live_server, installer, console_proxy, settings):
+    settings.KUMO_CONSOLE_ORIGINS = [live_server.url]
+    log_in(page, live_server, "alice", "pw")
+    return page
+
+
+def test_the_vnc_console_draws_the_screen_and_comes_back_after_a_hard_reboot(
+    console_page, live_server, installer, admin, run_jobs
+):
+    page = console_page
+    page.goto(f"{live_server.url}/instances/{installer.ec2_id}/")
+    page.click("text=VNC console")
+    page.wait_for_selector("#vnc-screen[data-connected='true']", timeout=20_000)
+    page.wait_for_function(f"({LIT_PIXELS})() > 100", timeout=30_000)
+    assert page.get_attribute("#console-status", "data-state") == "connected"
+
+    operations.request_action(installer, ActionKind.HARD_REBOOT, admin)
+    run_jobs()
+    page.wait_for_selector("#console-status:not([data-state='connected'])", timeout=20_000)
+    page.wait_for_selector("#console-status[data-state='connected']", timeout=30_000)
+    page.wait_for_function(f"({LIT_PIXELS})() > 100", timeout=30_000)
+
+
+def test_the_serial_console_shows_the_kernel_booting(
+    console_page, live_server, installer, worker_soon
+):
+    page = console_page
+    worker_soon(1)  # reads the console output the page asks for first
+    page.goto(f"{live_server.url}/instances/{installer.ec2_id}/serial/?watch=1")
+    page.wait_for_selector("#console-status[data-state='connected']", timeout=30_000)
+    page.wait_for_function(f"({TERMINAL_TEXT})().includes('Linux version')", timeout=30_000)
+    assert "read-only" in page.inner_text("body").lower()
