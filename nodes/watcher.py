@@ -11,7 +11,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
@@ -52,8 +52,11 @@ def sync_power(domain_uuid, power):
 
 
 def on_event(domain_uuid, power):
+    """Runs in libvirt's event thread, where an exception would only reach stderr."""
     try:
         sync_power(domain_uuid, power)
+    except DatabaseError as error:
+        log.warning("event %s of %s not recorded (the sweep will): %s", power, domain_uuid, error)
     finally:
         close_old_connections()
 

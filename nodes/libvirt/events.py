@@ -52,6 +52,7 @@ class NodeEvents:
     def __init__(self, endpoint, timeout, on_event):
         self.endpoint, self.timeout, self.on_event = endpoint, timeout, on_event
         self.connection = None
+        self.callback = None
         self.failures = 0
         self.next_try = 0.0
         self.last_error = ""
@@ -69,7 +70,7 @@ class NodeEvents:
         try:
             connection = open_connection(self.endpoint, self.timeout)
             connection.registerCloseCallback(self._closed, None)
-            connection.domainEventRegisterAny(
+            self.callback = connection.domainEventRegisterAny(
                 None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._lifecycle, None
             )
         except (NodeError, libvirt.libvirtError) as error:
@@ -106,5 +107,7 @@ class NodeEvents:
     def close(self):
         if self.connection is not None:
             with contextlib.suppress(libvirt.libvirtError):
+                # Events already queued must not reach on_event once we are closed.
+                self.connection.domainEventDeregisterAny(self.callback)
                 self.connection.close()
             self.connection = None
