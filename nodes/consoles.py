@@ -15,7 +15,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.http.request import split_domain_port
 from django.utils import timezone
 
-from nodes.choices import ConsoleKind, NodeStatus, PowerState, VmState
+from nodes.choices import ConsoleKind, NodeStatus, PowerState, TaskState, VmState
 from nodes.models import ConsoleSession, ConsoleToken, Instance
 from nodes.models.consoles import token_digest
 
@@ -112,6 +112,8 @@ def not_usable(instance):
     """Why the instance has no console now, or "" when it has one."""
     if instance.vm_state in (VmState.DELETED, VmState.BUILDING) or instance.node_id is None:
         return f"{instance.ec2_id} is {instance.status.lower()}: it has no console."
+    if instance.task_state == TaskState.DELETING:
+        return f"{instance.ec2_id} is being terminated: it has no console."
     if instance.power_state not in LIVE_POWER:
         return f"{instance.ec2_id} is not running. Start it, then open the console."
     return ""

@@ -4,7 +4,7 @@ refuses, what revokes a session, and which forwarded headers are believed."""
 import pytest
 
 from nodes import consoles
-from nodes.choices import PowerState, VmState
+from nodes.choices import PowerState, TaskState, VmState
 from nodes.models import ConsoleSession, ConsoleToken
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,11 @@ def test_tokens_are_long_random_and_stored_only_hashed(running, member_a):
 def test_the_api_explains_why_there_is_no_console(running, api, member_a):
     api.force_authenticate(member_a)
     assert ask(api, running, "vnc").status_code == 409  # the sim node has no VNC server
-    running.power_state = PowerState.SHUTOFF
+    running.task_state = TaskState.DELETING
+    running.save()
+    response = ask(api, running)
+    assert response.status_code == 409 and "being terminated" in response.json()["detail"]
+    running.task_state, running.power_state = None, PowerState.SHUTOFF
     running.save()
     response = ask(api, running)
     assert response.status_code == 409 and "not running" in response.json()["detail"]
