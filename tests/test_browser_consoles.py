@@ -7,6 +7,7 @@ import pytest
 from nodes import operations
 from nodes.choices import ActionKind
 from tests.browser import log_in
+from tests.test_qemu_lifecycle import serial_log, wait_for_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -59,3 +60,16 @@ def test_the_serial_console_shows_the_kernel_booting(
     page.wait_for_selector("#console-status[data-state='connected']", timeout=30_000)
     page.wait_for_function(f"({TERMINAL_TEXT})().includes('Linux version')", timeout=30_000)
     assert "read-only" in page.inner_text("body").lower()
+
+
+def test_the_instance_page_reads_the_console_output(
+    console_page, live_server, installer, worker_soon
+):
+    page = console_page
+    assert wait_for_text(serial_log(installer), "Linux version", 30)
+    page.goto(f"{live_server.url}/instances/{installer.ec2_id}/")
+    worker_soon(1)
+    page.click("#console-output-card button:has-text('Read')")
+    page.wait_for_selector("#console-output pre:has-text('Linux version')", timeout=20_000)
+    page.wait_for_timeout(2500)  # the page refreshes itself every 2 s; the output stays
+    assert "Linux version" in page.inner_text("#console-output")
