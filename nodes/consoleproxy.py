@@ -7,6 +7,7 @@ session on that domain shares. A sweeper closes, within a second, the sessions r
 a stop, a termination or a loss of access, and those past their time.
 """
 
+import contextlib
 import logging
 import re
 import select
@@ -211,7 +212,8 @@ class SerialHub:
         self.close()
         with self.lock:
             for peer in self.peers:
-                peer.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
+                    peer.shutdown(socket.SHUT_RDWR)  # the sessions see the console end
 
     def close(self):
         if not self.closed:
