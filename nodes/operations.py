@@ -4,8 +4,8 @@ Jobs are named by their dotted path, so that the web process never imports nodes
 through it, libvirt: every libvirt call happens in a worker or the watcher."""
 
 import base64
-import time
 import uuid
+from datetime import timedelta
 
 import django_rq
 import redis
@@ -59,30 +59,35 @@ def request_probe(node):
     return job_id
 
 
-CONSOLE_OUTPUT_WAIT = 5  # seconds a request waits for a worker to read a fresh copy
+CONSOLE_OUTPUT_FRESH = timedelta(seconds=2)  # a copy this recent is not read again
 
 
-def console_output(instance, wait=CONSOLE_OUTPUT_WAIT):
-    """The tail of the instance's serial log: read afresh from its node when a worker gets
-    to it within `wait` seconds, else the last copy read (None if never)."""
-    stored = ConsoleOutput.objects.filter(instance=instance)
+def is_recent(console_output):
+    return console_output is not None and (
+        timezone.now() - console_output.fetched_at < CONSOLE_OUTPUT_FRESH
+    )
+
+
+def console_output(instance):
+    """(the last copy read of the instance's console output or None, whether a fresh read
+    was queued). Requests never wait for it: they ask again (pages poll)."""
+    stored = ConsoleOutput.objects.filter(instance=instance).first()
+    if is_recent(stored):
+        return stored, False
     if instance.node_id is None or instance.vm_state == VmState.DELETED or not redis_is_reachable():
-        return stored.first()
-    asked = timezone.now()
+        return stored, False
+    job_id = f"console-output-{instance.pk}"  # one read at a time per instance
+    pending = job_queue().fetch_job(job_id)
+    if pending is not None and pending.get_status() in ("queued", "started"):
+        return stored, True
     job_queue().enqueue(
         "nodes.jobs.read_console_output",
         instance.pk,
-        job_id=f"console-output-{instance.pk}-{uuid.uuid4().hex[:12]}",
+        job_id=job_id,
         job_timeout=settings.KUMO_PROBE_TIMEOUT + 30,
         description=f"Read the console output of {instance.ec2_id}",
     )
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        fresh = stored.filter(fetched_at__gte=asked).first()
-        if fresh is not None:
-            return fresh
-        time.sleep(0.1)
-    return stored.first()
+    return stored, True
 
 
 class ActionRefused(Exception):

@@ -80,4 +80,4 @@ def test_the_console_output_api_answers_with_the_last_copy_read(running, api, me
     running.node = None
     running.save()
     body = api.get(f"/api/v1/instances/{running.ec2_id}/console-output/").json()
-    assert body == {"output": "", "truncated": False, "fetched_at": None}
+    assert body == {"output": "", "truncated": False, "fetched_at": None, "refreshing": False}

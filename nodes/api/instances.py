@@ -119,6 +119,8 @@ class ConsoleOutputSerializer(serializers.Serializer):
     output = serializers.CharField()
     truncated = serializers.BooleanField(help_text="Older output was left out (64 KiB kept).")
     fetched_at = serializers.DateTimeField(allow_null=True, help_text="When it was read.")
+    refreshing = serializers.BooleanField(help_text="A fresh read is queued: ask again.")
+    refreshing = serializers.BooleanField(help_text="A fresh read is queued: ask again.")
 
 
 class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -222,15 +224,14 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses=ConsoleOutputSerializer)
     @detail_action(detail=True, url_path="console-output")
     def console_output(self, request, id=None):
-        """The last 64 KiB of the serial console (EC2's GetConsoleOutput), running or not."""
-        stored = operations.console_output(self.get_object())
-        body = {"output": "", "truncated": False, "fetched_at": None}
+        """The last 64 KiB of the serial console (EC2's GetConsoleOutput), running or not:
+        the copy last read from the node; unless it is recent, a fresh read is queued."""
+        stored, refreshing = operations.console_output(self.get_object())
+        body = {"output": "", "truncated": False, "fetched_at": None, "refreshing": refreshing}
         if stored is not None:
-            body = {
-                "output": stored.output,
-                "truncated": stored.truncated,
-                "fetched_at": stored.fetched_at,
-            }
+            body.update(
+                output=stored.output, truncated=stored.truncated, fetched_at=stored.fetched_at
+            )
         return Response(ConsoleOutputSerializer(body).data)
 
     @extend_schema(

@@ -5,7 +5,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from nodes import operations
-from nodes.models import Instance
+from nodes.models import ConsoleOutput, Instance
+
+OUTPUT_POLLS = 20
 
 
 def visible_instance(request, key):
@@ -41,10 +43,18 @@ def instance_serial(request, key):
 
 
 def instance_console_output(request, key):
-    """The console output panel of the instance page (an htmx fragment)."""
+    """The console output panel of the instance page: an htmx fragment that asks again
+    (`?poll=N`, every half second, OUTPUT_POLLS times at most) while a fresh read is under
+    way, so that no request waits on a node."""
     instance = visible_instance(request, key)
-    return render(
-        request,
-        "nodes/console_output.html",
-        {"object": instance, "stored": operations.console_output(instance)},
-    )
+    poll = request.GET.get("poll", "")
+    if poll.isdigit():
+        poll = int(poll)
+        stored = ConsoleOutput.objects.filter(instance=instance).first()
+        waiting = not operations.is_recent(stored) and poll < OUTPUT_POLLS
+    else:
+        poll = 0
+        stored, waiting = operations.console_output(instance)
+    context = {"object": instance, "stored": stored, "waiting": waiting, "next_poll": poll + 1}
+    context["gave_up"] = poll >= OUTPUT_POLLS and not operations.is_recent(stored)
+    return render(request, "nodes/console_output.html", context)

@@ -7,6 +7,8 @@ import { ConsoleSession } from "./console-session.js";
 const DIM = "\x1b[2m";
 const RESET = "\x1b[0m";
 const SETTLE_MS = 1000;
+const OUTPUT_POLLS = 10;
+const OUTPUT_POLL_MS = 500;
 
 const root = document.getElementById("console");
 const readOnly = root.dataset.readOnly === "true";
@@ -30,11 +32,26 @@ function note(text) {
   write(`${atLineStart ? "" : "\r\n"}${DIM}— ${text} —${RESET}\r\n`);
 }
 
+async function fetchOutput() {
+  const response = await fetch(root.dataset.outputUrl, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return response.json();
+}
+
+// The API answers at once with the copy last read and queues a fresh read; ask again
+// (for up to 5 s) until the fresh one is there.
+async function readOutput() {
+  let data = await fetchOutput();
+  for (let polls = 0; data.refreshing && polls < OUTPUT_POLLS; polls++) {
+    await new Promise((resolve) => setTimeout(resolve, OUTPUT_POLL_MS));
+    data = await fetchOutput();
+  }
+  return data;
+}
+
 async function writeHistory() {
   try {
-    const response = await fetch(root.dataset.outputUrl, { credentials: "same-origin" });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const data = await response.json();
+    const data = await readOutput();
     note(data.truncated ? "last output (only the most recent part was kept)" : "last output");
     // The stored text may have bare newlines; the terminal needs CR LF.
     write((data.output || "").replace(/\r?\n/g, "\r\n"));
