@@ -60,8 +60,18 @@ urlpatterns = [
         instances.instance_action,
         name="snapshot_action",
     ),
-    path("instances/<str:key>/console/", consoles.instance_console, name="instance_console"),
-    path("instances/<str:key>/serial/", consoles.instance_serial, name="instance_serial"),
+    path(
+        "instances/<str:key>/console/",
+        consoles.instance_console,
+        {"kind": "vnc"},
+        name="instance_console",
+    ),
+    path(
+        "instances/<str:key>/serial/",
+        consoles.instance_console,
+        {"kind": "serial"},
+        name="instance_serial",
+    ),
     path(
         "instances/<str:key>/console-output/",
         consoles.instance_console_output,

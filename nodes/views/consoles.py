@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from nodes import operations
+from nodes.choices import ConsoleKind
 from nodes.models import ConsoleOutput, Instance
 
 OUTPUT_POLLS = 20
@@ -14,30 +15,18 @@ def visible_instance(request, key):
     return get_object_or_404(Instance.objects.for_user(request.user), ec2_id=key)
 
 
-def instance_console(request, key):
+def instance_console(request, key, kind):
+    """The VNC or the serial console page of an instance."""
     instance = visible_instance(request, key)
     return render(
         request,
-        "nodes/console_vnc.html",
-        {
-            "instance": instance,
-            "token_url": reverse("instance-console", args=[key]),
-            "title": f"VNC console of {instance.ec2_id}",
-        },
-    )
-
-
-def instance_serial(request, key):
-    instance = visible_instance(request, key)
-    return render(
-        request,
-        "nodes/console_serial.html",
+        f"nodes/console_{kind}.html",
         {
             "instance": instance,
             "token_url": reverse("instance-console", args=[key]),
             "output_url": reverse("instance-console-output", args=[key]),
             "read_only": request.GET.get("watch") == "1",
-            "title": f"Serial console of {instance.ec2_id}",
+            "title": f"{ConsoleKind(kind).label} console of {instance.ec2_id}",
         },
     )
 
