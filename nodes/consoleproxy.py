@@ -261,6 +261,7 @@ class ConsoleProxy(ThreadingMixIn, HTTPServer):
         self.sessions = {}  # session id -> ConsoleHandler
         self.hubs = {}  # instance id -> SerialHub
         self.hubs_lock = threading.Lock()
+        self.stopping = threading.Event()
 
     def serial_peer(self, instance):
         with self.hubs_lock:
@@ -273,9 +274,12 @@ class ConsoleProxy(ThreadingMixIn, HTTPServer):
             return hub.attach()
 
     def sweep_forever(self, every=1.0):
-        while True:
-            time.sleep(every)
+        while not self.stopping.wait(every):
             self.sweep()
+
+    def shutdown(self):
+        self.stopping.set()
+        super().shutdown()
 
     def sweep(self):
         """Close the sessions that must end (the database says why)."""
