@@ -55,7 +55,8 @@ def test_the_serial_console_shows_the_kernel_booting(
     console_page, live_server, installer, worker_soon
 ):
     page = console_page
-    worker_soon(1)  # reads the console output the page asks for first
+    assert wait_for_text(serial_log(installer), "Linux version", 30)  # printed before we look
+    worker_soon(0.2)  # reads the console output the page asks for first
     page.goto(f"{live_server.url}/instances/{installer.ec2_id}/serial/?watch=1")
     page.wait_for_selector("#console-status[data-state='connected']", timeout=30_000)
     page.wait_for_function(f"({TERMINAL_TEXT})().includes('Linux version')", timeout=30_000)

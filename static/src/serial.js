@@ -7,7 +7,7 @@ import { ConsoleSession } from "./console-session.js";
 const DIM = "\x1b[2m";
 const RESET = "\x1b[0m";
 const SETTLE_MS = 1000;
-const OUTPUT_POLLS = 10;
+const OUTPUT_POLLS = 20;
 const OUTPUT_POLL_MS = 500;
 
 const root = document.getElementById("console");
@@ -39,7 +39,7 @@ async function fetchOutput() {
 }
 
 // The API answers at once with the copy last read and queues a fresh read; ask again
-// (for up to 5 s) until the fresh one is there.
+// (for up to 10 s) until the fresh one is there.
 async function readOutput() {
   let data = await fetchOutput();
   for (let polls = 0; data.refreshing && polls < OUTPUT_POLLS; polls++) {
