@@ -80,7 +80,16 @@ class ConsoleSessionAdmin(admin.ModelAdmin):
     """Who opened which console, from where, and why it ended. Setting "ended at" on an
     open session closes it within a second."""
 
-    list_display = ["instance", "user", "kind", "read_only", "client", "started_at", "ended_at"]
+    list_display = [
+        "instance",
+        "user",
+        "kind",
+        "read_only",
+        "client",
+        "proxy",
+        "started_at",
+        "ended_at",
+    ]
     list_filter = ["kind", "read_only"]
     search_fields = ["instance__ec2_id", "user__username", "client"]
-    readonly_fields = ["instance", "user", "kind", "read_only", "client", "started_at"]
+    readonly_fields = ["instance", "user", "kind", "read_only", "client", "proxy", "started_at"]

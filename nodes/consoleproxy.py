@@ -99,6 +99,7 @@ class ConsoleHandler(ProxyRequestHandler):
             self.headers.get("Origin", ""),
             self.peer(),
             cookies.get(settings.SESSION_COOKIE_NAME, ""),
+            self.server.name,
         )
 
     def open_target(self, grant):
@@ -262,6 +263,7 @@ class ConsoleProxy(ThreadingMixIn, HTTPServer):
         self.hubs = {}  # instance id -> SerialHub
         self.hubs_lock = threading.Lock()
         self.stopping = threading.Event()
+        self.name = proxy_name(self.server_address[1])
 
     def serial_peer(self, instance):
         with self.hubs_lock:
@@ -299,6 +301,11 @@ class ConsoleProxy(ThreadingMixIn, HTTPServer):
         log.exception("console connection from %s failed", client_address[0])
 
 
+def proxy_name(port):
+    """Which proxy serves a session (several may share the database)."""
+    return f"{socket.gethostname()}:{port}"
+
+
 def start(address, heartbeat):
     """A proxy serving on address (port 0: any free one) in background threads."""
     server = ConsoleProxy(address, heartbeat)
@@ -310,7 +317,7 @@ def start(address, heartbeat):
 def serve():
     """`make run`'s console proxy process, until it is interrupted."""
     address = (settings.KUMO_CONSOLE_LISTEN, settings.CONSOLE_PORT)
-    consoles.end_all_open("The console proxy restarted.")
+    consoles.end_all_open(proxy_name(settings.CONSOLE_PORT), "The console proxy restarted.")
     server = start(address, settings.KUMO_CONSOLE_HEARTBEAT)
     log.info("console proxy on ws://%s:%s/", *address)
     try:

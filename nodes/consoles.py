@@ -57,7 +57,7 @@ def issue(instance, user, kind, read_only=False):
     return token, row
 
 
-def open_session(token, origin, client="", session_key=""):
+def open_session(token, origin, client="", session_key="", proxy=""):
     """Spend token and open a session: the Origin is checked first, so a page of another
     site cannot burn a token; then everything issue() checked is checked again, and a
     browser logged in as someone else (its session cookie) cannot use the token."""
@@ -86,6 +86,7 @@ def open_session(token, origin, client="", session_key=""):
         kind=grant.kind,
         read_only=grant.read_only,
         client=client[:64],
+        proxy=proxy,
     )
     return grant, session
 
@@ -158,9 +159,11 @@ def revoked(session_ids):
     return closing
 
 
-def end_all_open(reason):
-    """At proxy start: sessions a previous proxy left open ended with it."""
-    ConsoleSession.objects.filter(ended_at=None).update(ended_at=timezone.now(), end_reason=reason)
+def end_all_open(proxy, reason):
+    """At a proxy's start: the sessions it left open when it last stopped ended with it."""
+    ConsoleSession.objects.filter(ended_at=None, proxy=proxy).update(
+        ended_at=timezone.now(), end_reason=reason
+    )
     ConsoleToken.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()
 
 

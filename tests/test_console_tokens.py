@@ -81,3 +81,16 @@ def test_the_console_output_api_answers_with_the_last_copy_read(running, api, me
     running.save()
     body = api.get(f"/api/v1/instances/{running.ec2_id}/console-output/").json()
     assert body == {"output": "", "truncated": False, "fetched_at": None, "refreshing": False}
+
+
+def test_a_restarting_proxy_ends_only_its_own_sessions(running, member_a):
+    mine = ConsoleSession.objects.create(
+        instance=running, user=member_a, kind="serial", proxy="host-a:6080"
+    )
+    theirs = ConsoleSession.objects.create(
+        instance=running, user=member_a, kind="serial", proxy="host-b:6080"
+    )
+    consoles.end_all_open("host-a:6080", "The console proxy restarted.")
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.end_reason == "The console proxy restarted." and theirs.ended_at is None

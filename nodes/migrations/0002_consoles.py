@@ -49,6 +49,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('vnc', 'VNC'), ('serial', 'Serial')], max_length=8)),
                 ('read_only', models.BooleanField(default=False)),
                 ('client', models.CharField(blank=True, help_text="The browser's address.", max_length=64)),
+                ('proxy', models.CharField(blank=True, help_text='The proxy serving it.', max_length=100)),
                 ('started_at', models.DateTimeField(auto_now_add=True)),
                 ('ended_at', models.DateTimeField(blank=True, null=True)),
                 ('end_reason', models.CharField(blank=True, max_length=200)),

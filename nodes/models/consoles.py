@@ -55,6 +55,7 @@ class ConsoleSession(models.Model):
     kind = models.CharField(max_length=8, choices=ConsoleKind)
     read_only = models.BooleanField(default=False)
     client = models.CharField(max_length=64, blank=True, help_text="The browser's address.")
+    proxy = models.CharField(max_length=100, blank=True, help_text="The proxy serving it.")
     started_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
