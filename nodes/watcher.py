@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
@@ -45,10 +46,10 @@ def sync_power(domain_uuid, power):
     idle = Instance.objects.filter(uuid=domain_uuid, task_state__isnull=True).exclude(
         vm_state__in=[VmState.DELETED, VmState.BUILDING]
     )
-    idle.update(power_state=power)
     from_states, to_state = SYNC.get(power, (set(), None))
-    if to_state:
-        idle.filter(vm_state__in=from_states).update(vm_state=to_state)
+    # One statement, so that nobody reads the new power state with the old vm_state.
+    vm_state = Case(When(vm_state__in=from_states, then=Value(to_state)), default=F("vm_state"))
+    idle.update(power_state=power, vm_state=vm_state if to_state else F("vm_state"))
 
 
 def on_event(domain_uuid, power):
