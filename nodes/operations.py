@@ -45,17 +45,23 @@ def require_queue():
         )
 
 
+def enqueue_node_job(function, row_id, job_id, description):
+    """Queue a short job that talks to one node (a probe, a read): it may take the probe
+    timeout to connect, then a little more."""
+    job_queue().enqueue(
+        f"nodes.jobs.{function}",
+        row_id,
+        job_id=job_id,
+        job_timeout=settings.KUMO_PROBE_TIMEOUT + 30,
+        description=description,
+    )
+
+
 def request_probe(node):
     """Queue a "Check connection" of node; returns the rq job id."""
     require_queue()
     job_id = f"probe-{node.pk}-{uuid.uuid4().hex[:12]}"
-    job_queue().enqueue(
-        "nodes.jobs.probe_node",
-        node.pk,
-        job_id=job_id,
-        job_timeout=settings.KUMO_PROBE_TIMEOUT + 30,
-        description=f"Check connection to node {node.name}",
-    )
+    enqueue_node_job("probe_node", node.pk, job_id, f"Check connection to node {node.name}")
     return job_id
 
 
@@ -80,13 +86,8 @@ def console_output(instance):
     pending = job_queue().fetch_job(job_id)
     if pending is not None and pending.get_status() in ("queued", "started"):
         return stored, True
-    job_queue().enqueue(
-        "nodes.jobs.read_console_output",
-        instance.pk,
-        job_id=job_id,
-        job_timeout=settings.KUMO_PROBE_TIMEOUT + 30,
-        description=f"Read the console output of {instance.ec2_id}",
-    )
+    description = f"Read the console output of {instance.ec2_id}"
+    enqueue_node_job("read_console_output", instance.pk, job_id, description)
     return stored, True
 
 
