@@ -19,6 +19,12 @@ LIT_PIXELS = """() => {
   for (let i = 0; i < data.length; i += 4) if (data[i] || data[i + 1] || data[i + 2]) lit++;
   return lit;
 }"""
+RECORD_STATES = """() => {
+  window.kumoStates = [];
+  const status = document.getElementById("console-status");
+  new MutationObserver(() => window.kumoStates.push(status.dataset.state))
+    .observe(status, { attributes: true, attributeFilter: ["data-state"] });
+}"""
 TERMINAL_TEXT = """() => {
   const buffer = window.kumoTerminal.buffer.active;
   const lines = [];
@@ -44,9 +50,10 @@ def test_the_vnc_console_draws_the_screen_and_comes_back_after_a_hard_reboot(
     page.wait_for_function(f"({LIT_PIXELS})() > 100", timeout=30_000)
     assert page.get_attribute("#console-status", "data-state") == "connected"
 
+    page.evaluate(RECORD_STATES)
     operations.request_action(installer, ActionKind.HARD_REBOOT, admin)
     run_jobs()
-    page.wait_for_selector("#console-status:not([data-state='connected'])", timeout=20_000)
+    page.wait_for_function("window.kumoStates.includes('retrying')", timeout=20_000)
     page.wait_for_selector("#console-status[data-state='connected']", timeout=30_000)
     page.wait_for_function(f"({LIT_PIXELS})() > 100", timeout=30_000)
 
