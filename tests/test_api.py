@@ -82,3 +82,30 @@ def test_the_openapi_schema_validates(db):
 def test_the_schema_is_served(client):
     response = client.get("/api/schema/")
     assert response.status_code == 200 and b"/api/v1/nodes/" in response.content
+
+
+def test_names_with_dots_reach_their_objects(api, admin, world):
+    from nodes.models import Keypair, Node
+
+    Node.objects.filter(name="sim").update(name="sim.rack-1")
+    Keypair.objects.create(owner=admin, name="laptop.key", public_key="ssh-ed25519 AAAA x")
+    api.force_authenticate(admin)
+    assert api.get("/api/v1/instance-types/m1.small/").json()["vcpus"] == 1
+    assert api.get("/api/v1/nodes/sim.rack-1/").json()["name"] == "sim.rack-1"
+    assert api.get("/api/v1/keypairs/laptop.key/").json()["name"] == "laptop.key"
+    assert api.delete("/api/v1/keypairs/laptop.key/").status_code == 204
+
+
+def test_admins_see_every_keypair_and_name_one_by_its_owner(api, admin, world):
+    api.force_authenticate(admin)
+    owners = {k["owner"] for k in api.get("/api/v1/keypairs/").json()["results"]}
+    assert owners == {"bob", "carol"}
+    assert api.get("/api/v1/keypairs/main/?owner=bob").json()["owner"] == "bob"
+    assert api.get("/api/v1/keypairs/?owner=carol").json()["count"] == 1
+    assert api.get("/api/v1/keypairs/main/").status_code == 404  # the admin has none
+
+
+def test_members_cannot_reach_another_members_keypair_by_owner(api, member_b, world):
+    api.force_authenticate(member_b)
+    assert api.get("/api/v1/keypairs/main/?owner=bob").status_code == 404
+    assert api.get("/api/v1/keypairs/?owner=bob").json()["count"] == 0

@@ -1,9 +1,15 @@
-"""Keypairs API: the caller's own keypairs; import a public key or have one generated."""
+"""Keypairs API: import a public key or have one generated; list, read and delete.
+
+A keypair's name is unique per owner: `/keypairs/{name}/` is the caller's own keypair of
+that name, or with `?owner=USERNAME` another user's (admins, who see every keypair).
+"""
 
 from django.db import IntegrityError, transaction
+from django.shortcuts import get_object_or_404
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
+from nodes.api.views import NAME_IN_URL
 from nodes.keys import KeyRefused
 from nodes.models import Keypair
 from nodes.validators import validate_name
@@ -28,9 +34,20 @@ class KeypairViewSet(
 ):
     serializer_class = KeypairSerializer
     lookup_field = "name"
+    lookup_value_regex = NAME_IN_URL
 
     def get_queryset(self):
-        return Keypair.objects.filter(owner_id=self.request.user.pk).select_related("owner")
+        keypairs = Keypair.objects.for_user(self.request.user).select_related("owner")
+        owner = self.request.query_params.get("owner")
+        return keypairs.filter(owner__username=owner) if owner else keypairs
+
+    def get_object(self):
+        owner = self.request.query_params.get("owner") or self.request.user.username
+        keypair = get_object_or_404(
+            self.get_queryset(), owner__username=owner, name=self.kwargs["name"]
+        )
+        self.check_object_permissions(self.request, keypair)
+        return keypair
 
     def get_serializer_class(self):
         return NewKeypairSerializer if self.action == "create" else KeypairSerializer

@@ -74,7 +74,7 @@ class ImageSerializer(serializers.ModelSerializer):
 class InstanceTypeSerializer(serializers.ModelSerializer):
     class Meta:
         model = InstanceType
-        fields = ["name", "vcpus", "memory_mb", "disk_gb", "ephemeral_gb"]
+        fields = ["name", "vcpus", "memory_mb", "disk_gb", "ephemeral_gb", "cpu_weight", "cpu_cap"]
 
 
 class InstanceSerializer(serializers.ModelSerializer):

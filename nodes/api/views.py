@@ -9,6 +9,9 @@ from rest_framework.response import Response
 from nodes import operations
 from nodes.api import serializers as shapes
 
+# Names may hold dots (m1.small): DRF's default lookup pattern stops at the first one.
+NAME_IN_URL = "[^/]+"
+
 
 class QueueDown(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -17,6 +20,8 @@ class QueueDown(APIException):
 
 class VisibleViewSet(viewsets.ReadOnlyModelViewSet):
     """Lists and details rows of `for_user(request.user)`; others are 404."""
+
+    lookup_value_regex = NAME_IN_URL
 
     def get_queryset(self):
         return self.serializer_class.Meta.model.objects.for_user(self.request.user)
