@@ -1,6 +1,7 @@
 """Personas (an admin, two members), the real Redis queue, a real rq worker, and the demo
 inventory on the real libvirt daemon that `make test` ensures."""
 
+import contextlib
 import io
 import os
 import socket
@@ -272,3 +273,51 @@ def silent_host():
     for peer in accepted:
         peer.close()
     listener.close()
+
+
+LIBVIRT_SOCKET = "/var/run/libvirt/libvirt-sock"
+NODE_GET_INFO = 6  # libvirt's remote procedure number of virNodeGetInfo
+
+
+@pytest.fixture
+def stalling_daemon(tmp_path):
+    """A socket that relays to the real libvirtd until the client asks for the node's info,
+    then never answers again: a daemon that accepts the connection and then hangs."""
+    path = str(tmp_path / "stalling.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen()
+    peers = []
+
+    def relay(client):
+        daemon = socket.socket(socket.AF_UNIX)
+        daemon.connect(LIBVIRT_SOCKET)
+        peers.extend([client, daemon])
+        threading.Thread(target=copy, args=(daemon, client), daemon=True).start()
+        pending = b""
+        while chunk := client.recv(65536):
+            pending += chunk
+            while len(pending) >= 16:
+                length = int.from_bytes(pending[:4], "big")
+                if len(pending) < length:
+                    break
+                message, pending = pending[:length], pending[length:]
+                if int.from_bytes(message[12:16], "big") == NODE_GET_INFO:
+                    return  # swallow it: the client waits for an answer that never comes
+                daemon.sendall(message)
+
+    def copy(source, target):
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+
+    def serve():
+        with contextlib.suppress(OSError):
+            while True:
+                threading.Thread(target=relay, args=(listener.accept()[0],), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"qemu+unix:///system?socket={path}"
+    listener.close()
+    for peer in peers:
+        peer.close()

@@ -70,6 +70,17 @@ def test_a_node_that_never_answers_is_down_within_the_timeout(cluster, silent_ho
     assert "did not answer within 2 s" in refresh(node).last_error
 
 
+def test_a_node_that_stalls_after_connecting_is_down_within_the_timeout(
+    cluster, stalling_daemon, settings
+):
+    settings.KUMO_PROBE_TIMEOUT = 2
+    node = node_at(cluster, stalling_daemon)
+    started = time.monotonic()
+    assert not probe_and_record(node)
+    assert time.monotonic() - started < 3
+    assert "did not answer within 2 s" in refresh(node).last_error
+
+
 def test_a_password_that_cannot_be_decrypted_is_reported(cluster):
     node = node_at(cluster, "qemu:///system", auth_method=AuthMethod.SASL, username="u")
     Node.objects.filter(pk=node.pk).update(sealed_password="garbage")

@@ -67,23 +67,23 @@ def _open(endpoint):
     return libvirt.open(effective_uri(endpoint))
 
 
-def open_connection(endpoint, timeout):
-    """Open a connection to the node, or raise NodeError within `timeout` seconds.
+def within(timeout, work, endpoint):
+    """work(), or NodeError when it has not returned within `timeout` seconds.
 
-    libvirt's open blocks in C with no deadline of its own (a host that accepts the TCP
-    connection and never answers holds it for minutes), so it runs in a daemon thread that is
-    abandoned at the deadline. Callers run in rq work-horses or the watcher, never in a web
-    request.
+    libvirt's calls block in C with no deadline of their own (a host that accepts the TCP
+    connection and never answers holds them for minutes), so work runs in a daemon thread
+    that is abandoned at the deadline. Callers run in rq work-horses or the watcher, never in
+    a web request.
     """
     outcome = {}
 
     def attempt():
         try:
-            outcome["connection"] = _open(endpoint)
-        except libvirt.libvirtError as error:
+            outcome["value"] = work()
+        except Exception as error:  # re-raised in the caller's thread
             outcome["error"] = error
 
-    thread = threading.Thread(target=attempt, name=f"libvirt-open {endpoint.uri}", daemon=True)
+    thread = threading.Thread(target=attempt, name=f"libvirt {endpoint.uri}", daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
@@ -93,8 +93,16 @@ def open_connection(endpoint, timeout):
             "connection, and that libvirtd there is not stuck."
         )
     if "error" in outcome:
-        raise NodeError(explain(outcome["error"], endpoint)) from outcome["error"]
-    connection = outcome["connection"]
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def open_connection(endpoint, timeout):
+    """Open a connection to the node, or raise NodeError within `timeout` seconds."""
+    try:
+        connection = within(timeout, lambda: _open(endpoint), endpoint)
+    except libvirt.libvirtError as error:
+        raise NodeError(explain(error, endpoint)) from error
     _keep_alive(connection)
     return connection
 

@@ -3,7 +3,7 @@
 import libvirt
 from lxml import etree
 
-from nodes.libvirt.connection import NodeError, explain, open_connection
+from nodes.libvirt.connection import NodeError, explain, open_connection, within
 
 
 def version_text(number):
@@ -34,10 +34,15 @@ def disk_gb(connection):
 
 
 def probe(endpoint, timeout):
-    """Open the node and return its facts as a dict of Node field values.
+    """Open the node and return its facts as a dict of Node field values, all within
+    `timeout` seconds (a daemon that accepts the connection and then stalls counts as down).
 
     Raises NodeError with a message a person can act on.
     """
+    return within(timeout, lambda: discover(endpoint, timeout), endpoint)
+
+
+def discover(endpoint, timeout):
     connection = open_connection(endpoint, timeout)
     try:
         model, memory_mb, cpus, *_ = connection.getInfo()
