@@ -5,14 +5,14 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 source scripts/services.sh
 
+trap stop_started EXIT
 ensure_redis
 ensure_libvirtd
-trap stop_started EXIT
 
 .venv/bin/python manage.py check --fail-level ERROR
 .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py collectstatic --no-input -v0
 say "Demo logins:"
-.venv/bin/python manage.py seeddemo
+.venv/bin/python manage.py seeddemo --once
 say "Kumo: http://127.0.0.1:$PORT/, consoles through ws://127.0.0.1:${CONSOLE_PORT:-6080}/  (Ctrl-C stops everything started here)"
 .venv/bin/honcho start -f Procfile -c worker=2

@@ -1,16 +1,17 @@
 # Make sure Redis and a libvirt daemon answer; start our own when they do not.
-# Sourced by run.sh and test.sh. What it starts is listed in STARTED (pid files) so that the
-# caller can stop it again: `trap stop_started EXIT`.
+# Sourced by run.sh and test.sh. What it starts is listed in STARTED (pid files) and
+# STARTED_UNITS (systemd units) so that the caller can stop it again: `trap stop_started EXIT`.
 
 STARTED=()
+STARTED_UNITS=()
 
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
-  local seconds=$1 what=$2; shift 2
+wait_for() {  # wait_for SECONDS COMMAND...: true once COMMAND succeeds, false at the deadline
+  local seconds=$1; shift
   for _ in $(seq $((seconds * 5))); do
     "$@" >/dev/null 2>&1 && return 0
     sleep 0.2
   done
-  die "$what did not come up within ${seconds}s."
+  return 1
 }
 
 redis_answers() { redis-cli -u "$REDIS_URL" ping 2>/dev/null | grep -q PONG; }
@@ -30,7 +31,8 @@ ensure_redis() {
     --save "" --appendonly no --logfile "$KUMO_VAR_DIR/redis/redis.log" \
     --pidfile "$KUMO_VAR_DIR/redis/redis.pid"
   STARTED+=("$KUMO_VAR_DIR/redis/redis.pid")
-  wait_for 10 Redis redis_answers
+  wait_for 10 redis_answers ||
+    die "Redis did not come up within 10s: see $KUMO_VAR_DIR/redis/redis.log."
 }
 
 # Debian's udev rule for /dev/kvm (GROUP="kvm", MODE="0660"), applied where no udev runs, as
@@ -49,6 +51,7 @@ ensure_libvirtd() {
   libvirt_answers >/dev/null 2>&1 && return
   if [ -d /run/systemd/system ]; then
     say "Starting libvirtd (systemd)"
+    systemctl is-active --quiet libvirtd || STARTED_UNITS+=(libvirtd)
     as_root systemctl start libvirtd
   else
     say "Starting libvirtd and virtlogd (no systemd here)"
@@ -56,14 +59,18 @@ ensure_libvirtd() {
     pgrep -x virtlogd >/dev/null || { as_root virtlogd -d; STARTED+=(/var/run/virtlogd.pid); }
     pgrep -x libvirtd >/dev/null || { as_root libvirtd -d; STARTED+=(/var/run/libvirtd.pid); }
   fi
-  wait_for 20 "libvirtd (qemu:///system and test+unix:///default)" libvirt_answers ||
-    die "libvirt does not answer. As a non-root user, join the 'libvirt' group and log in again."
+  wait_for 20 libvirt_answers ||
+    die "libvirtd does not answer on qemu:///system and test+unix:///default within 20s." \
+      "$( [ "$(id -u)" -eq 0 ] || echo "Is $USER in the 'libvirt' group of a login since set-up? (newgrp libvirt)")"
 }
 
 # Stop what we started and wait for it to be gone: a libvirtd still shutting down holds its
 # pid file and sockets, and the next `make test` would find it half there.
 stop_started() {
-  local pidfile pid
+  local pidfile pid unit
+  for unit in "${STARTED_UNITS[@]}"; do
+    as_root systemctl stop "$unit" || true
+  done
   for pidfile in "${STARTED[@]}"; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")

@@ -21,7 +21,15 @@ install_system_packages() {
   [ ${#missing[@]} -eq 0 ] && return
   say "Installing system packages: ${missing[*]}"
   as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  local available=()
+  for package in "${missing[@]}"; do
+    if apt-cache show "$package" >/dev/null 2>&1; then
+      available+=("$package")
+    else  # e.g. the Debian installer images on Ubuntu: the demo skips what it lacks
+      say "Not in this system's archive, skipped: $package"
+    fi
+  done
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${available[@]}"
 }
 
 pick_python() {
@@ -58,6 +66,15 @@ build_browser_assets() {
   fi
 }
 
+# libvirt's system socket is for root and the libvirt group.
+join_libvirt_group() {
+  [ "$(id -u)" -eq 0 ] && return
+  id -nG | tr ' ' '\n' | grep -qx libvirt && return
+  say "Adding $USER to the libvirt group (takes effect at your next login, or: newgrp libvirt)"
+  as_root usermod -aG libvirt "$USER"
+}
+
 install_system_packages
+join_libvirt_group
 install_python_packages
 build_browser_assets

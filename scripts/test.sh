@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 source scripts/services.sh
 
+trap stop_started EXIT
 ensure_redis
 ensure_libvirtd
-trap stop_started EXIT
 
 say "Lint"
 .venv/bin/ruff format --check --quiet .

@@ -43,3 +43,18 @@ def test_running_it_again_changes_nothing(demo):
     call_command("seeddemo", stdout=io.StringIO())
     assert counts() == before
     assert set(Image.objects.values_list("ec2_id", flat=True)) == ids
+
+
+def test_make_run_seeds_only_a_first_start(demo):
+    Node.objects.get(name="sim").delete()
+    call_command("seeddemo", once=True, stdout=io.StringIO())
+    assert not Node.objects.filter(name="sim").exists()
+
+
+def test_make_run_seeds_an_empty_database(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    settings.KUMO_IMAGES_DIR = tmp_path / "images"
+    out = io.StringIO()
+    call_command("seeddemo", once=True, stdout=out)
+    assert Node.objects.filter(name__in=["local", "sim"]).count() == 2
+    assert "admin" in out.getvalue() and "member" in out.getvalue()

@@ -1,6 +1,8 @@
-"""Seed the demo cloud once: cluster, two nodes, Debian installer images, sizes, two users.
+"""Seed the demo cloud: cluster, two nodes, Debian installer images, sizes, two users.
 
-Running it again changes nothing that exists; `make run` calls it on every start.
+Running it again changes nothing that exists and re-creates what is missing. `make run`
+calls it with --once, which seeds only a database that has no users yet, so that demo
+objects an admin deleted stay deleted.
 """
 
 import secrets
@@ -46,7 +48,22 @@ def remember_login(username, password, role):
 class Command(BaseCommand):
     help = "Create the demo cloud (idempotent) and print the demo logins."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="Seed only a database without users (a first start); else just print logins.",
+        )
+
     def handle(self, *args, **options):
+        if not (options["once"] and get_user_model().objects.exists()):
+            self.seed()
+        if logins_file().exists():
+            self.stdout.write(logins_file().read_text())
+        else:
+            self.stdout.write("  (demo passwords unknown here: manage.py changepassword admin)\n")
+
+    def seed(self):
         with transaction.atomic():
             admin = self.user("admin", staff=True)
             self.user("member", staff=False)
@@ -74,10 +91,6 @@ class Command(BaseCommand):
                     },
                 )
             self.images(admin)
-        if logins_file().exists():
-            self.stdout.write(logins_file().read_text())
-        else:
-            self.stdout.write("  (demo passwords unknown here: manage.py changepassword admin)\n")
 
     def user(self, username, staff):
         User = get_user_model()
