@@ -64,11 +64,18 @@ def secret_key():
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
     path = VAR_DIR / "secret_key"
-    if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(50))
-    return path.read_text().strip()
+    try:
+        if not path.exists():
+            VAR_DIR.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(50))
+        return path.read_text().strip()
+    except OSError as error:
+        SETTINGS_ERRORS.append(
+            f"SECRET_KEY is unset and cannot be kept in KUMO_VAR_DIR ({error}): make "
+            f"{VAR_DIR} writable or set SECRET_KEY."
+        )
+        return secrets.token_urlsafe(50)  # lets the checks run and report it
 
 
 def database(url):
@@ -141,7 +148,11 @@ KUMO_CONSOLE_URL = os.environ.get("KUMO_CONSOLE_URL", "")
 # address, http://<each ALLOWED_HOSTS name>:PORT, and CSRF_TRUSTED_ORIGINS.
 KUMO_CONSOLE_ORIGINS = env_list(
     "KUMO_CONSOLE_ORIGINS",
-    [f"http://{host}:{PORT}" for host in ALLOWED_HOSTS if "*" not in host and host[0] != "."]
+    [
+        f"http://{host}" + ("" if PORT == 80 else f":{PORT}")
+        for host in ALLOWED_HOSTS
+        if "*" not in host and host[0] != "."
+    ]
     + CSRF_TRUSTED_ORIGINS,
 )
 KUMO_CONSOLE_SESSIONS_PER_USER = env_int("KUMO_CONSOLE_SESSIONS_PER_USER", 10, minimum=1)

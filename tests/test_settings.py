@@ -45,6 +45,13 @@ def test_good_settings_pass_and_a_secret_key_is_generated_once(tmp_path):
     assert (tmp_path / "secret_key").read_text() == key
 
 
+def test_a_var_dir_that_cannot_hold_the_secret_key_is_reported(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    result = manage_check(KUMO_VAR_DIR=str(tmp_path / "a-file" / "var"))
+    assert result.returncode != 0
+    assert "kumo.E001" in result.stderr and "cannot be kept in KUMO_VAR_DIR" in result.stderr
+
+
 def test_pages_and_the_api_never_load_libvirt(tmp_path):
     """Every libvirt call happens in a worker or the watcher (DESIGN.md §2)."""
     code = (

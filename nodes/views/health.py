@@ -34,8 +34,8 @@ def healthz(request):
     redis = operations.redis_is_reachable()
     nodes = (
         {
-            node.name: {"status": node.status, "last_seen": node.last_seen}
-            for node in Node.objects.filter(enabled=True)
+            node.name: {"status": node.status, "enabled": node.enabled, "last_seen": node.last_seen}
+            for node in Node.objects.all()
         }
         if database
         else {}
