@@ -45,7 +45,8 @@ class InventoryListView(VisibleMixin, ListView):
     paginate_by = 25
     columns: list[Column] = []
     search_fields: list[str] = []
-    filters: dict[str, list] = {}
+    filters: dict = {}  # field lookup: choices, or a function returning them
+    filter_labels: dict[str, str] = {}
     create_url_name = None
     members_create = False  # members may create these too (instances)
     empty_hint = ""
@@ -58,11 +59,20 @@ class InventoryListView(VisibleMixin, ListView):
             for field in self.search_fields:
                 match |= Q(**{f"{field}__icontains": query})
             rows = rows.filter(match)
-        for field, choices in self.filters.items():
+        for field, choices in self.filter_choices().items():
             value = self.request.GET.get(field, "")
             if value in {str(key) for key, _ in choices}:
                 rows = rows.filter(**{field: value})
         return rows
+
+    def filter_choices(self):
+        return {
+            field: choices() if callable(choices) else choices
+            for field, choices in self.filters.items()
+        }
+
+    def filter_label(self, field):
+        return self.filter_labels.get(field) or field.replace("__", " ").replace("_", " ")
 
     def get_context_data(self, **kwargs):
         params = self.request.GET.copy()
@@ -71,13 +81,8 @@ class InventoryListView(VisibleMixin, ListView):
             columns=self.columns,
             title=self.model._meta.verbose_name_plural.capitalize(),
             filter_choices=[
-                (
-                    field,
-                    field.replace("__", " ").replace("_", " "),
-                    choices,
-                    self.request.GET.get(field, ""),
-                )
-                for field, choices in self.filters.items()
+                (field, self.filter_label(field), choices, self.request.GET.get(field, ""))
+                for field, choices in self.filter_choices().items()
             ],
             query=self.request.GET.get("q", ""),
             searchable=bool(self.search_fields),

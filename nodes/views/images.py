@@ -71,6 +71,11 @@ class ImageEdit(ImageFormMixin, InventoryUpdateView):
     slug_field = "ec2_id"
 
 
+def vcpu_choices():
+    counts = InstanceType.objects.order_by("vcpus").values_list("vcpus", flat=True).distinct()
+    return [(count, str(count)) for count in counts]
+
+
 class InstanceTypeList(InventoryListView):
     model = InstanceType
     columns = [
@@ -81,6 +86,8 @@ class InstanceTypeList(InventoryListView):
         Column("Ephemeral (GiB)", "ephemeral_gb"),
     ]
     search_fields = ["name"]
+    filters = {"vcpus": vcpu_choices}
+    filter_labels = {"vcpus": "vCPUs"}
     create_url_name = "instancetype_create"
     empty_hint = "Instance types are the sizes members launch: m1.small, m1.medium …"
 
@@ -88,7 +95,11 @@ class InstanceTypeList(InventoryListView):
 class InstanceTypeDetail(InventoryDetailView):
     model = InstanceType
     slug_field = "name"
-    fields = InstanceTypeList.columns[1:]
+    fields = [
+        *InstanceTypeList.columns[1:],
+        Column("CPU weight", "cpu_weight"),
+        Column("CPU cap (%)", "cpu_cap"),
+    ]
     edit_url_name = "instancetype_edit"
 
 

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -182,7 +183,15 @@ class KeypairList(InventoryListView):
         Column("Owner", "owner"),
         Column("Created", "created_at"),
     ]
-    search_fields = ["name", "fingerprint", "fingerprint_sha256"]
+    search_fields = ["name", "fingerprint", "fingerprint_sha256", "owner__username"]
+    filters = {
+        "public_key__startswith": [
+            ("ssh-ed25519 ", "ed25519"),
+            ("ecdsa-sha2-", "ECDSA"),
+            ("ssh-rsa ", "RSA"),
+        ]
+    }
+    filter_labels = {"public_key__startswith": "key type"}
     create_url_name = "keypair_create"
     members_create = True
     empty_hint = "Keypairs hold the SSH public keys put into your instances."
@@ -193,15 +202,20 @@ def keypair_create(request):
     form = KeypairForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if data["public_key"]:
-            Keypair.import_public(request.user, data["name"], data["public_key"])
-            messages.success(request, f"Imported keypair {data['name']}.")
-            return redirect("keypair_list")
-        keypair, private = Keypair.generate(request.user, data["name"], data["key_type"])
-        context = {"keypair": keypair, "private_key": private}
-        response = render(request, "nodes/keypair_created.html", context)
-        response["Cache-Control"] = "no-store"  # the private key must not linger anywhere
-        return response
+        try:
+            with transaction.atomic():
+                if data["public_key"]:
+                    Keypair.import_public(request.user, data["name"], data["public_key"])
+                    messages.success(request, f"Imported keypair {data['name']}.")
+                    return redirect("keypair_list")
+                keypair, private = Keypair.generate(request.user, data["name"], data["key_type"])
+        except IntegrityError:  # the same name, created by a request that overtook this one
+            form.add_error("name", "You already have a keypair with this name.")
+        else:
+            context = {"keypair": keypair, "private_key": private}
+            response = render(request, "nodes/keypair_created.html", context)
+            response["Cache-Control"] = "no-store"  # the private key must not linger anywhere
+            return response
     return render(request, "nodes/object_form.html", {"form": form, "title": "New keypair"})
 
 
