@@ -129,7 +129,7 @@ class ImageForm(StyledForm):
 class InstanceTypeForm(StyledForm):
     class Meta:
         model = InstanceType
-        fields = ["name", "vcpus", "memory_mb", "disk_gb", "ephemeral_gb"]
+        fields = ["name", "vcpus", "memory_mb", "disk_gb", "ephemeral_gb", "cpu_weight", "cpu_cap"]
 
 
 class RuleForm(StyledForm):

@@ -6,9 +6,11 @@ from urllib.parse import parse_qsl, urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+# "new" would be hidden by the …/new/ page of its kind.
 validate_name = RegexValidator(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
-    "Use letters, digits, dots, dashes and underscores, starting with a letter or digit.",
+    r"^(?!new$)[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
+    "Use letters, digits, dots, dashes and underscores, starting with a letter or digit "
+    "(and not the word new).",
 )
 
 LIBVIRT_DRIVERS = {"qemu", "xen", "test", "lxc", "ch", "bhyve", "vz"}

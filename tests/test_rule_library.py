@@ -303,25 +303,28 @@ def test_cpu_weight_cap_sets_default_shares_after_vcpu_and_no_quota():
     assert cputune[0].findtext("shares") == "256"
 
 
-def test_cpu_weight_cap_turns_a_cap_into_period_and_quota():
-    domain = domain_of(run("cpu-weight-cap", weight="512", cap="50"))
+def test_cpu_weight_cap_takes_the_instance_types_values_and_caps_the_whole_instance():
+    facts = replace(KERNEL_BOOT, cpu_weight=512, cpu_cap=150)  # 2 vCPUs: at most 1.5 CPUs
+    domain = domain_of(run("cpu-weight-cap", facts))
     assert domain.xpath("string(/domain/cputune/shares)") == "512"
-    assert domain.xpath("string(/domain/cputune/period)") == "100000"
-    assert domain.xpath("string(/domain/cputune/quota)") == "50000"
+    assert domain.xpath("string(/domain/cputune/global_period)") == "100000"
+    assert domain.xpath("string(/domain/cputune/global_quota)") == "150000"
+    check_definition(Endpoint("test+unix:///default"), etree.tostring(domain), 10)
 
 
-def test_cpu_weight_cap_replaces_its_values_in_an_existing_cputune():
+def test_cpu_weight_cap_replaces_only_its_values_in_an_existing_cputune():
     pinned = chain.Stage("pinned", ADD_CPUTUNE)
-    domain = domain_of(run("cpu-weight-cap", before=[pinned], weight="1024"))
+    domain = domain_of(run("cpu-weight-cap", before=[pinned], cpu_weight="1024"))
     assert len(domain.xpath("/domain/cputune")) == 1
     assert domain.xpath("/domain/cputune/shares/text()") == ["1024"]
-    assert not domain.xpath("/domain/cputune/period | /domain/cputune/quota")
+    assert not domain.xpath("/domain/cputune/global_quota")
+    assert domain.xpath("/domain/cputune/quota/text()") == ["20000"]  # another rule's
     assert domain.xpath("/domain/cputune/vcpupin/@cpuset") == ["0"]
 
 
 @pytest.mark.parametrize("weight", ["0", "65537", "-3", "12.5", "heavy"])
 def test_cpu_weight_cap_refuses_a_weight_out_of_range(weight):
-    outcome = run("cpu-weight-cap", weight=weight)
+    outcome = run("cpu-weight-cap", cpu_weight=weight)
     assert outcome.domain_xml is None
     assert any(
         "weight must be a whole number from 1 to 65536" in problem.message
@@ -332,15 +335,15 @@ def test_cpu_weight_cap_refuses_a_weight_out_of_range(weight):
 
 def test_cpu_weight_cap_accepts_the_ends_of_the_weight_range():
     for weight in ("1", "65536"):
-        assert domain_of(run("cpu-weight-cap", weight=weight)).xpath(
+        assert domain_of(run("cpu-weight-cap", cpu_weight=weight)).xpath(
             "string(/domain/cputune/shares)"
         ) == (weight)
 
 
-def test_cpu_weight_cap_refuses_a_cap_out_of_range():
-    outcome = run("cpu-weight-cap", cap="150")
+def test_cpu_weight_cap_refuses_a_cap_beyond_the_instances_vcpus():
+    outcome = run("cpu-weight-cap", cpu_cap="250")  # 2 vCPUs: 200 at most
     assert [problem.stage for problem in outcome.errors] == ["cpu-weight-cap"]
-    assert "cap must be a whole percentage" in outcome.errors[0].message
+    assert "from 0 (no cap) to 100 per vCPU, 200 here" in outcome.errors[0].message
 
 
 # extra-nic

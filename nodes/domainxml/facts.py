@@ -54,6 +54,8 @@ class InstanceFacts:
     virtio_net: bool = True
     key_name: str = ""
     ssh_key: str = ""
+    cpu_weight: int = 256  # XenServer's weight (seed 002): share of contended CPU time
+    cpu_cap: int = 0  # % of one CPU the whole instance may use; 0: no cap
     cpu_mode: str = "none"  # host-model, host-passthrough, custom, none
     cpu_model: str = ""
     vnc_listen: str = ""  # empty: no VNC graphics
@@ -136,5 +138,7 @@ def stylesheet_params(facts: InstanceFacts):
         "domain_type": facts.domain_type,
         "platform": facts.platform,
         "bootparams": facts.boot_params,
+        "cpu_weight": str(facts.cpu_weight),
+        "cpu_cap": str(facts.cpu_cap),
         "user_data": decoded_user_data(facts.user_data),
     }

@@ -154,7 +154,7 @@ def add_kumo(root, facts):
     for name, policy in [("pit", "delay"), ("rtc", "catchup")]:
         etree.SubElement(clock, "timer", name=name, tickpolicy=policy)
     etree.SubElement(clock, "timer", name="hpet", present="no")
-    etree.SubElement(kumo, "tuning", weight="256", cap="0")
+    etree.SubElement(kumo, "tuning", weight=str(facts.cpu_weight), cap=str(facts.cpu_cap))
     etree.SubElement(
         kumo, "boot", params=facts.boot_params, cmdline=f"{facts.root_directive} console=ttyS0"
     )

@@ -76,10 +76,11 @@ LIBRARY: tuple[LibraryRule, ...] = (
     LibraryRule(
         "cpu-weight-cap",
         "CPU weight and cap",
-        "Sets the instance's CPU weight (parameter 'weight', 1-65536, default 256) as cgroup "
-        "shares, its priority when the node's CPUs are contended, and an optional cap "
-        "(parameter 'cap', percent of one vCPU, 0 = none) as a hard quota on each vCPU. A "
-        "weight or cap out of range stops the chain with an error.",
+        "Applies the instance type's CPU weight (1-65536, default 256) as cgroup shares, the "
+        "instance's priority when the node's CPUs are contended, and its CPU cap (in % of one "
+        "CPU, 0 = none, 200 = two CPUs) as a hard quota on the whole instance, as XenServer's "
+        "credit scheduler does. Set both on the instance type; a value out of range stops the "
+        "chain with an error.",
     ),
     LibraryRule(
         "extra-nic",

@@ -75,6 +75,8 @@ def facts_for(instance):
         cores=kind.vcpus,
         memory_mb=kind.memory_mb,
         disk_gb=kind.disk_gb,
+        cpu_weight=kind.cpu_weight,
+        cpu_cap=kind.cpu_cap,
         instance_path=instance_path,
         node_name=node.name,
         cluster_name=instance.cluster.name,

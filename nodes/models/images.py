@@ -76,6 +76,14 @@ class Image(models.Model):
                 name="image_id_prefix_matches_kind",
             ),
             models.UniqueConstraint(fields=["owner", "name"], name="image_name_unique_per_owner"),
+            models.CheckConstraint(
+                condition=Q(format__in=ImageFormat.values)
+                & Q(arch__in=Architecture.values)
+                & Q(vm_mode__in=VmMode.values)
+                & Q(platform__in=Platform.values)
+                & Q(hypervisor__in=["", *DomainType.values]),
+                name="image_properties_valid",
+            ),
         ]
 
     def __str__(self):
@@ -102,6 +110,18 @@ class InstanceType(models.Model):
     ephemeral_gb = models.PositiveIntegerField(
         "ephemeral disk (GiB)", default=0, help_text="A second, empty disk; 0 for none."
     )
+    cpu_weight = models.PositiveIntegerField(
+        "CPU weight",
+        default=256,
+        help_text="Share of contended CPU time, 1 to 65536 (256 is normal, 512 twice as much). "
+        "Applied by the rule “CPU weight and cap”.",
+    )
+    cpu_cap = models.PositiveIntegerField(
+        "CPU cap (%)",
+        default=0,
+        help_text="Most CPU the instance may use, in % of one CPU (50 = half a CPU, 200 = two); "
+        "0 for no cap. Applied by the rule “CPU weight and cap”.",
+    )
 
     objects = VisibleQuerySet.as_manager()
 
@@ -113,6 +133,14 @@ class InstanceType(models.Model):
                 name="instance_type_sizes_positive",
                 violation_error_message=(
                     "An instance type needs at least 1 vCPU, 16 MiB of memory and 1 GiB of disk."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(cpu_weight__gte=1, cpu_weight__lte=65536)
+                & Q(cpu_cap__lte=models.F("vcpus") * 100),
+                name="instance_type_cpu_weight_and_cap_in_range",
+                violation_error_message=(
+                    "The CPU weight goes from 1 to 65536, and the cap from 0 to 100 % per vCPU."
                 ),
             ),
         ]
