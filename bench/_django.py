@@ -1,7 +1,9 @@
 """Set up Django for a benchmark on a throw-away SQLite database with the demo cloud."""
 
+import atexit
 import io
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -11,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def setup():
     sys.path.insert(0, str(ROOT))
-    os.environ["KUMO_VAR_DIR"] = tempfile.mkdtemp(prefix="kumo-bench-")
+    var_dir = tempfile.mkdtemp(prefix="kumo-bench-")
+    atexit.register(shutil.rmtree, var_dir, ignore_errors=True)
+    os.environ["KUMO_VAR_DIR"] = var_dir
     os.environ.pop("DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
     import django

@@ -83,15 +83,16 @@ def time_preview(instance, rule):
 def time_xsltproc(instance):
     from nodes.domainxml import pipeline
 
-    folder = Path(tempfile.mkdtemp(prefix="kumo-xsltproc-"))
-    (folder / "instance.xml").write_bytes(pipeline.instance_xml(instance))
-    (folder / "libvirt.xsl").write_text(pipeline.shipped_default_text())
-    command = ["xsltproc", str(folder / "libvirt.xsl"), str(folder / "instance.xml")]
-    samples = []
-    for _ in range(200):
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        samples.append((time.perf_counter() - started) * 1000)
+    with tempfile.TemporaryDirectory(prefix="kumo-xsltproc-") as name:
+        folder = Path(name)
+        (folder / "instance.xml").write_bytes(pipeline.instance_xml(instance))
+        (folder / "libvirt.xsl").write_text(pipeline.shipped_default_text())
+        command = ["xsltproc", str(folder / "libvirt.xsl"), str(folder / "instance.xml")]
+        samples = []
+        for _ in range(200):
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            samples.append((time.perf_counter() - started) * 1000)
     return samples
 
 

@@ -132,6 +132,15 @@ class InstanceTypeForm(StyledForm):
         fields = ["name", "vcpus", "memory_mb", "disk_gb", "ephemeral_gb", "cpu_weight", "cpu_cap"]
 
 
+TARGET_IDS = {
+    "cluster": "name",
+    "node": "name",
+    "image": "ec2_id",
+    "instance_type": "name",
+    "owner": "username",
+}
+
+
 class RuleForm(StyledForm):
     """A rule's settings and its stylesheet text; saving the text adds a revision."""
 
@@ -178,8 +187,11 @@ class RuleForm(StyledForm):
                 "enabled",
             ]:
                 del self.fields[name]
-        elif "owner" in self.fields:
+        else:
             self.fields["owner"].queryset = get_user_model().objects.order_by("username")
+            # Targets by the ids the API uses, so that the editor can preview with them.
+            for name, slug in TARGET_IDS.items():
+                self.fields[name].to_field_name = slug
 
     def clean_text(self):
         text = self.cleaned_data["text"]

@@ -1,9 +1,11 @@
 """Rules: revisions, rollback, scope, chain order, preview, impact, the API and the pages."""
 
+import copy
+
 import pytest
 from lxml import etree
 
-from nodes.domainxml import pipeline
+from nodes.domainxml import pipeline, review
 from nodes.models import Image, Instance, InstanceType, Node, Rule
 
 HUGEPAGES = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
@@ -15,14 +17,23 @@ HUGEPAGES = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/X
 """
 
 
-def tag_rule(name, tag, **fields):
-    """A rule that appends <tag/> to <devices>'s parent metadata: shows order and scope."""
-    text = f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+TERMINATES = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:template match="/"><xsl:message terminate="yes">no hugepages here</xsl:message></xsl:template>
+</xsl:stylesheet>
+"""
+
+
+def tag_text(tag):
+    """A rule that appends +tag to the domain's <description>: shows order and scope."""
+    return f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
   <xsl:template match="@*|node()"><xsl:copy><xsl:apply-templates select="@*|node()"/></xsl:copy></xsl:template>
   <xsl:template match="description"><description><xsl:value-of select="."/>+{tag}</description></xsl:template>
 </xsl:stylesheet>"""
+
+
+def tag_rule(name, tag, **fields):
     rule = Rule.objects.create(name=name, enabled=True, **fields)
-    rule.revise(text, None, "test")
+    rule.revise(tag_text(tag), None, "test")
     return rule
 
 
@@ -104,8 +115,12 @@ def test_the_rendered_domain_says_which_revisions_made_it(instance):
     assert "+W" in instance.domain_xml
 
 
+def new_rule(**fields):
+    return Rule(**{"name": "New rule", "enabled": True, **fields})
+
+
 def test_a_preview_shows_the_rules_effect_and_saves_nothing(instance):
-    rendered, diff = pipeline.preview(instance, None, HUGEPAGES)
+    rendered, diff = pipeline.preview(instance, new_rule(), HUGEPAGES)
     assert rendered.outcome.errors == [] and "<hugepages/>" in rendered.domain_text
     assert "+  <memoryBacking>" in diff
     assert Rule.objects.count() == 1  # the default one only
@@ -117,12 +132,69 @@ def test_previewing_a_saved_rule_diffs_against_the_chain_without_it(instance):
     assert "<hugepages/>" in diff and "+E" not in diff
 
 
-def test_impact_lists_the_instances_whose_domain_would_change(instance, admin):
+def test_previewing_a_saved_rule_can_diff_against_its_saved_revision(instance):
+    rule = tag_rule("edit-me", "E")
+    _, diff = pipeline.preview(instance, rule, HUGEPAGES, against="saved")
+    assert "+  <memoryBacking>" in diff and "alice+E</description>" in diff
+
+
+def test_a_previewed_rule_runs_at_its_edited_position(instance):
+    tag_rule("at-20", "B", position=20)
+    rendered, _ = pipeline.preview(instance, new_rule(position=10), tag_text("A"))
+    assert description(rendered).endswith("+A+B")
+    rendered, _ = pipeline.preview(instance, new_rule(position=30), tag_text("A"))
+    assert description(rendered).endswith("+B+A")
+
+
+def test_a_disabled_rule_is_previewed_as_if_enabled(instance):
+    rule = tag_rule("off", "X")
+    Rule.objects.filter(pk=rule.pk).update(enabled=False)
+    rule.refresh_from_db()
+    rendered, diff = pipeline.preview(instance, rule, tag_text("Y"))
+    assert description(rendered).endswith("+Y") and "+Y" in diff
+
+
+def test_a_preview_on_an_instance_outside_the_scope_says_the_rule_is_not_applied(instance):
+    other = Node.objects.get(name="local")
+    rendered, diff = pipeline.preview(instance, new_rule(scope="node", node=other), HUGEPAGES)
+    assert diff == "" and "<hugepages/>" not in rendered.domain_text
+    assert "is for the node local, which this instance does not have" in str(
+        rendered.outcome.warnings[0]
+    )
+
+
+def test_a_review_lists_the_instances_whose_domain_would_change(instance, admin):
     rule = tag_rule("scoped", "S", scope="node", node=instance.node)
-    changes = pipeline.impact(rule, HUGEPAGES)
-    assert [changed for changed, _ in changes] == [instance]
-    assert "<hugepages/>" in changes[0][1]
-    assert pipeline.impact(rule, rule.current.text) == []
+    checked = review.review(pipeline.Override(rule, HUGEPAGES), admin)
+    assert [effect.instance for effect in checked.changed] == [instance]
+    assert "<hugepages/>" in checked.changed[0].diff and checked.broken == []
+    assert review.review(pipeline.Override(rule, rule.current.text), admin).effects == []
+
+
+def test_a_review_follows_the_edited_scope_and_enabled_flag(instance, admin):
+    rule = tag_rule("scoped", "S")
+    elsewhere = copy.copy(rule)
+    elsewhere.scope, elsewhere.node = "node", Node.objects.get(name="local")
+    removed = review.review(pipeline.Override(elsewhere, rule.current.text), admin)
+    assert "alice+S</description>" in removed.changed[0].diff
+    disabled = copy.copy(rule)
+    disabled.enabled = False
+    assert review.review(pipeline.Override(disabled, HUGEPAGES), admin).changed[0].instance == (
+        instance
+    )
+    assert review.review(pipeline.Override(new_rule(enabled=False), HUGEPAGES), admin).effects == []
+
+
+def test_a_review_reports_the_instances_a_change_breaks(instance, admin):
+    broken = review.review(pipeline.Override(new_rule(), TERMINATES), admin).broken
+    assert [effect.instance for effect in broken] == [instance]
+    assert "no hugepages here" in str(broken[0].errors[0])
+
+
+def test_a_review_runs_a_rule_no_instance_has_yet_on_a_sample(instance, admin):
+    rule = new_rule(scope="node", node=Node.objects.get(name="local"))
+    broken = review.review(pipeline.Override(rule, TERMINATES), admin).broken
+    assert [effect.label for effect in broken] == ["a sample instance"]
 
 
 # The API
@@ -292,14 +364,16 @@ def test_history_diffs_two_revisions_and_rolls_back(admin_client, db, admin):
     rule.revise("two\n", admin, "second")
     page = admin_client.get(f"/rules/{rule.pk}/history/?from=1&to=2").content.decode()
     assert "-one" in page and "+two" in page
-    admin_client.post(f"/rules/{rule.pk}/rollback/1/")
+    review_page = admin_client.post(f"/rules/{rule.pk}/rollback/1/").content.decode()
+    assert "Roll h back to r1" in review_page and rule.revisions.count() == 2
+    admin_client.post(f"/rules/{rule.pk}/rollback/1/", {"confirm": "1"})
     assert Rule.objects.get(pk=rule.pk).current.text == "one\n"
 
 
 def test_the_default_stylesheet_resets_to_the_shipped_one(admin_client, db, admin):
     rule = pipeline.default_rule()
     rule.revise("<changed/>", admin)
-    admin_client.post(f"/rules/{rule.pk}/reset/")
+    admin_client.post(f"/rules/{rule.pk}/reset/", {"confirm": "1"})
     assert Rule.objects.get(pk=rule.pk).current.text == pipeline.shipped_default_text()
 
 
@@ -308,3 +382,67 @@ def test_a_default_rule_without_a_revision_gets_the_shipped_one(instance):
     rendered = pipeline.render(instance)
     assert rendered.outcome.ok
     assert Rule.objects.get(is_default=True).current.text == pipeline.shipped_default_text()
+
+
+def test_enabling_disabling_and_deleting_show_the_impact_first(admin_client, instance):
+    rule = tag_rule("tagger", "T")
+    page = admin_client.post(f"/rules/{rule.pk}/toggle/").content.decode()
+    assert (
+        "Disable tagger" in page and instance.ec2_id in page and "alice+T&lt;/description" in page
+    )
+    assert Rule.objects.get(pk=rule.pk).enabled
+    admin_client.post(f"/rules/{rule.pk}/toggle/", {"confirm": "1"})
+    assert not Rule.objects.get(pk=rule.pk).enabled
+    page = admin_client.post(f"/rules/{rule.pk}/delete/").content.decode()
+    assert "Delete tagger" in page and Rule.objects.filter(pk=rule.pk).exists()
+    admin_client.post(f"/rules/{rule.pk}/delete/", {"confirm": "1"})
+    assert not Rule.objects.filter(pk=rule.pk).exists()
+
+
+def test_saving_a_rule_that_breaks_instances_needs_an_explicit_yes(admin_client, instance):
+    form = {"name": "stop", "scope": "global", "position": 10, "enabled": "on"}
+    form |= {"text": TERMINATES, "confirm": "1"}
+    page = admin_client.post("/rules/new/", form).content.decode()
+    assert "This change breaks 1 instance" in page and "no hugepages here" in page
+    assert not Rule.objects.filter(name="stop").exists()
+    admin_client.post("/rules/new/", {**form, "accept_failures": "1"})
+    assert Rule.objects.filter(name="stop").exists()
+
+
+def test_a_library_rule_enables_after_its_review(admin_client, instance):
+    page = admin_client.post("/rules/library/hugepages/enable/").content.decode()
+    assert "Enable Huge pages" in page and "hugepages" in page
+    assert not Rule.objects.filter(library_slug="hugepages").exists()
+    admin_client.post("/rules/library/hugepages/enable/", {"confirm": "1"})
+    assert Rule.objects.get(library_slug="hugepages").enabled
+
+
+def test_a_library_rule_whose_name_is_taken_says_so(admin_client, demo):
+    Rule.objects.create(name="Huge pages")
+    response = admin_client.post("/rules/library/hugepages/enable/", follow=True)
+    assert "exists already" in response.content.decode()
+
+
+def test_the_api_refuses_a_change_that_breaks_instances_unless_accepted(admin_api, instance):
+    body = {"name": "stop", "enabled": True, "text": TERMINATES}
+    response = admin_api.post("/api/v1/rules/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["broken"][0]["instance"] == instance.ec2_id
+    accepted = admin_api.post("/api/v1/rules/", {**body, "accept_failures": True}, format="json")
+    assert accepted.status_code == 201
+
+
+def test_the_preview_endpoint_takes_the_edited_scope_position_and_comparison(admin_api, instance):
+    tag_rule("at-20", "B", position=20)
+    body = {"stylesheet": tag_text("A"), "instance": instance.ec2_id, "position": 10}
+    domain = etree.fromstring(
+        admin_api.post("/api/v1/rules/preview/", body, format="json").json()["domain_xml"].encode()
+    )
+    assert domain.findtext("description").endswith("+A+B")
+    elsewhere = {**body, "scope": "node", "scope_target": "local"}
+    response = admin_api.post("/api/v1/rules/preview/", elsewhere, format="json").json()
+    assert response["diff"] == "" and "is for the node local" in response["warnings"][0]["message"]
+    unknown = admin_api.post(
+        "/api/v1/rules/preview/", {**body, "scope": "node", "scope_target": "nope"}, format="json"
+    )
+    assert unknown.status_code == 400 and "scope_target" in unknown.json()

@@ -1,5 +1,8 @@
 """Rules API: CRUD with revisions, rollback, diffs, and the live preview. Admins only."""
 
+import copy
+
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -7,9 +10,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from nodes.domainxml import pipeline
+from nodes.choices import RuleScope
+from nodes.domainxml import pipeline, review
 from nodes.domainxml.chain import Stage, compile_problems
-from nodes.models import Image, Instance, InstanceType, Node, Rule, RuleRevision
+from nodes.models import Cluster, Image, Instance, InstanceType, Node, Rule, RuleRevision
 from nodes.models.rules import SCOPE_TARGETS, scope_errors
 
 
@@ -28,14 +32,19 @@ class RevisionSerializer(serializers.ModelSerializer):
 
 
 class RuleSerializer(serializers.ModelSerializer):
-    cluster = slug("name", Node.cluster.field.related_model.objects.all())
+    cluster = slug("name", Cluster.objects.all())
     node = slug("name", Node.objects.all())
     image = slug("ec2_id", Image.objects.all())
     instance_type = slug("name", InstanceType.objects.all())
-    owner = slug("username", Rule.owner.field.related_model.objects.all())
+    owner = slug("username", get_user_model().objects.all())
     text = serializers.CharField(trim_whitespace=False, max_length=2_000_000, write_only=True)
     message = serializers.CharField(
         write_only=True, required=False, allow_blank=True, max_length=255
+    )
+    accept_failures = serializers.BooleanField(
+        write_only=True,
+        default=False,
+        help_text="Save even though the change stops some instances' domain XML rendering.",
     )
     revision = serializers.SerializerMethodField()
 
@@ -58,6 +67,7 @@ class RuleSerializer(serializers.ModelSerializer):
             "revision",
             "text",
             "message",
+            "accept_failures",
             "created_at",
         ]
         read_only_fields = ["is_default", "library_slug"]
@@ -83,11 +93,23 @@ class RuleSerializer(serializers.ModelSerializer):
         errors = scope_errors(scope, targets)
         if errors:
             raise ValidationError(errors)
-        return {**data, **targets}
+        data = {**data, **targets}
+        refuse_breaking(self.proposed(data), self.context["request"].user, data)
+        return data
+
+    def proposed(self, data):
+        """The rule as this request would leave it (unsaved), with its text."""
+        rule = copy.copy(self.instance) if self.instance else Rule()
+        for name, value in data.items():
+            if name not in ("text", "message", "accept_failures"):
+                setattr(rule, name, value)
+        text = data.get("text", self.instance.current.text if self.instance else "")
+        return pipeline.Override(rule, text)
 
     @transaction.atomic
     def create(self, data):
         text, message = data.pop("text"), data.pop("message", "")
+        data.pop("accept_failures")
         rule = super().create(data)
         rule.revise(text, self.context["request"].user, message or "Created")
         return rule
@@ -95,16 +117,49 @@ class RuleSerializer(serializers.ModelSerializer):
     @transaction.atomic
     def update(self, rule, data):
         text, message = data.pop("text", None), data.pop("message", "")
+        data.pop("accept_failures", None)
         rule = super().update(rule, data)
         if text is not None:
             rule.revise(text, self.context["request"].user, message)
         return rule
 
 
+def refuse_breaking(override, user, data):
+    """400 when the change stops some instance's domain XML rendering, unless accepted."""
+    checked = review.review(override, user)
+    if checked.broken and not data.get("accept_failures"):
+        raise ValidationError(
+            {
+                "text": [
+                    f"This change breaks {len(checked.broken)} instance(s): their domain XML "
+                    "would no longer render. Fix it, or save with accept_failures."
+                ],
+                "broken": [effect.as_dict() for effect in checked.broken],
+            }
+        )
+
+
 class PreviewSerializer(serializers.Serializer):
     stylesheet = serializers.CharField(trim_whitespace=False, max_length=2_000_000)
     instance = serializers.CharField(required=False, allow_null=True)
     rule = serializers.IntegerField(required=False, allow_null=True)
+    position = serializers.IntegerField(
+        required=False, min_value=0, help_text="The edited rule's position (default: saved)."
+    )
+    scope = serializers.ChoiceField(
+        RuleScope.choices, required=False, help_text="The edited rule's scope (default: saved)."
+    )
+    scope_target = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="What the scope names: a cluster, node or instance type name, an emi- id, "
+        "a username.",
+    )
+    against = serializers.ChoiceField(
+        [("without", "the chain without this rule"), ("saved", "the saved revision")],
+        default="without",
+        help_text="What the diff compares with.",
+    )
     image = serializers.CharField(required=False, allow_null=True)
     kernel = serializers.CharField(required=False, allow_null=True)
     ramdisk = serializers.CharField(required=False, allow_null=True)
@@ -172,6 +227,39 @@ def preview_instance(request, data):
         raise ValidationError({"instance": str(error)}) from error
 
 
+TARGET_LOOKUPS = {
+    "cluster": (Cluster.objects, "name"),
+    "node": (Node.objects, "name"),
+    "image": (Image.objects, "ec2_id"),
+    "instance_type": (InstanceType.objects, "name"),
+    "owner": (get_user_model().objects, "username"),
+}
+
+
+def proposed_rule(data):
+    """The rule being previewed, as edited: the saved one (or a new one) with the payload's
+    position and scope."""
+    saved = lookup(
+        Rule.objects.select_related(*SCOPE_TARGETS.values()), "pk", data.get("rule"), "rule"
+    )
+    rule = copy.copy(saved) if saved else Rule(name="New rule")
+    if "position" in data:
+        rule.position = data["position"]
+    if data.get("scope") and not rule.is_default:
+        rule.scope = data["scope"]
+        field = SCOPE_TARGETS.get(rule.scope)
+        targets = {name: None for name in SCOPE_TARGETS.values()}
+        if field:
+            queryset, slug_field = TARGET_LOOKUPS[field]
+            targets[field] = lookup(queryset, slug_field, data.get("scope_target"), "scope_target")
+        errors = scope_errors(rule.scope, targets)
+        if errors:
+            raise ValidationError({"scope_target": list(errors.values())})
+        for name, value in targets.items():
+            setattr(rule, name, value)
+    return rule
+
+
 class RuleViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -203,7 +291,10 @@ class RuleViewSet(
         return Response(RevisionSerializer(self.get_object().revisions.all(), many=True).data)
 
     @extend_schema(
-        request=inline_serializer("Rollback", {"revision": serializers.IntegerField()}),
+        request=inline_serializer(
+            "Rollback",
+            {"revision": serializers.IntegerField(), "accept_failures": serializers.BooleanField()},
+        ),
         responses={201: RevisionSerializer},
     )
     @action(detail=True, methods=["post"])
@@ -212,6 +303,12 @@ class RuleViewSet(
         old = revision_of(rule, str(request.data.get("revision", "")))
         if old is None:
             raise ValidationError({"revision": "Give the revision number to roll back to."})
+        accepted = serializers.BooleanField().to_internal_value(
+            request.data.get("accept_failures", False)
+        )
+        refuse_breaking(
+            pipeline.Override(rule, old.text), request.user, {"accept_failures": accepted}
+        )
         revision = rule.revise(old.text, request.user, f"Rolled back to r{old.number}")
         return Response(RevisionSerializer(revision).data, status=status.HTTP_201_CREATED)
 
@@ -232,9 +329,11 @@ class RuleViewSet(
         payload = PreviewSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        rule = lookup(Rule.objects, "pk", data.get("rule"), "rule")
         rendered, difference = pipeline.preview(
-            preview_instance(request, data), rule, data["stylesheet"]
+            preview_instance(request, data),
+            proposed_rule(data),
+            data["stylesheet"],
+            data["against"],
         )
         return Response(
             {

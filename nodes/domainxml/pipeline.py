@@ -5,6 +5,7 @@ Launch, preview, the CLI and the impact check all come through `render`, so what
 previews is what an instance gets.
 """
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,12 +13,12 @@ from django.db import transaction
 from django.db.models import Q
 from lxml import etree
 
-from nodes.choices import ImageKind, VmState
+from nodes.choices import ImageKind
 from nodes.domainxml import instancexml, sandbox
-from nodes.domainxml.chain import Outcome, Stage
+from nodes.domainxml.chain import Outcome, Problem, Stage
 from nodes.domainxml.facts import Disk, InstanceFacts, Nic, mac_for, stylesheet_params
 from nodes.models import Image, Instance, InstanceType, Node, Rule
-from nodes.models.rules import unified_diff
+from nodes.models.rules import SCOPE_TARGETS, unified_diff
 
 SHIPPED_DEFAULT = Path(__file__).with_name("default.xsl")
 DEFAULT_RULE_NAME = "Default stylesheet"
@@ -159,42 +160,48 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Override:
-    """A change to the saved chain, for previews: rule (or None for a new rule) gets text;
-    `without` leaves the rule out instead."""
+    """A change to the saved chain, for previews and reviews: `rule` as edited (an unsaved
+    copy carrying the edited scope, position and enabled; a new Rule for a new rule) with
+    `text`, or left out of the chain (`without`)."""
 
-    rule: Rule | None
+    rule: Rule
     text: str = ""
     without: bool = False
 
+    def replaces(self, rule):
+        return self.rule.pk is not None and rule.pk == self.rule.pk
 
-def chain_rules(also=None):
-    """The default stylesheet, every enabled rule and `also` (a rule being edited), with their
-    current revisions, in chain order: one query, shared by the renders of a preview or an
-    impact check."""
+
+def chain_rules():
+    """The default stylesheet and every enabled rule, with their current revisions: one
+    query, shared by the renders of a preview or a review."""
     wanted = Q(is_default=True) | Q(enabled=True)
-    if also is not None:
-        wanted |= Q(pk=also.pk)
     rules = list(Rule.objects.filter(wanted, current__isnull=False).select_related("current"))
     if not any(rule.is_default for rule in rules):
         default_rule()
-        return chain_rules(also)
+        return chain_rules()
     return rules
+
+
+def ordered(rules, override=None):
+    """The rules of the chain in order, with override's change made."""
+    kept = [rule for rule in rules if not (override and override.replaces(rule))]
+    if override and not override.without and (override.rule.enabled or override.rule.is_default):
+        kept.append(override.rule)
+    return sorted(kept, key=lambda rule: (not rule.is_default, rule.position, rule.name))
 
 
 def chain_for(instance, rules, override=None, with_rules=True):
     """The (rule, revision number, Stage) triples that apply to the instance, in order;
     with_rules=False keeps only the default stylesheet."""
     triples = []
-    for rule in rules:
+    for rule in ordered(rules, override):
         if not rule.is_default and not (with_rules and rule.applies_to(instance)):
             continue
-        if override and rule == override.rule:
-            if not override.without:
-                triples.append((rule, None, Stage(rule.name, override.text)))
-        elif rule.enabled or rule.is_default:
+        if override and rule is override.rule:
+            triples.append((rule, None, Stage(rule.name or "New rule", override.text)))
+        else:
             triples.append((rule, rule.current.number, Stage(rule.name, rule.current.text)))
-    if override and override.rule is None and not override.without:
-        triples.append((None, None, Stage("New rule", override.text)))
     return triples
 
 
@@ -226,8 +233,7 @@ def render_variants(instance, variants, rules, with_rules=True):
 
 def render(instance, override=None, check_schema=True, with_rules=True) -> Rendered:
     """The instance's domain through its saved chain (changed by override, for previews)."""
-    rules = chain_rules(override.rule if override else None)
-    return render_variants(instance, [(override, check_schema)], rules, with_rules)[0]
+    return render_variants(instance, [(override, check_schema)], chain_rules(), with_rules)[0]
 
 
 def indented(domain_xml: bytes):
@@ -245,27 +251,25 @@ def diff(before: Rendered, after: Rendered):
     )
 
 
-def preview(instance, rule, text):
-    """What the chain makes of instance with `text` as rule's stylesheet (a new rule when
-    rule is None), and the diff against the chain without that change."""
-    saved = rule is None or rule.is_default
-    unchanged = None if saved else Override(rule, without=True)
+def preview(instance, proposed, text, against="without"):
+    """What the chain makes of instance with `proposed` (the rule as edited, applied as if
+    enabled) having `text`, and the diff against the chain without that rule ("without") or
+    with its saved revision ("saved")."""
+    edited = copy.copy(proposed)
+    edited.enabled = True
+    leave_out = against == "without" and proposed.pk and not proposed.is_default
+    baseline = Override(proposed, without=True) if leave_out else None
     after, before = render_variants(
-        instance, [(Override(rule, text), True), (unchanged, False)], chain_rules(rule)
+        instance, [(Override(edited, text), True), (baseline, False)], chain_rules()
     )
+    if not proposed.is_default and not proposed.applies_to(instance):
+        after.outcome.warnings.insert(0, Problem(not_covered(proposed), edited.name or "New rule"))
     return after, diff(before, after)
 
 
-def impact(rule, text):
-    """The live instances whose domain XML would change if rule had text: [(instance, diff)]."""
-    changes = []
-    live = Instance.objects.exclude(vm_state=VmState.DELETED).filter(node__isnull=False)
-    related = ["node__cluster", "cluster", "image", "kernel", "ramdisk", "instance_type"]
-    rules = chain_rules(rule)
-    for instance in live.select_related(*related, "owner", "keypair"):
-        before, after = render_variants(
-            instance, [(None, False), (Override(rule, text), False)], rules
-        )
-        if before.domain_text != after.domain_text:
-            changes.append((instance, diff(before, after)))
-    return changes
+def not_covered(rule):
+    target = SCOPE_TARGETS[rule.scope].replace("_", " ")
+    return (
+        f"This rule is for the {target} {rule.target}, which this instance does not have: "
+        "it is not applied here. Preview on an instance it covers."
+    )

@@ -1,5 +1,11 @@
-"""Pages for customization rules: the chain, the library, the editor, review, history."""
+"""Pages for customization rules: the chain, the library, the editor, review, history.
 
+Every change to the chain (save, enable, disable, delete, roll back, reset) is reviewed
+first: the first POST shows which live instances it changes or breaks; the change is made
+when the admin confirms (and explicitly accepts breaking instances, if it does).
+"""
+
+import copy
 from functools import wraps
 
 from django.contrib import messages
@@ -8,7 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from nodes.domainxml import library, pipeline
+from nodes.domainxml import library, pipeline, review
 from nodes.forms import RuleForm
 from nodes.models import Image, Instance, InstanceType, Node, Rule
 from nodes.models.rules import unified_diff
@@ -52,7 +58,7 @@ def sample_choices():
     }
 
 
-def editor(request, form, rule=None, impact=None):
+def editor(request, form, rule=None, checked=None):
     return render(
         request,
         "nodes/rule_editor.html",
@@ -60,26 +66,42 @@ def editor(request, form, rule=None, impact=None):
             "form": form,
             "rule": rule,
             "stage_name": rule.name if rule else "New rule",
-            "impact": impact,
+            "review": checked,
             **sample_choices(),
         },
     )
 
 
+def is_confirmed(request, checked):
+    """The admin confirmed the reviewed change, accepting the instances it breaks, if any."""
+    return "confirm" in request.POST and (not checked.broken or "accept_failures" in request.POST)
+
+
+def review_then(request, override, title, apply):
+    """The review page of a change to the chain; apply() it (a response) once confirmed."""
+    checked = review.review(override, request.user)
+    if is_confirmed(request, checked):
+        return apply()
+    context = {"title": title, "review": checked, "rule": override.rule}
+    return render(request, "nodes/rule_review.html", context)
+
+
 @admins_only
 def rule_edit(request, pk=None):
-    """GET: the editor. POST: review (errors, or the impact on live instances), then save
-    when the admin confirms."""
+    """GET: the editor. POST: the review (errors, or the impact on live instances), then the
+    save when the admin confirms."""
     rule = get_object_or_404(visible_rules(request), pk=pk) if pk else None
     if request.method != "POST":
         initial = {"text": rule.current.text} if rule else {"text": pipeline.BLANK_RULE}
         return editor(request, RuleForm(instance=rule, initial=initial), rule)
-    form = RuleForm(request.POST, instance=rule)
+    form = RuleForm(request.POST, instance=copy.copy(rule) if rule else None)
     if not form.is_valid():
         return editor(request, form, rule)
-    if "confirm" not in request.POST:
-        changes = pipeline.impact(rule, form.cleaned_data["text"])
-        return editor(request, form, rule, impact=changes)
+    checked = review.review(
+        pipeline.Override(form.instance, form.cleaned_data["text"]), request.user
+    )
+    if not is_confirmed(request, checked):
+        return editor(request, form, rule, checked)
     saved = form.save(request.user)
     messages.success(request, f"Saved {saved.name} as revision r{saved.current.number}.")
     return redirect(saved)
@@ -93,36 +115,69 @@ def rule_enable_library(request, slug):
         entry = library.get(slug)
     except KeyError:
         raise Http404(f"No rule {slug!r} in the library.") from None
-    rule = Rule.objects.filter(library_slug=slug).first()
-    if rule is None:
-        rule = Rule.objects.create(
-            name=entry.title, description=entry.explanation, library_slug=slug, enabled=True
-        )
-        rule.revise(entry.text, request.user, "From Kumo's rule library")
-    else:
-        rule.enabled = True
-        rule.save(update_fields=["enabled"])
-    messages.success(request, f"Enabled {rule.name}.")
-    return redirect("rule_list")
+    rule = Rule.objects.filter(library_slug=slug).select_related("current").first()
+    if rule is not None:
+        return set_enabled(request, rule, True)
+    if Rule.objects.filter(name=entry.title).exists():
+        messages.error(request, f"A rule named {entry.title} exists already: rename it first.")
+        return redirect("rule_list")
+    new = Rule(name=entry.title, description=entry.explanation, library_slug=slug, enabled=True)
+
+    def create():
+        new.save()
+        new.revise(entry.text, request.user, "From Kumo's rule library")
+        messages.success(request, f"Enabled {new.name}.")
+        return redirect("rule_list")
+
+    return review_then(request, pipeline.Override(new, entry.text), f"Enable {new.name}", create)
+
+
+def set_enabled(request, rule, enabled):
+    changed = copy.copy(rule)
+    changed.enabled = enabled
+
+    def apply():
+        changed.save(update_fields=["enabled"])
+        messages.success(request, f"{'Enabled' if enabled else 'Disabled'} {rule.name}.")
+        return redirect("rule_list")
+
+    title = f"{'Enable' if enabled else 'Disable'} {rule.name}"
+    override = pipeline.Override(changed, rule.current.text, without=not enabled)
+    return review_then(request, override, title, apply)
 
 
 @require_POST
 @admins_only
 def rule_toggle(request, pk):
-    rule = get_object_or_404(visible_rules(request), pk=pk, is_default=False)
-    rule.enabled = not rule.enabled
-    rule.save(update_fields=["enabled"])
-    messages.success(request, f"{'Enabled' if rule.enabled else 'Disabled'} {rule.name}.")
-    return redirect("rule_list")
+    rule = get_object_or_404(visible_rules(request).select_related("current"), pk=pk)
+    if rule.is_default:
+        raise Http404("The default stylesheet is always applied.")
+    return set_enabled(request, rule, not rule.enabled)
 
 
 @require_POST
 @admins_only
 def rule_delete(request, pk):
     rule = get_object_or_404(visible_rules(request), pk=pk, is_default=False)
-    rule.delete()
-    messages.success(request, f"Deleted {rule.name}.")
-    return redirect("rule_list")
+
+    def apply():
+        rule.delete()
+        messages.success(request, f"Deleted {rule.name}.")
+        return redirect("rule_list")
+
+    override = pipeline.Override(rule, without=True)
+    return review_then(request, override, f"Delete {rule.name} and its history", apply)
+
+
+def revise_after_review(request, rule, text, message, title):
+    """Review rule getting text as its next revision; make it once confirmed."""
+
+    def apply():
+        revision = rule.revise(text, request.user, message)
+        messages.success(request, f"{rule.name} is now r{revision.number}: {message}.")
+        return redirect(rule)
+
+    return review_then(request, pipeline.Override(rule, text), title, apply)
 
 
 @require_POST
@@ -130,9 +185,10 @@ def rule_delete(request, pk):
 def rule_reset(request, pk):
     """Reset the default stylesheet to the one shipped with Kumo (as a new revision)."""
     rule = get_object_or_404(visible_rules(request), pk=pk, is_default=True)
-    revision = rule.revise(pipeline.shipped_default_text(), request.user, "Reset to shipped")
-    messages.success(request, f"The default stylesheet is Kumo's shipped one (r{revision.number}).")
-    return redirect(rule)
+    title = "Reset the default stylesheet to Kumo's shipped one"
+    return revise_after_review(
+        request, rule, pipeline.shipped_default_text(), "Reset to shipped", title
+    )
 
 
 @admins_only
@@ -163,8 +219,7 @@ def rule_history(request, pk):
 def rule_rollback(request, pk, number):
     rule = get_object_or_404(visible_rules(request), pk=pk)
     old = get_object_or_404(rule.revisions, number=number)
-    revision = rule.revise(old.text, request.user, f"Rolled back to r{old.number}")
-    messages.success(
-        request, f"{rule.name} is back to the text of r{old.number} (now r{revision.number})."
+    message = f"Rolled back to r{old.number}"
+    return revise_after_review(
+        request, rule, old.text, message, f"Roll {rule.name} back to r{old.number}"
     )
-    return redirect("rule_history", pk=rule.pk)

@@ -13,6 +13,22 @@ function utf8ToBase64(text) {
   return btoa(binary);
 }
 
+// The rule as edited: its position and scope, as the preview API names them.
+function ruleSettings(form) {
+  const settings = {};
+  const position = form.querySelector("[name=position]");
+  if (position && position.value !== "") settings.position = Number(position.value);
+  const scope = form.querySelector("select[name=scope]");
+  if (scope) {
+    settings.scope = scope.value;
+    const target = form.querySelector(`select[name=${scope.value}]`);
+    if (target) settings.scope_target = target.value;
+  }
+  const against = form.querySelector("[data-against]");
+  if (against) settings.against = against.value;
+  return settings;
+}
+
 function sampleChoices(form) {
   const choices = {};
   form.querySelectorAll("[data-sample]").forEach((field) => {
@@ -109,6 +125,7 @@ function mount(form) {
     const body = {
       stylesheet: view.state.doc.toString(),
       rule: form.dataset.rule ? Number(form.dataset.rule) : null,
+      ...ruleSettings(form),
       ...sampleChoices(form),
     };
     let response;
@@ -153,7 +170,8 @@ function mount(form) {
     timer = setTimeout(preview, DEBOUNCE_MS);
   }
 
-  form.querySelectorAll("[data-sample]").forEach((field) => field.addEventListener("input", schedule));
+  form.querySelectorAll("[data-sample], [data-against], [name=position], [name=scope], [data-field] select")
+    .forEach((field) => field.addEventListener("input", schedule));
   window.kumoEditor = view;
   preview();
 }
