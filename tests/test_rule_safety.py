@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.db import connection
+from rest_framework.test import APIClient
 
 from nodes.models import Rule
 
@@ -103,8 +104,13 @@ CASES = [
 
 
 @pytest.fixture
-def preview(api, admin, demo):
-    api.force_authenticate(admin)
+def preview(admin, demo):
+    return preview_as(admin)
+
+
+def preview_as(user):
+    api = APIClient()
+    api.force_authenticate(user)
 
     def run(stylesheet):
         response = api.post("/api/v1/rules/preview/", {"stylesheet": stylesheet}, format="json")
@@ -154,21 +160,30 @@ def test_schema_problems_are_warnings_not_errors(preview):
     assert any(w["stage"] == "schema" for w in body["warnings"])
 
 
-@pytest.mark.django_db(transaction=True)  # the runaway preview runs in a thread of its own
-def test_a_runaway_stylesheet_is_stopped_and_others_are_served_meanwhile(preview, admin_client):
+def in_thread(run, stylesheet):
+    """Preview stylesheet in a thread of its own: (thread, outcome filled when it ends)."""
     outcome = {}
 
-    def runaway():
+    def work():
         started = time.monotonic()
         try:
-            outcome["body"] = preview(RUNAWAY)
+            outcome["body"] = run(stylesheet)
             outcome["seconds"] = time.monotonic() - started
         finally:
             connection.close()  # this thread's own; the test client leaves it open
 
-    thread = threading.Thread(target=runaway)
+    thread = threading.Thread(target=work)
     thread.start()
     time.sleep(0.3)
+    return thread, outcome
+
+
+@pytest.mark.django_db(transaction=True)  # the runaway preview runs in a thread of its own
+def test_a_runaway_stylesheet_is_stopped_and_others_are_served_meanwhile(
+    preview, admin_client, django_user_model
+):
+    other_admin = django_user_model.objects.create_user("dave", is_staff=True)
+    thread, outcome = in_thread(preview_as(other_admin), RUNAWAY)
     started = time.monotonic()
     assert preview(sheet(IDENTITY))["errors"] == []
     assert admin_client.get("/rules/").status_code == 200
@@ -177,3 +192,14 @@ def test_a_runaway_stylesheet_is_stopped_and_others_are_served_meanwhile(preview
     assert 1.9 < outcome["seconds"] < 3.5
     assert "ran for more than 2 s and was stopped" in outcome["body"]["errors"][0]["message"]
     assert preview(sheet(IDENTITY))["errors"] == []  # a fresh helper took over
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_newer_preview_from_the_same_editor_stops_a_runaway_one(preview):
+    thread, outcome = in_thread(preview, RUNAWAY)
+    started = time.monotonic()
+    assert preview(sheet(IDENTITY))["errors"] == []
+    assert time.monotonic() - started < 1
+    thread.join()
+    assert outcome["seconds"] < 1.5
+    assert "A newer preview replaced this one" in outcome["body"]["errors"][0]["message"]

@@ -334,6 +334,7 @@ class RuleViewSet(
             proposed_rule(data),
             data["stylesheet"],
             data["against"],
+            key=f"preview-{request.user.pk}",  # a newer preview of this admin's stops this one
         )
         return Response(
             {

@@ -205,9 +205,10 @@ def chain_for(instance, rules, override=None, with_rules=True):
     return triples
 
 
-def render_variants(instance, variants, rules, with_rules=True):
+def render_variants(instance, variants, rules, with_rules=True, key=None):
     """Render the instance through its chain changed by each (override, check_schema) of
-    variants, in one round trip to the sandbox: one Rendered per variant."""
+    variants, in one round trip to the sandbox: one Rendered per variant. A key makes a
+    render stop the previous one with that key (sandbox.render_chains)."""
     facts = facts_for(instance)
     xml = instancexml.to_bytes(instancexml.build(facts))
     chains = [chain_for(instance, rules, override, with_rules) for override, _ in variants]
@@ -218,6 +219,7 @@ def render_variants(instance, variants, rules, with_rules=True):
             for triples, (_, schema) in zip(chains, variants, strict=True)
         ],
         stylesheet_params(facts),
+        key,
     )
     return [
         Rendered(
@@ -251,17 +253,17 @@ def diff(before: Rendered, after: Rendered):
     )
 
 
-def preview(instance, proposed, text, against="without"):
+def preview(instance, proposed, text, against="without", key=None):
     """What the chain makes of instance with `proposed` (the rule as edited, applied as if
     enabled) having `text`, and the diff against the chain without that rule ("without") or
-    with its saved revision ("saved")."""
+    with its saved revision ("saved"). A key (one per editor) stops that editor's previous
+    preview if it still runs."""
     edited = copy.copy(proposed)
     edited.enabled = True
     leave_out = against == "without" and proposed.pk and not proposed.is_default
     baseline = Override(proposed, without=True) if leave_out else None
-    after, before = render_variants(
-        instance, [(Override(edited, text), True), (baseline, False)], chain_rules()
-    )
+    variants = [(Override(edited, text), True), (baseline, False)]
+    after, before = render_variants(instance, variants, chain_rules(), key=key)
     if not proposed.is_default and not proposed.applies_to(instance):
         after.outcome.warnings.insert(0, Problem(not_covered(proposed), edited.name or "New rule"))
     return after, diff(before, after)

@@ -2,9 +2,13 @@
 
 libxslt cannot be interrupted from Python, and a stylesheet that recurses without end (or
 does exponential work) would hold a web worker forever. Each process that renders (a web
-worker, an rq job, a command) keeps one helper process, started on first use; a render that
-takes longer than the limit kills the helper and reports it, and the next render starts a
-fresh one. A round trip costs well under a millisecond.
+worker, an rq job, a command) keeps a few helper processes, started on first use; a render
+that takes longer than the limit kills its helper and reports it, and the next render starts
+a fresh one. A round trip costs well under a millisecond.
+
+A render may carry a key (the editor's previews: one per user): a new render with the same
+key stops the one still running, so that typing into a runaway stylesheet holds one helper,
+not one per keystroke.
 """
 
 import os
@@ -72,6 +76,11 @@ def serve():
         replies.send(outcomes)
 
 
+SUPERSEDED = "A newer preview replaced this one before it finished."
+CRASHED = "The XSLT processor crashed on this stylesheet."
+BUSY = "Every XSLT helper of this web worker is busy: try again in a moment."
+
+
 class Sandbox:
     def __init__(self, time_limit=TIME_LIMIT_S):
         self.time_limit = time_limit
@@ -79,6 +88,7 @@ class Sandbox:
         self.process = None
         self.owner_pid = None
         self.known = set()
+        self.cancelled = False
 
     def start(self):
         self.process = subprocess.Popen(
@@ -124,8 +134,16 @@ class Sandbox:
             chains.append(replace(wanted, stages=tuple(stages)))
         return replace(request, chains=tuple(chains))
 
+    def cancel(self):
+        """Stop the render in progress from another thread; it answers SUPERSEDED."""
+        process = self.process
+        if process is not None and self.owner_pid == os.getpid():
+            self.cancelled = True
+            process.kill()
+
     def render(self, request) -> list[chain.Outcome]:
         with self.lock:
+            self.cancelled = False
             if not self.ready():
                 self.process = None
                 self.start()
@@ -135,7 +153,7 @@ class Sandbox:
                     return self.replies.recv()
             except (EOFError, OSError):
                 self.stop()
-                return failed(request, "The XSLT processor crashed on this stylesheet.")
+                return failed(request, SUPERSEDED if self.cancelled else CRASHED)
             self.stop()
             return failed(
                 request,
@@ -157,6 +175,7 @@ class Pool:
         self.idle = queue.LifoQueue()
         self.made = 0
         self.lock = threading.Lock()
+        self.running = {}  # key: the helper rendering for it
 
     def acquire(self):
         try:
@@ -166,22 +185,39 @@ class Pool:
                 if self.made < self.size:
                     self.made += 1
                     return Sandbox()
-            return self.idle.get()
+            # Every helper is busy: the longest any stays so is the time limit.
+            return self.idle.get(timeout=TIME_LIMIT_S + 1)
 
-    def render(self, request):
-        sandbox = self.acquire()
+    def supersede(self, key, sandbox):
+        """Record sandbox as key's render, stopping the one it replaces."""
+        with self.lock:
+            previous, self.running[key] = self.running.get(key), sandbox
+        if previous is not None:
+            previous.cancel()
+
+    def render(self, request, key=None):
+        try:
+            sandbox = self.acquire()
+        except queue.Empty:
+            return failed(request, BUSY)
+        if key is not None:
+            self.supersede(key, sandbox)
         try:
             return sandbox.render(request)
         finally:
+            with self.lock:
+                if key is not None and self.running.get(key) is sandbox:
+                    del self.running[key]
             self.idle.put(sandbox)
 
 
 _pool = Pool()
 
 
-def render_chains(instance_xml, chains, params) -> list[chain.Outcome]:
-    """Run instance_xml through each Chain; one Outcome per chain."""
-    return _pool.render(Request(instance_xml, tuple(chains), dict(params)))
+def render_chains(instance_xml, chains, params, key=None) -> list[chain.Outcome]:
+    """Run instance_xml through each Chain; one Outcome per chain. A render with a key
+    stops the previous render with that key if it is still running."""
+    return _pool.render(Request(instance_xml, tuple(chains), dict(params)), key)
 
 
 def render(instance_xml, stages, params, check_schema=True) -> chain.Outcome:
