@@ -8,7 +8,7 @@ from django.utils import timezone
 from nodes import lifecycle
 from nodes.choices import DomainType
 from nodes.hooks import HookFailed
-from nodes.libvirt import Hypervisor, NodeError, Storage, probe
+from nodes.libvirt import Hypervisor, NodeError, Storage, check_definition, probe
 from nodes.libvirt.consoles import console_log_tail
 from nodes.models import Action, ConsoleOutput, Instance, Node
 from nodes.placement import PlacementFailed
@@ -35,6 +35,19 @@ def probe_node(node_id):
     if node is None:
         return "node deleted"
     return "up" if probe_and_record(node) else "down"
+
+
+def check_domain_definition(node_id, domain_xml):
+    """Ask the node's libvirt whether it accepts domain_xml (defined under a throw-away name,
+    then undefined): {"ok", "message"} for the rule editor's "Check with libvirt"."""
+    node = Node.objects.filter(pk=node_id).first()
+    if node is None:
+        return {"ok": False, "message": "The node was deleted."}
+    try:
+        check_definition(lifecycle.endpoint_for(node), domain_xml, settings.KUMO_PROBE_TIMEOUT)
+    except NodeError as error:
+        return {"ok": False, "message": str(error)}
+    return {"ok": True, "message": f"libvirt on {node.name} accepts this domain."}
 
 
 def read_console_output(instance_id):

@@ -59,3 +59,13 @@ def test_the_sample_picker_changes_the_preview(editor):
     editor.wait_for_function(
         "document.querySelector('#pane-domain').textContent.includes('>4</vcpu>')"
     )
+
+
+def test_check_with_libvirt_shows_the_nodes_answer(editor, worker_soon):
+    editor.select_option("#sample-node", "sim")
+    editor.click("[data-check-url]")
+    worker_soon()
+    editor.wait_for_function(
+        "document.querySelector('#check-status').textContent.includes('libvirt on sim accepts')",
+        timeout=30_000,
+    )

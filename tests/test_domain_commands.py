@@ -72,3 +72,34 @@ def test_renderdomain_exits_1_with_the_line_and_column(demo, tmp_path):
 def test_an_unknown_instance_is_a_clear_error(db):
     with pytest.raises(CommandError, match="No instance i-00000000"):
         run("renderdomain", "i-00000000")
+
+
+BAD_MEMORY = (
+    '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
+    '<xsl:template match="/"><domain type="test"><name>x</name><memory>lots</memory><devices/>'
+    "</domain></xsl:template></xsl:stylesheet>"
+)
+
+
+def test_renderdomain_check_asks_libvirt_on_the_node(instance):
+    _, err = run("renderdomain", instance.ec2_id, "--check")
+    assert "libvirt on local accepts the domain" in err
+
+
+def test_renderdomain_check_exits_1_with_libvirts_reason(demo, tmp_path):
+    sheet = tmp_path / "bad.xsl"
+    sheet.write_text(BAD_MEMORY)
+    Node.objects.exclude(name="sim").delete()  # the sample goes to the first node
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command(
+            "renderdomain",
+            "--sample",
+            "--stylesheet",
+            str(sheet),
+            "--no-rules",
+            "--check",
+            stdout=io.StringIO(),
+            stderr=err,
+        )
+    assert exit_.value.code == 1 and "libvirt on sim refuses the domain" in err.getvalue()

@@ -446,3 +446,44 @@ def test_the_preview_endpoint_takes_the_edited_scope_position_and_comparison(adm
         "/api/v1/rules/preview/", {**body, "scope": "node", "scope_target": "nope"}, format="json"
     )
     assert unknown.status_code == 400 and "scope_target" in unknown.json()
+
+
+BAD_MEMORY = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:template match="@*|node()"><xsl:copy><xsl:apply-templates select="@*|node()"/></xsl:copy></xsl:template>
+  <xsl:template match="currentMemory"><currentMemory>lots</currentMemory></xsl:template>
+</xsl:stylesheet>"""
+
+
+@pytest.mark.parametrize(
+    ("stylesheet", "ok", "message"),
+    [
+        (tag_text("C"), True, "libvirt on sim accepts this domain"),
+        (BAD_MEMORY, False, "currentMemory"),
+    ],
+)
+def test_check_with_libvirt_queues_a_validation_on_the_node(
+    admin_api,
+    instance,
+    queue,
+    run_jobs,
+    stylesheet,
+    ok,
+    message,
+    django_capture_on_commit_callbacks,
+):
+    body = {"stylesheet": stylesheet, "instance": instance.ec2_id}
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = admin_api.post("/api/v1/rules/check/", body, format="json")
+    assert queued.status_code == 202 and queued.json()["node"] == "sim"
+    job_id = queued.json()["job_id"]
+    assert admin_api.get(f"/api/v1/rules/check/{job_id}/").json()["status"] == "queued"
+    run_jobs()
+    result = admin_api.get(f"/api/v1/rules/check/{job_id}/").json()
+    assert (result["status"], result["ok"]) == ("finished", ok) and message in result["message"]
+
+
+def test_check_with_libvirt_refuses_a_domain_that_does_not_render(admin_api, instance, queue):
+    body = {"stylesheet": TERMINATES, "instance": instance.ec2_id}
+    response = admin_api.post("/api/v1/rules/check/", body, format="json")
+    assert response.status_code == 400 and "no hugepages here" in response.json()["stylesheet"][0]
+    assert admin_api.get("/api/v1/rules/check/check-definition-nope/").status_code == 404

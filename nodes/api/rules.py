@@ -7,9 +7,11 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from nodes import operations
+from nodes.api.views import QueueDown
 from nodes.choices import RuleScope
 from nodes.domainxml import pipeline, review
 from nodes.domainxml.chain import Stage, compile_problems
@@ -182,6 +184,17 @@ class PreviewResultSerializer(serializers.Serializer):
     diff = serializers.CharField()
 
 
+class CheckQueuedSerializer(serializers.Serializer):
+    job_id = serializers.CharField()
+    node = serializers.CharField()
+
+
+class CheckResultSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    ok = serializers.BooleanField(allow_null=True)
+    message = serializers.CharField()
+
+
 def revision_of(rule, number):
     """The rule's revision `number` (a string from the request), None when not given."""
     if not number:
@@ -324,18 +337,9 @@ class RuleViewSet(
     @extend_schema(request=PreviewSerializer, responses=PreviewResultSerializer)
     @action(detail=False, methods=["post"])
     def preview(self, request):
-        """Render `stylesheet` in place of `rule` (or as a new last rule) for an instance or a
+        """Render `stylesheet` in place of `rule` (or as a new rule) for an instance or a
         sample, and diff against the chain without it. Nothing is saved."""
-        payload = PreviewSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        rendered, difference = pipeline.preview(
-            preview_instance(request, data),
-            proposed_rule(data),
-            data["stylesheet"],
-            data["against"],
-            key=f"preview-{request.user.pk}",  # a newer preview of this admin's stops this one
-        )
+        _, rendered, difference = previewed(request)
         return Response(
             {
                 "domain_xml": rendered.domain_text,
@@ -344,3 +348,49 @@ class RuleViewSet(
                 "diff": difference,
             }
         )
+
+    @extend_schema(request=PreviewSerializer, responses={202: CheckQueuedSerializer})
+    @action(detail=False, methods=["post"])
+    def check(self, request):
+        """Queue libvirt's own validation of the previewed domain on the node of the instance
+        (or sample): the domain is defined under a throw-away name, then undefined. Poll
+        `GET /rules/check/{job_id}/` for the outcome."""
+        instance, rendered, _ = previewed(request)
+        if not rendered.outcome.ok:
+            problems = [str(problem) for problem in rendered.outcome.errors]
+            raise ValidationError({"stylesheet": problems})
+        try:
+            job_id = operations.request_definition_check(instance.node, rendered.domain_text)
+        except operations.QueueUnavailable as error:
+            raise QueueDown(str(error)) from error
+        body = {"job_id": job_id, "node": instance.node.name}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=CheckResultSerializer)
+    @action(detail=False, url_path=r"check/(?P<job_id>[A-Za-z0-9-]+)")
+    def check_result(self, request, job_id=None):
+        """The outcome of a check: `status` (queued, started, finished, failed) and, once
+        finished, `ok` and libvirt's `message`."""
+        try:
+            result = operations.definition_check(job_id)
+        except operations.QueueUnavailable as error:
+            raise QueueDown(str(error)) from error
+        if result is None:
+            raise NotFound("No such check (checks are kept for 10 minutes).")
+        return Response(result)
+
+
+def previewed(request):
+    """(instance, Rendered, diff) of the preview a request asks for."""
+    payload = PreviewSerializer(data=request.data)
+    payload.is_valid(raise_exception=True)
+    data = payload.validated_data
+    instance = preview_instance(request, data)
+    rendered, difference = pipeline.preview(
+        instance,
+        proposed_rule(data),
+        data["stylesheet"],
+        data["against"],
+        key=f"preview-{request.user.pk}",  # a newer preview of this admin's stops this one
+    )
+    return instance, rendered, difference

@@ -117,17 +117,21 @@ function mount(form) {
   });
   textarea.hidden = true;
 
-  async function preview() {
-    const mine = ++sequence;
-    inFlight?.abort();
-    inFlight = new AbortController();
-    const started = performance.now();
-    const body = {
+  function requestBody() {
+    return {
       stylesheet: view.state.doc.toString(),
       rule: form.dataset.rule ? Number(form.dataset.rule) : null,
       ...ruleSettings(form),
       ...sampleChoices(form),
     };
+  }
+
+  async function preview() {
+    const mine = ++sequence;
+    inFlight?.abort();
+    inFlight = new AbortController();
+    const started = performance.now();
+    const body = requestBody();
     let response;
     try {
       response = await fetch(form.dataset.previewUrl, {
@@ -170,10 +174,44 @@ function mount(form) {
     timer = setTimeout(preview, DEBOUNCE_MS);
   }
 
+  const checkButton = form.querySelector("[data-check-url]");
+  checkButton?.addEventListener("click", () => checkWithLibvirt(checkButton, requestBody(), csrf));
+
   form.querySelectorAll("[data-sample], [data-against], [name=position], [name=scope], [data-field] select")
     .forEach((field) => field.addEventListener("input", schedule));
   window.kumoEditor = view;
   preview();
+}
+
+// "Check with libvirt": queue libvirt's own validation on the sample's node, then poll.
+async function checkWithLibvirt(button, body, csrf) {
+  const status = document.getElementById("check-status");
+  const show = (tone, text) => { status.className = `small mb-2 text-${tone}`; status.textContent = text; };
+  button.disabled = true;
+  show("secondary", "Asking libvirt…");
+  try {
+    const response = await fetch(button.dataset.checkUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    const queued = await response.json();
+    if (!response.ok) {
+      show("danger", queued.detail || Object.values(queued).flat().join(" "));
+      return;
+    }
+    for (let attempt = 0; attempt < 120; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const result = await (await fetch(`${button.dataset.checkUrl}${queued.job_id}/`, { credentials: "same-origin" })).json();
+      if (result.ok === true) { show("success", result.message); return; }
+      if (result.ok === false) { show("danger", result.message); return; }
+      show("secondary", `Asking libvirt on ${queued.node}… ${result.message || ""}`);
+    }
+    show("warning", "No answer within a minute: is a worker running?");
+  } finally {
+    button.disabled = false;
+  }
 }
 
 const form = document.querySelector("[data-rule-editor]");

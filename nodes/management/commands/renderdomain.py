@@ -1,9 +1,11 @@
 """Print the domain XML the chain makes of an instance, as xsltproc would: exit 0 with the
-XML, or exit 1 with each error and its line and column."""
+XML, or exit 1 with each error and its line and column. With --check, libvirt on the
+instance's node validates the result too (a command may talk to libvirt; pages never do)."""
 
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from nodes.domainxml import pipeline
@@ -19,6 +21,12 @@ class Command(BaseCommand):
             "--stylesheet", type=Path, help="use this file instead of the default stylesheet"
         )
         parser.add_argument("--no-rules", action="store_true", help="apply no rule after it")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="also have libvirt on the instance's node validate the domain (defined under "
+            "a throw-away name, then undefined)",
+        )
 
     def handle(self, *args, **options):
         instance = chosen_instance(options)
@@ -36,4 +44,17 @@ class Command(BaseCommand):
             for error in rendered.outcome.errors:
                 self.stderr.write(f"error: {error}")
             sys.exit(1)
+        if options["check"]:
+            self.check_on_node(instance.node, rendered.domain_text)
         self.stdout.write(rendered.domain_text, ending="")
+
+    def check_on_node(self, node, domain_xml):
+        from nodes import lifecycle
+        from nodes.libvirt import NodeError, check_definition
+
+        try:
+            check_definition(lifecycle.endpoint_for(node), domain_xml, settings.KUMO_PROBE_TIMEOUT)
+        except NodeError as error:
+            self.stderr.write(f"error: libvirt on {node.name} refuses the domain: {error}")
+            sys.exit(1)
+        self.stderr.write(f"libvirt on {node.name} accepts the domain.")
