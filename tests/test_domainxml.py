@@ -2,6 +2,7 @@
 validation of what they make. Set UPDATE_GOLDEN=1 to rewrite the golden files."""
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,9 @@ GOLDEN = Path(__file__).with_name("golden")
 
 def matches_golden(name, content: bytes):
     path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
+    if os.environ.get("UPDATE_GOLDEN"):
         path.write_bytes(content)
+    assert path.exists(), f"{name} has no golden file: run with UPDATE_GOLDEN=1 and review it"
     assert content.decode() == path.read_text(), f"{name} differs from its golden file"
 
 
@@ -42,9 +44,27 @@ def test_the_default_stylesheet_matches_its_golden_file(domain_type):
     matches_golden(f"domain-{domain_type}.xml", outcome.domain_xml)
 
 
-@pytest.mark.parametrize("domain_type", ["kvm", "qemu", "test"])
+@pytest.mark.parametrize("domain_type", ["kvm", "qemu", "test", "xen"])
 def test_the_default_output_is_valid_against_libvirts_schema(domain_type):
     assert render(BY_DOMAIN_TYPE[domain_type]).warnings == []
+
+
+def test_xen_guests_get_xen_disks_consoles_and_root_device():
+    paravirtual = etree.fromstring(render(BY_DOMAIN_TYPE["xen"]).domain_xml)
+    assert paravirtual.xpath("/domain/os/cmdline/text()") == ["root=/dev/xvda1 console=hvc0"]
+    assert paravirtual.xpath("//disk/target/@bus") == ["xen"]
+    assert paravirtual.xpath("//disk/driver/@type") == ["qcow2"]
+    assert paravirtual.xpath("//console/target/@type") == ["xen"] and not paravirtual.xpath(
+        "/domain/devices/serial"
+    )
+    assert paravirtual.xpath("//video/model/@type") == ["xen"]
+    hvm = replace(BY_DOMAIN_TYPE["xen"], vm_mode="hvm", virtio_root=True)
+    outcome = render(hvm)
+    assert outcome.warnings == []
+    domain = etree.fromstring(outcome.domain_xml)
+    assert domain.xpath("//disk/target/@dev") == ["xvda"]
+    assert domain.xpath("/domain/os/cmdline/text()") == ["root=/dev/xvda1 console=ttyS0"]
+    assert domain.xpath("/domain/devices/serial/log/@file")
 
 
 @pytest.mark.parametrize(

@@ -55,21 +55,27 @@
       <devices>
         <xsl:apply-templates select="/instance/disks/diskPath"/>
         <xsl:if test="/instance/kumo/configDrive">
-          <disk type="file" device="cdrom">
-            <xsl:if test="$emulated"><driver name="qemu" type="raw"/></xsl:if>
-            <source file="{/instance/kumo/configDrive/@path}"/>
-            <target dev="hdc" bus="ide"/>
-            <readonly/>
-          </disk>
+          <xsl:call-template name="config-drive"/>
         </xsl:if>
         <xsl:apply-templates select="/instance/nics/nic"/>
-        <serial type="pty">
-          <log file="{/instance/consoleLogPath}" append="on"/>
-          <target port="0"/>
-        </serial>
-        <console type="pty">
-          <target type="serial" port="0"/>
-        </console>
+        <xsl:choose>
+          <xsl:when test="$paravirtual">
+            <!-- A paravirtual guest has no serial port: its console is Xen's (hvc0). -->
+            <console type="pty">
+              <log file="{/instance/consoleLogPath}" append="on"/>
+              <target type="xen" port="0"/>
+            </console>
+          </xsl:when>
+          <xsl:otherwise>
+            <serial type="pty">
+              <log file="{/instance/consoleLogPath}" append="on"/>
+              <target port="0"/>
+            </serial>
+            <console type="pty">
+              <target type="serial" port="0"/>
+            </console>
+          </xsl:otherwise>
+        </xsl:choose>
         <xsl:if test="/instance/kumo/console/@vnc = 'true'">
           <graphics type="vnc" port="-1" autoport="yes" listen="{/instance/kumo/console/@listen}">
             <xsl:if test="/instance/kumo/console/@password != ''">
@@ -77,7 +83,12 @@
             </xsl:if>
             <listen type="address" address="{/instance/kumo/console/@listen}"/>
           </graphics>
-          <video><model type="vga"/></video>
+          <video>
+            <xsl:choose>
+              <xsl:when test="$paravirtual"><model type="xen"/></xsl:when>
+              <xsl:otherwise><model type="vga"/></xsl:otherwise>
+            </xsl:choose>
+          </video>
         </xsl:if>
         <xsl:if test="$emulated">
           <memballoon model="virtio"/>
@@ -119,6 +130,25 @@
     </xsl:choose>
   </xsl:template>
 
+  <!-- The NoCloud config drive: a CD-ROM, or a read-only disk where there is no IDE (Xen PV). -->
+  <xsl:template name="config-drive">
+    <disk type="file">
+      <xsl:attribute name="device">
+        <xsl:choose>
+          <xsl:when test="$paravirtual">disk</xsl:when>
+          <xsl:otherwise>cdrom</xsl:otherwise>
+        </xsl:choose>
+      </xsl:attribute>
+      <xsl:if test="$emulated or $type = 'xen'"><driver name="qemu" type="raw"/></xsl:if>
+      <source file="{/instance/kumo/configDrive/@path}"/>
+      <xsl:choose>
+        <xsl:when test="$paravirtual"><target dev="xvdz" bus="xen"/></xsl:when>
+        <xsl:otherwise><target dev="hdc" bus="ide"/></xsl:otherwise>
+      </xsl:choose>
+      <readonly/>
+    </disk>
+  </xsl:template>
+
   <xsl:template match="diskPath">
     <disk device="disk">
       <xsl:attribute name="type">
@@ -127,7 +157,8 @@
           <xsl:otherwise>file</xsl:otherwise>
         </xsl:choose>
       </xsl:attribute>
-      <xsl:if test="$emulated">
+      <xsl:if test="$emulated or $type = 'xen'">
+        <!-- On Xen, libxl's qdisk backend (qemu) reads qcow2. -->
         <driver name="qemu" type="{@format}"/>
       </xsl:if>
       <xsl:choose>
@@ -135,11 +166,12 @@
         <xsl:otherwise><source file="{.}"/></xsl:otherwise>
       </xsl:choose>
       <xsl:choose>
+        <xsl:when test="$type = 'xen'">
+          <!-- Xen's own block devices, for PV and PV-on-HVM guests alike: xvda, xvdb … -->
+          <target dev="xvd{substring(@targetDeviceName, 3)}" bus="xen"/>
+        </xsl:when>
         <xsl:when test="$virtio and @targetDeviceNameVirtio">
           <target dev="{@targetDeviceNameVirtio}" bus="{@targetDeviceBusVirtio}"/>
-        </xsl:when>
-        <xsl:when test="$paravirtual">
-          <target dev="xvd{substring(@targetDeviceName, 3)}" bus="xen"/>
         </xsl:when>
         <xsl:otherwise>
           <target dev="{@targetDeviceName}" bus="{@targetDeviceBus}"/>

@@ -74,8 +74,19 @@ class InstanceFacts:
         return f"{self.instance_path}/console.log"
 
     @property
+    def paravirtual(self):
+        return self.domain_type == "xen" and self.vm_mode == "xen"
+
+    @property
     def root_device(self):
+        if self.domain_type == "xen":
+            return "xvda"
         return "vda" if self.virtio_root else "sda"
+
+    @property
+    def console_device(self):
+        """The guest's console: Xen's PV console for paravirtual guests, else the serial port."""
+        return "hvc0" if self.paravirtual else "ttyS0"
 
     @property
     def root_directive(self):

@@ -3,7 +3,7 @@
 Built with lxml from InstanceFacts, never from text templates. The layout is Eucalyptus 4.x
 (a superset of 3.x) with the 3.x duplicates, so that an existing /etc/eucalyptus/libvirt.xsl
 works unchanged; Kumo's own data sits in one separate element, <kumo>, that stock
-stylesheets never read. docs/instance-xml.md describes every field.
+stylesheets never read. docs/domain-xml.md describes every field.
 """
 
 from lxml import etree
@@ -156,7 +156,10 @@ def add_kumo(root, facts):
     etree.SubElement(clock, "timer", name="hpet", present="no")
     etree.SubElement(kumo, "tuning", weight=str(facts.cpu_weight), cap=str(facts.cpu_cap))
     etree.SubElement(
-        kumo, "boot", params=facts.boot_params, cmdline=f"{facts.root_directive} console=ttyS0"
+        kumo,
+        "boot",
+        params=facts.boot_params,
+        cmdline=f"{facts.root_directive} console={facts.console_device}",
     )
     metadata = etree.SubElement(kumo, "metadata")
     for key, value in facts.metadata:
