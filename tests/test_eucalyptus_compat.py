@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from nodes.domainxml import chain, instancexml
+from nodes.domainxml import chain, instancexml, pipeline
 from nodes.domainxml.facts import Disk, Nic, mac_for, stylesheet_params
 from nodes.libvirt import Endpoint, check_definition
+from nodes.models import Image, Instance, InstanceType, Node
 from tests.domain_facts import BASE
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -160,3 +161,30 @@ def test_eucalyptus_stylesheets_transform_the_eucalyptus_3_1_instance_xml(name):
     assert result.xpath("/domain/devices/interface/source/@bridge") == ["eucabr558"]
     assert result.xpath("/domain/os/boot/@dev") == ["hd"]
     check_definition(Endpoint("test+unix:///default"), outcome.domain_xml, 10)
+
+
+@pytest.mark.parametrize(
+    ("name", "domain_type"),
+    [("eucalyptus3-libvirt.xsl", "kvm"), ("eucalyptus4-libvirt.xsl", "qemu")],
+)
+def test_a_eucalyptus_stylesheet_saved_as_the_default_is_defined_by_qemu(
+    demo, admin, name, domain_type
+):
+    """As an admin brings one: pasted as the default stylesheet, rendered by the same
+    pipeline as a launch, defined by the local QEMU driver."""
+    node = Node.objects.get(name="local")
+    Node.objects.filter(pk=node.pk).update(domain_type=domain_type, nic_type="bridge")
+    pipeline.default_rule().revise((FIXTURES / name).read_text(), admin, "from Eucalyptus")
+    instance = Instance.objects.create(
+        owner=admin,
+        cluster=node.cluster,
+        node=Node.objects.get(pk=node.pk),
+        image=Image.objects.get(kind="machine"),
+        kernel=Image.objects.get(kind="kernel"),
+        ramdisk=Image.objects.get(kind="ramdisk"),
+        instance_type=InstanceType.objects.get(name="m1.small"),
+    )
+    rendered = pipeline.render(instance)
+    assert rendered.outcome.errors == []
+    assert rendered.stylesheets[0]["revision"] == 2
+    check_definition(Endpoint("qemu:///system"), rendered.outcome.domain_xml, 10)
