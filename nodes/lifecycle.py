@@ -2,11 +2,15 @@
 
 Every change to the instance is a compare-and-set on the task_state the action set when it
 started (`Run.advance`): if terminate or an admin's reset took the instance over meanwhile,
-the update touches no row and the action stops with Preempted instead of overwriting.
+the update touches no row and the action stops with Preempted instead of overwriting. An
+action also checks before each step and every few seconds of a long wait (`Run.beat`), and
+terminate waits for an action it interrupted to stop before it removes the domain and disks,
+so that nothing is defined or created on the node after them.
 """
 
 import base64
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from nodes import configdrive
-from nodes.choices import ActionKind, PowerState, TaskState, VmState
+from nodes.choices import ActionKind, ActionStatus, PowerState, TaskState, VmState
 from nodes.domainxml import pipeline
 from nodes.hooks import run_hooks
 from nodes.libvirt import Endpoint, Hypervisor, NodeError, Storage
@@ -25,6 +29,7 @@ from nodes.states import RESULT, TASK_FOR
 
 GIB = 1 << 30
 PREEMPTED = "Another action took this instance over (terminate or reset state)."
+BEAT_EVERY_S = 2
 
 
 class Preempted(Exception):
@@ -50,14 +55,28 @@ class Run:
         self.action = action
         self.instance = action.instance
         self.task = TASK_FOR.get(action.kind)  # what the action's claim set
+        self.last_beat = time.monotonic()
 
     def check_still_ours(self):
         """Before touching the node: was the instance taken over while the job waited?"""
         if self.instance.task_state != self.task:
             raise Preempted(PREEMPTED)
 
+    def ensure_ours(self):
+        """Stop (Preempted) if another action took the instance over since the last look."""
+        if not Instance.objects.filter(pk=self.instance.pk, task_state=self.task).exists():
+            raise Preempted(PREEMPTED)
+
+    def beat(self):
+        """Called in long waits: a fresh heartbeat and a look for a take-over, every few s."""
+        if time.monotonic() - self.last_beat >= BEAT_EVERY_S:
+            self.last_beat = time.monotonic()
+            self.action.beat()
+            self.ensure_ours()
+
     @contextmanager
     def step(self, name):
+        self.ensure_ours()
         self.action.add_step(name)
         yield
         self.action.finish_step()
@@ -89,17 +108,18 @@ def launch(run):
     with run.hypervisor() as hypervisor:
         if node.domain_type != "test":  # the test driver has no volume upload
             with run.step("Prepare the disks"):
-                prepare_disks(Storage(hypervisor), instance)
+                prepare_disks(run, Storage(hypervisor))
         define_and_start(run, hypervisor)
     run.finish(PowerState.RUNNING, launched_at=timezone.now())
 
 
-def prepare_disks(storage, instance):
-    node = instance.node
+def prepare_disks(run, storage):
+    instance, node = run.instance, run.instance.node
     for image in filter(None, [instance.image, instance.kernel, instance.ramdisk]):
         storage.upload_image(
             node.images_path, image.ec2_id, image.location, image.size_bytes, image.format
         )
+    run.ensure_ours()  # uploads take long: no disks for an instance being terminated
     backing = f"{node.images_path}/{instance.image.ec2_id}"
     capacity = max(instance.instance_type.disk_gb * GIB, instance.image.size_bytes)
     pool, directory = instance_pool(instance), f"{node.instances_path}/{instance.ec2_id}"
@@ -174,9 +194,7 @@ def adopt(run):
 def stop(run):
     with run.hypervisor() as hypervisor:
         with run.step(f"Ask the guest to power off (up to {settings.KUMO_STOP_TIMEOUT} s)"):
-            off = hypervisor.shutdown(
-                run.instance.uuid, settings.KUMO_STOP_TIMEOUT, beat=run.action.beat
-            )
+            off = hypervisor.shutdown(run.instance.uuid, settings.KUMO_STOP_TIMEOUT, beat=run.beat)
         if not off:
             with run.step("Force it off (it did not power off in time)"):
                 hypervisor.destroy(run.instance.uuid)
@@ -188,7 +206,7 @@ def reboot(run):
     with run.hypervisor() as hypervisor:
         with run.step(f"Ask the guest to power off (up to {settings.KUMO_REBOOT_TIMEOUT} s)"):
             off = hypervisor.shutdown(
-                run.instance.uuid, settings.KUMO_REBOOT_TIMEOUT, beat=run.action.beat
+                run.instance.uuid, settings.KUMO_REBOOT_TIMEOUT, beat=run.beat
             )
         if off:
             with run.step("Start the domain"):
@@ -211,6 +229,7 @@ def hard_reboot(run):
 def redefine_and_start(run, hypervisor):
     with run.step("Force the domain off"):
         hypervisor.destroy(run.instance.uuid)
+        hypervisor.discard_managed_save(run.instance.uuid)  # a suspended one boots afresh
     define_and_start(run, hypervisor)
 
 
@@ -264,6 +283,7 @@ def delete_snapshot(run):
 
 def terminate(run):
     instance = run.instance
+    wait_for_interrupted(run)
     if instance.node_id:
         with run.hypervisor() as hypervisor:
             with run.step("Force the domain off"):
@@ -276,6 +296,20 @@ def terminate(run):
                 Storage(hypervisor).delete_pool(instance_pool(instance))
     instance.snapshots.all().delete()  # gone with the domain and its disks
     run.finish(PowerState.NOSTATE, terminated_at=timezone.now())
+
+
+def wait_for_interrupted(run):
+    """An action still running on the instance stops at its next step, or within seconds of
+    a long wait: let it, so that it creates nothing on the node after terminate's cleanup
+    (at most KUMO_ACTION_STALE_AFTER s, after which the watcher fails it anyway)."""
+    running = run.instance.actions.filter(status=ActionStatus.RUNNING).exclude(pk=run.action.pk)
+    if not running.exists():
+        return
+    with run.step("Wait for the interrupted action to stop"):
+        deadline = time.monotonic() + settings.KUMO_ACTION_STALE_AFTER
+        while running.exists() and time.monotonic() < deadline:
+            time.sleep(0.25)
+            run.beat()
 
 
 STATE_FOR_POWER = {

@@ -6,7 +6,7 @@ import pytest
 from nodes import operations
 from nodes.choices import ActionKind, VmState
 from nodes.models import Action, Image, Instance, InstanceType, Node, Quota
-from nodes.states import ALLOWED_FROM, USER_ACTIONS
+from nodes.states import ALLOWED_FROM, ON_SNAPSHOT, RESULT, USER_ACTIONS
 
 
 @pytest.fixture
@@ -87,14 +87,33 @@ def test_each_action_reaches_its_state(
     assert (launched.vm_state, launched.task_state, launched.power_state) == (state, None, power)
 
 
-@pytest.mark.parametrize("kind", [k for k in USER_ACTIONS if "active" not in ALLOWED_FROM[k]])
-def test_actions_not_allowed_from_active_get_409_with_the_reason(
-    launched, api, run_jobs, django_capture_on_commit_callbacks, kind
+# How to bring a launched (active) instance to each state; error is set as a failure would.
+REACH = {"active": [], "stopped": ["stop"], "paused": ["pause"], "suspended": ["suspend"]}
+MATRIX_ACTIONS = [k for k in USER_ACTIONS if k not in ON_SNAPSHOT and k != "reset_state"]
+
+
+@pytest.mark.parametrize("kind", MATRIX_ACTIONS)
+@pytest.mark.parametrize("state", [*REACH, "error"])
+def test_every_action_from_every_state_runs_or_gets_409_with_the_reason(
+    launched, api, run_jobs, django_capture_on_commit_callbacks, state, kind
 ):
+    for step in REACH.get(state, []):
+        act(api, launched, step, run_jobs, django_capture_on_commit_callbacks)
+    if state == "error":
+        Instance.objects.filter(pk=launched.pk).update(vm_state=VmState.ERROR)
+    launched.refresh_from_db()
+    assert launched.vm_state == state
+    actions_before = launched.actions.count()
     response = act(api, launched, kind, run_jobs, django_capture_on_commit_callbacks)
-    assert response.status_code == 409
-    assert "while it is active" in response.json()["detail"]
-    assert not Action.objects.filter(instance=launched, kind=kind).exists()
+    if state not in ALLOWED_FROM[kind]:
+        assert response.status_code == 409
+        assert f"while it is {state}" in response.json()["detail"]
+        assert launched.actions.count() == actions_before
+        return
+    assert response.status_code == 202, response.json()
+    action = Action.objects.get(pk=response.json()["action"]["id"])
+    assert action.status == "succeeded", action.error
+    assert (launched.vm_state, launched.task_state) == (RESULT.get(kind, state), None)
 
 
 def test_a_busy_instance_refuses_a_second_action(launched, member_a):

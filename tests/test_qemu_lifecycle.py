@@ -8,6 +8,8 @@ import pytest
 
 from nodes import configdrive, operations
 from nodes.choices import ActionKind
+from nodes.libvirt import Hypervisor
+from nodes.lifecycle import endpoint_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,6 +25,32 @@ def wait_for_text(path, text, seconds):
             return True
         time.sleep(0.5)
     return False
+
+
+def banners(instance):
+    """How many times the kernel has booted, by its banners on the serial log."""
+    return serial_log(instance).read_text(errors="replace").count("Linux version")
+
+
+def wait_for(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_a_stop_resends_the_acpi_request_until_its_timeout(installer, monkeypatch):
+    """The installer ignores ACPI: the request is sent again every resend_every seconds."""
+    import libvirt
+
+    sent = []
+    real = libvirt.virDomain.shutdown
+    monkeypatch.setattr(libvirt.virDomain, "shutdown", lambda d: sent.append(1) or real(d))
+    with Hypervisor(endpoint_for(installer.node), 10) as hypervisor:
+        off = hypervisor.shutdown(installer.uuid, timeout=3.5, resend_every=1)
+    assert not off and len(sent) == 4
 
 
 def act(instance, kind, user, run_jobs):
@@ -63,6 +91,13 @@ def test_the_lifecycle_on_a_real_domain(installer, admin, run_jobs):
     assert (installer.vm_state, installer.power_state) == ("suspended", "shutoff")
     act(installer, ActionKind.RESUME, admin, run_jobs)
     assert (installer.vm_state, installer.power_state) == ("active", "running")
+    reboot = act(installer, ActionKind.REBOOT, admin, run_jobs)
+    assert any("hard reboot" in step["name"] for step in reboot.steps)  # ACPI is ignored
+    act(installer, ActionKind.SUSPEND, admin, run_jobs)
+    boots = banners(installer)
+    act(installer, ActionKind.HARD_REBOOT, admin, run_jobs)  # boots afresh: no restore
+    assert installer.power_state == "running"
+    assert wait_for(lambda: banners(installer) > boots, 60), "no fresh boot after hard reboot"
     act(installer, ActionKind.SNAPSHOT, admin, run_jobs)
     snapshot = installer.snapshots.get()
     act(installer, ActionKind.STOP, admin, run_jobs)

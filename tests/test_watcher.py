@@ -117,58 +117,85 @@ def database_url_for(connection_settings):
     return f"postgres://{user}@{host}:{connection_settings['PORT'] or 5432}/{connection_settings['NAME']}"
 
 
-@pytest.fixture
-def slow_hook(tmp_path, settings):
-    folder = tmp_path / "hooks"
+def pre_boot_hook(folder, seconds):
+    """A pre-boot hook that takes `seconds`: a window in which an action is mid-flight."""
     folder.mkdir()
     hook = folder / "10-slow"
-    hook.write_text("#!/bin/sh\nsleep 30\n")
+    hook.write_text(f"#!/bin/sh\nsleep {seconds}\n")
     hook.chmod(0o755)
-    settings.KUMO_HOOKS_DIR = str(folder)
     return folder
 
 
+@pytest.fixture
+def worker_process():
+    """Start a real `manage.py rqworker` process, as the Procfile runs it, with hooks_dir."""
+    started = []
+
+    def start(hooks_dir):
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "DATABASE_URL": database_url_for(connection.settings_dict),
+            "REDIS_URL": settings.TEST_REDIS_URL,
+            "KUMO_HOOKS_DIR": str(hooks_dir),
+            "KUMO_VAR_DIR": str(settings.VAR_DIR),
+        }
+        command = [sys.executable, "manage.py", "rqworker", "default"]
+        command += ["--worker-class", "rq.worker.SimpleWorker"]
+        started.append(
+            subprocess.Popen(
+                command,
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+        return started[-1]
+
+    yield start
+    for worker in started:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+def in_pre_boot_hook(action):
+    action.refresh_from_db()
+    return any(step["name"] == "Render the domain XML" for step in action.steps)
+
+
 def test_a_worker_killed_mid_action_is_detected_and_the_instance_freed(
-    running, member_a, slow_hook, queue
+    running, member_a, worker_process, tmp_path, settings
 ):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "console.settings",
-        "DATABASE_URL": database_url_for(connection.settings_dict),
-        "REDIS_URL": settings.TEST_REDIS_URL,
-        "KUMO_HOOKS_DIR": str(slow_hook),
-        "KUMO_VAR_DIR": str(settings.VAR_DIR),
-    }
-    worker = subprocess.Popen(
-        # as the Procfile runs workers
-        [
-            sys.executable,
-            "manage.py",
-            "rqworker",
-            "default",
-            "--worker-class",
-            "rq.worker.SimpleWorker",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        action = operations.request_action(running, ActionKind.HARD_REBOOT, member_a)
-
-        def in_hook():
-            action.refresh_from_db()
-            return any(step["name"] == "Render the domain XML" for step in action.steps)
-
-        assert wait_for(in_hook, 20), "the worker never reached the pre-boot hook"
-    finally:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait()
+    settings.KUMO_HOOKS_DIR = str(pre_boot_hook(tmp_path / "hooks", 30))
+    worker = worker_process(settings.KUMO_HOOKS_DIR)
+    action = operations.request_action(running, ActionKind.HARD_REBOOT, member_a)
+    assert wait_for(lambda: in_pre_boot_hook(action), 20), "the worker never reached the hook"
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
     recover_stale_actions()
     action.refresh_from_db()
     running.refresh_from_db()
     assert action.status == "failed" and "worker running this action stopped" in action.error
     assert running.task_state is None
     assert operations.claim(running, ActionKind.HARD_REBOOT)  # usable again
+
+
+def test_terminate_waits_for_the_action_it_interrupts_and_leaves_nothing_behind(
+    running, member_a, worker_process, tmp_path, run_jobs
+):
+    worker_process(pre_boot_hook(tmp_path / "hooks", 3))
+    reboot = operations.request_action(running, ActionKind.HARD_REBOOT, member_a)
+    assert wait_for(lambda: in_pre_boot_hook(reboot), 20), "the worker never reached the hook"
+    terminate = operations.request_action(running, ActionKind.TERMINATE, member_a)
+    run_jobs()  # in this process, while the other worker's hook still runs
+    reboot.refresh_from_db()
+    terminate.refresh_from_db()
+    assert reboot.status == "failed" and "took this instance over" in reboot.error
+    assert not any(step["name"] == "Define the domain" for step in reboot.steps)
+    assert terminate.status == "succeeded", terminate.error
+    assert terminate.steps[0]["name"] == "Wait for the interrupted action to stop"
+    with Hypervisor(endpoint_for(running.node), 10) as hypervisor:
+        assert hypervisor.domain(running.uuid) is None

@@ -81,27 +81,37 @@ class Hypervisor:
             libvirt.VIR_DOMAIN_DEFINE_VALIDATE,
         )
 
+    def is_active(self, domain):
+        return self.call("Reading the domain state", domain.isActive)
+
     def start(self, domain_uuid):
         domain = self.require(domain_uuid)
-        if not domain.isActive():
+        if not self.is_active(domain):
             self.call("Starting the domain", domain.create)
 
     def destroy(self, domain_uuid):
         domain = self.domain(domain_uuid)
-        if domain is not None and domain.isActive():
+        if domain is not None and self.is_active(domain):
             self.call("Forcing the domain off", domain.destroy)
 
+    def discard_managed_save(self, domain_uuid):
+        """Drop a suspended domain's saved memory, so that it boots afresh."""
+        domain = self.require(domain_uuid)
+        if self.call("Reading the managed save", domain.hasManagedSaveImage, 0):
+            self.call("Removing the managed save", domain.managedSaveRemove, 0)
+
     def shutdown(self, domain_uuid, timeout, resend_every=10, beat=lambda: None):
-        """ACPI power-off, re-sent every resend_every s; True if it went off in time."""
+        """ACPI power-off, re-sent every resend_every s; True if it went off in time. beat()
+        is called every second of the wait (it may raise to stop waiting)."""
         domain = self.require(domain_uuid)
         deadline = time.monotonic() + timeout
-        while domain.isActive() and time.monotonic() < deadline:
+        while self.is_active(domain) and time.monotonic() < deadline:
             self.call("Asking the guest to power off", domain.shutdown)
             resend = min(deadline, time.monotonic() + resend_every)
-            while domain.isActive() and time.monotonic() < resend:
+            while self.is_active(domain) and time.monotonic() < resend:
                 time.sleep(0.2)
-            beat()
-        return not domain.isActive()
+                beat()
+        return not self.is_active(domain)
 
     def reboot(self, domain_uuid):
         self.call("Asking the guest to reboot", self.require(domain_uuid).reboot, 0)
@@ -154,10 +164,14 @@ class Hypervisor:
 
     def domains(self):
         """(uuid, name, power state) of every domain on the node."""
-        found = self.call("Listing the domains", self.connection.listAllDomains, 0)
-        return [
-            (d.UUIDString(), d.name(), POWER_STATES.get(d.state()[0], "nostate")) for d in found
-        ]
+
+        def listed():
+            return [
+                (d.UUIDString(), d.name(), POWER_STATES.get(d.state()[0], "nostate"))
+                for d in self.connection.listAllDomains(0)
+            ]
+
+        return self.call("Listing the domains", listed)
 
     def require(self, domain_uuid):
         domain = self.domain(domain_uuid)

@@ -6,10 +6,12 @@ instance path, holding its root disk (a qcow2 overlay on the image, seed 004) an
 console log.
 """
 
+import contextlib
+
 import libvirt
 from lxml import etree
 
-from nodes.libvirt.connection import NodeError, explain
+from nodes.libvirt.connection import NodeError
 
 IMAGES_POOL = "kumo-images"
 CHUNK = 1 << 20
@@ -41,12 +43,7 @@ class Storage:
     def __init__(self, hypervisor):
         self.hypervisor = hypervisor
         self.connection = hypervisor.connection
-
-    def call(self, what, function, *args):
-        try:
-            return function(*args)
-        except libvirt.libvirtError as error:
-            raise NodeError(f"{what}: {explain(error, self.hypervisor.endpoint)}") from error
+        self.call = hypervisor.call
 
     def pool(self, name, path):
         """The running dir pool `name` at path, defined, built and started if need be."""
@@ -60,10 +57,13 @@ class Storage:
                 0,
             )
             self.call(f"Creating {path} on the node", pool.build, 0)
-        if not pool.isActive():
-            self.call(f"Starting storage pool {name}", pool.create, 0)
-        pool.refresh(0)
+        self.start_pool(pool, name)
         return pool
+
+    def start_pool(self, pool, name):
+        if not self.call(f"Reading storage pool {name}", pool.isActive):
+            self.call(f"Starting storage pool {name}", pool.create, 0)
+        self.call(f"Refreshing storage pool {name}", pool.refresh, 0)
 
     def volume(self, pool, name):
         try:
@@ -80,12 +80,12 @@ class Storage:
         unless a volume of that name and size is there already; returns its path."""
         pool = self.pool(pool_name, directory)
         volume = self.volume(pool, name)
-        if volume is not None and volume.info()[1] >= size:
-            return volume.path()
+        if volume is not None and self.call(f"Reading {name}", volume.info)[1] >= size:
+            return self.call(f"Reading {name}", volume.path)
         volume = self.call(
             f"Creating volume {name}", pool.createXML, volume_xml(name, size, fmt), 0
         )
-        stream = self.connection.newStream(0)
+        stream = self.call(f"Uploading {name}", self.connection.newStream, 0)
         try:
             self.call(f"Uploading {name}", volume.upload, stream, 0, size, 0)
             with open(local_path, "rb") as source:
@@ -93,17 +93,18 @@ class Storage:
                 self.call(f"Uploading {name}", stream.sendAll, send, source)
             self.call(f"Uploading {name}", stream.finish)
         except NodeError:
-            stream.abort()
-            volume.delete(0)
+            with contextlib.suppress(libvirt.libvirtError):  # the error above says it all
+                stream.abort()
+                volume.delete(0)
             raise
-        return volume.path()
+        return self.call(f"Reading {name}", volume.path)
 
     def create_volume(self, pool_name, directory, name, capacity_bytes, backing=None):
         """A qcow2 volume in the pool at directory, on backing (path, format) if given."""
         pool = self.pool(pool_name, directory)
         existing = self.volume(pool, name)
         if existing is not None:
-            return existing.path()
+            return self.call(f"Reading {name}", existing.path)
         xml = volume_xml(name, capacity_bytes, "qcow2", backing)
         return self.call(f"Creating disk {name}", pool.createXML, xml, 0).path()
 
@@ -113,10 +114,8 @@ class Storage:
             pool = self.connection.storagePoolLookupByName(name)
         except libvirt.libvirtError:
             return
-        if not pool.isActive():
-            self.call(f"Starting storage pool {name}", pool.create, 0)
-        pool.refresh(0)
-        for volume in pool.listAllVolumes(0):
+        self.start_pool(pool, name)
+        for volume in self.call(f"Listing the volumes of {name}", pool.listAllVolumes, 0):
             self.call(f"Deleting {volume.name()}", volume.delete, 0)
         self.call(f"Stopping storage pool {name}", pool.destroy)
         self.call(f"Deleting the directory of {name}", pool.delete, 0)
