@@ -117,7 +117,12 @@ def prepare_disks(run, storage):
     instance, node = run.instance, run.instance.node
     for image in filter(None, [instance.image, instance.kernel, instance.ramdisk]):
         storage.upload_image(
-            node.images_path, image.ec2_id, image.location, image.size_bytes, image.format
+            node.images_path,
+            image.ec2_id,
+            image.location,
+            image.size_bytes,
+            image.format,
+            beat=run.beat,
         )
     run.ensure_ours()  # uploads take long: no disks for an instance being terminated
     backing = f"{node.images_path}/{instance.image.ec2_id}"
@@ -354,11 +359,16 @@ RUNNERS = {
 
 
 def after_failure(run):
-    """Leave the instance actionable: no task; a failed launch is in error; a refused
-    adoption leaves the domain alone and unmanaged (listed again at the next sweep)."""
+    release(run.action, [run.task])
+
+
+def release(action, tasks):
+    """After a failed action, leave its instance actionable if it still holds one of tasks:
+    no task; a failed launch is in error; a refused adoption leaves the domain alone and
+    unmanaged (listed again at the next sweep)."""
     fields = {"task_state": None}
-    if run.action.kind == ActionKind.LAUNCH:
+    if action.kind == ActionKind.LAUNCH:
         fields["vm_state"] = VmState.ERROR
-    elif run.action.kind == ActionKind.ADOPT:
+    elif action.kind == ActionKind.ADOPT:
         fields.update(vm_state=VmState.DELETED, terminated_at=timezone.now())
-    Instance.objects.filter(pk=run.instance.pk, task_state=run.task).update(**fields)
+    Instance.objects.filter(pk=action.instance_id, task_state__in=tasks).update(**fields)

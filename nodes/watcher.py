@@ -20,12 +20,12 @@ from rq.job import Job, JobStatus
 from rq.worker import Worker
 
 from nodes import operations
-from nodes.choices import ActionStatus, NodeStatus, PowerState, VmState
+from nodes.choices import ActionStatus, NodeStatus, PowerState, TaskState, VmState
 from nodes.jobs import probe_and_record
 from nodes.libvirt import Hypervisor, NodeError
 from nodes.libvirt.domains import CHECK_PREFIX
 from nodes.libvirt.events import NodeEvents, start_event_loop
-from nodes.lifecycle import endpoint_for
+from nodes.lifecycle import endpoint_for, release
 from nodes.models import Action, Instance, Node, UnmanagedDomain
 from nodes.states import TASK_FOR
 
@@ -100,21 +100,34 @@ def process_exists(pid):
     return True
 
 
+ENDED = (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, JobStatus.FINISHED)
+LOST_AFTER_S = 60  # a queued action's job may lag its row by the commit; not by a minute
+
+
+def job_of(action):
+    """The action's rq job, or None when the queue no longer has it."""
+    try:
+        return Job.fetch(action.job_id, connection=operations.job_queue().connection)
+    except NoSuchJobError:
+        return None
+
+
+def job_lost(action):
+    """True when a queued action will never start: its job vanished from the queue (Redis
+    restarted or flushed) or ended without running it."""
+    if timezone.now() - action.created_at < timezone.timedelta(seconds=LOST_AFTER_S):
+        return False
+    job = job_of(action)
+    return job is None or job.get_status() in ENDED
+
+
 def worker_gone(action):
     """True when the rq job of a running action can no longer finish it: the job ended or
     vanished, its worker on this host is no longer a process, or (workers elsewhere) the
     action's heartbeat is older than KUMO_ACTION_STALE_AFTER."""
     connection = operations.job_queue().connection
-    try:
-        job = Job.fetch(action.job_id, connection=connection)
-    except NoSuchJobError:
-        return True
-    if job.get_status() in (
-        JobStatus.FAILED,
-        JobStatus.STOPPED,
-        JobStatus.CANCELED,
-        JobStatus.FINISHED,
-    ):
+    job = job_of(action)
+    if job is None or job.get_status() in ENDED:
         return True
     worker = (
         Worker.find_by_key(
@@ -130,27 +143,36 @@ def worker_gone(action):
     return action.heartbeat_at is not None and action.heartbeat_at < stale
 
 
+WORKER_DIED = (
+    "The worker running this action stopped before finishing (killed or crashed). "
+    "The instance is usable again: check its state, then retry."
+)
+JOB_LOST = (
+    "This action's job was lost from the queue before a worker started it (Redis restarted "
+    "or was emptied). Nothing was done: the instance is usable again, retry."
+)
+
+
 def recover_stale_actions():
-    """Fail the running actions whose worker died, and give their instances back."""
+    """Fail the actions that can no longer finish (their worker died, or their job was lost
+    from the queue), and give their instances back."""
+    actions = Action.objects.filter(status__in=[ActionStatus.RUNNING, ActionStatus.QUEUED])
     try:
         dead = [
-            a
-            for a in Action.objects.filter(status=ActionStatus.RUNNING).select_related("instance")
-            if worker_gone(a)
+            (action, WORKER_DIED if action.status == ActionStatus.RUNNING else JOB_LOST)
+            for action in actions
+            if (worker_gone if action.status == ActionStatus.RUNNING else job_lost)(action)
         ]
     except RedisError:
         return  # the queue is down: nothing can be told apart now
-    for action in dead:
+    for action, reason in dead:
+        status = action.status
         action.refresh_from_db(fields=["status"])
-        if action.status != ActionStatus.RUNNING:
-            continue
-        log.warning("action %s (%s) lost its worker", action.pk, action.kind)
-        action.fail(
-            "The worker running this action stopped before finishing (killed or crashed). "
-            "The instance is usable again: check its state, then retry."
-        )
-        tasks = {TASK_FOR.get(action.kind), "spawning"} - {None}
-        Instance.objects.filter(pk=action.instance_id, task_state__in=tasks).update(task_state=None)
+        if action.status != status:
+            continue  # it moved on meanwhile
+        log.warning("action %s (%s): %s", action.pk, action.kind, reason)
+        action.fail(reason)
+        release(action, {TASK_FOR.get(action.kind), TaskState.SPAWNING} - {None})
 
 
 class Watcher:

@@ -11,6 +11,7 @@ import time
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from nodes import operations
 from nodes.choices import ActionKind
@@ -199,3 +200,28 @@ def test_terminate_waits_for_the_action_it_interrupts_and_leaves_nothing_behind(
     assert terminate.steps[0]["name"] == "Wait for the interrupted action to stop"
     with Hypervisor(endpoint_for(running.node), 10) as hypervisor:
         assert hypervisor.domain(running.uuid) is None
+
+
+def test_a_queued_action_whose_job_was_lost_is_failed_and_the_instance_freed(
+    running, member_a, demo_sim, queue
+):
+    reboot = operations.request_action(running, ActionKind.HARD_REBOOT, member_a)
+    [(building, launch)] = operations.launch(
+        member_a,
+        image=Image.objects.get(kind="machine"),
+        instance_type=InstanceType.objects.get(name="m1.small"),
+        cluster=demo_sim.cluster,
+    )
+    queue.connection.flushdb()  # Redis restarted without its data
+    recover_stale_actions()
+    assert Action.objects.get(pk=reboot.pk).status == "queued"  # a minute's grace
+    an_hour_ago = timezone.now() - timezone.timedelta(hours=1)
+    Action.objects.filter(pk__in=[reboot.pk, launch.pk]).update(created_at=an_hour_ago)
+    recover_stale_actions()
+    for action in (reboot, launch):
+        action.refresh_from_db()
+        assert action.status == "failed" and "lost from the queue" in action.error
+    running.refresh_from_db()
+    building.refresh_from_db()
+    assert (running.vm_state, running.task_state) == ("active", None)
+    assert (building.vm_state, building.task_state) == ("error", None)

@@ -11,8 +11,6 @@ import contextlib
 import libvirt
 from lxml import etree
 
-from nodes.libvirt.connection import NodeError
-
 IMAGES_POOL = "kumo-images"
 CHUNK = 1 << 20
 
@@ -71,13 +69,14 @@ class Storage:
         except libvirt.libvirtError:
             return None
 
-    def upload_image(self, images_path, name, local_path, size, fmt):
+    def upload_image(self, images_path, name, local_path, size, fmt, beat=lambda: None):
         """Make the image available on the node as images_path/name; returns its path."""
-        return self.upload(IMAGES_POOL, images_path, name, local_path, size, fmt)
+        return self.upload(IMAGES_POOL, images_path, name, local_path, size, fmt, beat)
 
-    def upload(self, pool_name, directory, name, local_path, size, fmt):
+    def upload(self, pool_name, directory, name, local_path, size, fmt, beat=lambda: None):
         """Copy a local file into the pool at directory through the libvirt stream API,
-        unless a volume of that name and size is there already; returns its path."""
+        unless a volume of that name and size is there already; returns its path. beat() is
+        called for every MiB sent (it may raise to stop the upload)."""
         pool = self.pool(pool_name, directory)
         volume = self.volume(pool, name)
         if volume is not None and self.call(f"Reading {name}", volume.info)[1] >= size:
@@ -89,11 +88,15 @@ class Storage:
         try:
             self.call(f"Uploading {name}", volume.upload, stream, 0, size, 0)
             with open(local_path, "rb") as source:
-                send = lambda _s, n, f: f.read(min(n, CHUNK))  # noqa: E731
+
+                def send(_stream, wanted, file):
+                    beat()
+                    return file.read(min(wanted, CHUNK))
+
                 self.call(f"Uploading {name}", stream.sendAll, send, source)
             self.call(f"Uploading {name}", stream.finish)
-        except NodeError:
-            with contextlib.suppress(libvirt.libvirtError):  # the error above says it all
+        except Exception:  # a libvirt failure, or beat() stopping it: no half volume
+            with contextlib.suppress(libvirt.libvirtError):
                 stream.abort()
                 volume.delete(0)
             raise
