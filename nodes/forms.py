@@ -57,6 +57,7 @@ class NodeForm(StyledForm):
             "domain_type",
             "cpu_allocation_ratio",
             "ram_allocation_ratio",
+            "disk_allocation_ratio",
             "enabled",
         ]
 

@@ -40,6 +40,9 @@ def rejection(node, instance, used):
         return f"status {node.status}"
     if image.hypervisor and image.hypervisor != node.domain_type:
         return f"image needs {image.hypervisor}, node runs {node.domain_type}"
+    offered = node.supported_domain_types
+    if offered and node.domain_type not in offered:
+        return f"its libvirt offers {', '.join(offered)}, not its domain type {node.domain_type}"
     simulated = node.domain_type == "test"  # libvirt's test driver runs anything
     if (
         not simulated
@@ -56,8 +59,8 @@ def rejection(node, instance, used):
     if memory > node.memory_capacity_mb:
         return f"{memory} MiB would exceed its {node.memory_capacity_mb} MiB"
     disk = (used.get("disk_gb") or 0) + size.disk_gb + size.ephemeral_gb
-    if node.disk_gb is not None and disk > node.disk_gb:
-        return f"{disk} GiB of disks would exceed its {node.disk_gb} GiB"
+    if node.disk_capacity_gb is not None and disk > node.disk_capacity_gb:
+        return f"{disk} GiB of disks would exceed its {node.disk_capacity_gb} GiB"
     return ""
 
 

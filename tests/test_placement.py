@@ -89,3 +89,18 @@ def test_image_properties_must_match_the_node(nodes, new_instance, admin):
     )
     with pytest.raises(PlacementFailed, match="image is aarch64, node is x86_64"):
         place(new_instance(image=arm))
+
+
+def test_a_node_whose_libvirt_lacks_its_domain_type_is_refused(nodes, new_instance):
+    Node.objects.filter(name="a").update(supported_domain_types=["qemu"])
+    node, verdicts = place(new_instance())
+    assert node.name == "b"
+    assert verdicts["a"] == "its libvirt offers qemu, not its domain type kvm"
+
+
+def test_disks_fit_in_the_nodes_disk_times_its_ratio(nodes, new_instance):
+    Node.objects.update(disk_gb=8)  # each instance takes 5 GiB
+    Node.objects.filter(name="a").update(disk_allocation_ratio=2)
+    assert [place(new_instance())[0].name for _ in range(4)] == ["a", "a", "a", "b"]
+    _, verdicts = place(new_instance())
+    assert verdicts["a"] == "20 GiB of disks would exceed its 16 GiB"

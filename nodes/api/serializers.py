@@ -37,6 +37,7 @@ class NodeSerializer(serializers.ModelSerializer):
             "memory_mb",
             "cpu_allocation_ratio",
             "ram_allocation_ratio",
+            "disk_allocation_ratio",
             "hypervisor",
             "hypervisor_version",
             "libvirt_version",

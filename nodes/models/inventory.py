@@ -82,6 +82,13 @@ class Node(models.Model):
     domain_type = models.CharField(max_length=8, choices=DomainType, default=DomainType.KVM)
     cpu_allocation_ratio = models.DecimalField(max_digits=5, decimal_places=2, default=4)
     ram_allocation_ratio = models.DecimalField(max_digits=5, decimal_places=2, default=1)
+    disk_allocation_ratio = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=1,
+        help_text="Root and ephemeral disks are thin qcow2 files: above 1 promises more disk "
+        "than the node has.",
+    )
     enabled = models.BooleanField(default=True)
     cpu_mode = models.CharField(
         "CPU mode",
@@ -160,9 +167,11 @@ class Node(models.Model):
                 violation_error_message="SASL needs a username.",
             ),
             models.CheckConstraint(
-                condition=Q(cpu_allocation_ratio__gt=0) & Q(ram_allocation_ratio__gt=0),
+                condition=Q(cpu_allocation_ratio__gt=0)
+                & Q(ram_allocation_ratio__gt=0)
+                & Q(disk_allocation_ratio__gt=0),
                 name="node_allocation_ratios_positive",
-                violation_error_message="CPU and RAM allocation ratios must be above 0.",
+                violation_error_message="CPU, RAM and disk allocation ratios must be above 0.",
             ),
         ]
 
@@ -186,6 +195,11 @@ class Node(models.Model):
     @property
     def memory_capacity_mb(self):
         return int(self.memory_mb * self.ram_allocation_ratio) if self.memory_mb else 0
+
+    @property
+    def disk_capacity_gb(self):
+        """None until a probe has measured the images pool's filesystem."""
+        return int(self.disk_gb * self.disk_allocation_ratio) if self.disk_gb else None
 
     @property
     def vnc_address(self):

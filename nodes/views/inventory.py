@@ -90,6 +90,7 @@ class NodeDetail(InventoryDetailView):
         Column("Domain type", "get_domain_type_display"),
         Column("CPU overcommit", "cpu_allocation_ratio"),
         Column("RAM overcommit", "ram_allocation_ratio"),
+        Column("Disk overcommit", "disk_allocation_ratio"),
         Column("CPU mode", "effective_cpu_mode.0"),
         Column("VNC listen address", "vnc_listen"),
         Column("NIC", "get_nic_type_display"),
