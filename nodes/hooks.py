@@ -3,6 +3,7 @@ by name, as `HOOK EVENT PATH`. A non-zero exit aborts the step with the hook's s
 hook that outlives KUMO_HOOK_TIMEOUT is killed."""
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -23,20 +24,33 @@ def hooks():
 def run_hooks(event, path):
     """Run every hook for event with path; raise HookFailed at the first that fails."""
     for hook in hooks():
+        returncode, stderr = run_hook(hook, event, path)
+        if returncode != 0:
+            detail = stderr.strip() or f"exit status {returncode}"
+            raise HookFailed(f"Hook {hook.name} ({event}) failed: {detail}")
+
+
+def run_hook(hook, event, path):
+    """(exit status, stderr) of one hook. It runs in a session of its own, so that at the
+    timeout whatever it started dies with it."""
+    try:
+        process = subprocess.Popen(
+            [str(hook), event, str(path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+    except OSError as error:
+        raise HookFailed(f"Hook {hook.name} ({event}) could not run: {error}") from error
+    with process:
         try:
-            result = subprocess.run(
-                [str(hook), event, str(path)],
-                capture_output=True,
-                text=True,
-                timeout=settings.KUMO_HOOK_TIMEOUT,
-            )
+            _, stderr = process.communicate(timeout=settings.KUMO_HOOK_TIMEOUT)
         except subprocess.TimeoutExpired as error:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
             raise HookFailed(
                 f"Hook {hook.name} ({event}) did not finish within "
                 f"{settings.KUMO_HOOK_TIMEOUT} s and was killed."
             ) from error
-        except OSError as error:
-            raise HookFailed(f"Hook {hook.name} ({event}) could not run: {error}") from error
-        if result.returncode != 0:
-            detail = result.stderr.strip() or f"exit status {result.returncode}"
-            raise HookFailed(f"Hook {hook.name} ({event}) failed: {detail}")
+    return process.returncode, stderr

@@ -80,7 +80,7 @@ def run_jobs(queue):
     return run
 
 
-def test_database_url():
+def database_url_for_tests():
     """The test database as a URL, for processes the tests start."""
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):
@@ -96,7 +96,7 @@ def worker_soon(queue):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": database_url_for_tests(),
     }
     command = [sys.executable, "manage.py", "rqworker", "default", "--burst"]
     command += ["--worker-class", "rq.worker.SimpleWorker"]

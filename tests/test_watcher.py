@@ -19,6 +19,7 @@ from nodes.libvirt import Hypervisor
 from nodes.lifecycle import endpoint_for
 from nodes.models import Action, Image, Instance, InstanceType
 from nodes.watcher import Watcher, reconcile, recover_stale_actions, sync_power
+from tests.conftest import database_url_for_tests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,14 +111,6 @@ def test_twenty_conflicting_requests_start_exactly_one_action(running, member_a)
     assert Action.objects.filter(instance=running).exclude(kind="launch").count() == 1
 
 
-def database_url_for(connection_settings):
-    engine = connection_settings["ENGINE"]
-    if engine.endswith("sqlite3"):
-        return f"sqlite:///{connection_settings['NAME']}"
-    user, host = connection_settings["USER"], connection_settings["HOST"] or "127.0.0.1"
-    return f"postgres://{user}@{host}:{connection_settings['PORT'] or 5432}/{connection_settings['NAME']}"
-
-
 def pre_boot_hook(folder, seconds):
     """A pre-boot hook that takes `seconds`: a window in which an action is mid-flight."""
     folder.mkdir()
@@ -136,7 +129,7 @@ def worker_process():
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "console.settings",
-            "DATABASE_URL": database_url_for(connection.settings_dict),
+            "DATABASE_URL": database_url_for_tests(),
             "REDIS_URL": settings.TEST_REDIS_URL,
             "KUMO_HOOKS_DIR": str(hooks_dir),
             "KUMO_VAR_DIR": str(settings.VAR_DIR),
