@@ -50,6 +50,7 @@ class InventoryListView(VisibleMixin, ListView):
     create_url_name = None
     members_create = False  # members may create these too (instances)
     empty_hint = ""
+    live_refresh = False  # re-read every 3 s (htmx), for rows that change by themselves
 
     def get_queryset(self):
         rows = super().get_queryset()
@@ -91,6 +92,7 @@ class InventoryListView(VisibleMixin, ListView):
             create_url_name=self.create_url_name,
             can_create=self.create_url_name and (self.request.user.is_staff or self.members_create),
             empty_hint=self.empty_hint,
+            live_refresh=self.live_refresh,
             **kwargs,
         )
 

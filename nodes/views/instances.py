@@ -37,6 +37,7 @@ class InstanceList(InventoryListView):
     search_fields = ["ec2_id", "name", "reservation_id", "owner__username"]
     filters = {"vm_state": VmState.choices, "power_state": PowerState.choices}
     empty_hint = "No instances yet. Launched instances appear here with their state."
+    live_refresh = True
     create_url_name = "instance_launch"
     members_create = True
 
@@ -152,6 +153,7 @@ class ActionList(InventoryListView):
     search_fields = ["instance__ec2_id", "instance__name", "error"]
     filters = {"status": ActionStatus.choices, "kind": ActionKind.choices}
     empty_hint = "Every launch, start, stop, reboot … shows here with its steps and outcome."
+    live_refresh = True
 
     def get_queryset(self):
         return super().get_queryset().select_related("instance", "owner")

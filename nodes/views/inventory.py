@@ -73,6 +73,7 @@ class NodeList(InventoryListView):
     empty_hint = (
         "A node is a hypervisor host reached by a libvirt URI such as qemu+ssh://root@host/system."
     )
+    live_refresh = True
 
     def get_queryset(self):
         return super().get_queryset().select_related("cluster")
