@@ -1,5 +1,6 @@
 """Instances: what a user launched, where it runs and in which state."""
 
+import re
 from uuid import uuid4
 
 from django.conf import settings
@@ -11,6 +12,9 @@ from django.utils.crypto import get_random_string
 from nodes.choices import PowerState, TaskState, VmState
 from nodes.ids import ec2_id_validator, new_ec2_id
 from nodes.querysets import VisibleQuerySet
+
+
+VNC_PASSWORD = re.compile(r"""passwd=(["'])[^"']*\1""")
 
 
 def new_vnc_password():
@@ -136,6 +140,12 @@ class Instance(models.Model):
         """Keep the domain XML defined for this instance and what made it."""
         self.domain_xml, self.rendered_with = domain_xml, stylesheets
         self.save(update_fields=["domain_xml", "rendered_with"])
+
+    @property
+    def domain_xml_shown(self):
+        """The domain XML for pages: the VNC password reaches people only through a console's
+        token exchange."""
+        return VNC_PASSWORD.sub(r"passwd=\1(hidden)\1", self.domain_xml)
 
     @property
     def status(self) -> str:
