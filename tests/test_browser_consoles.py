@@ -33,6 +33,25 @@ TERMINAL_TEXT = """() => {
 }"""
 
 
+# Every byte the page sends on its websockets, for the keys pasted into the VNC console.
+RECORD_SENT = """
+window.kumoSent = [];
+const send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  if (typeof data !== "string") {
+    const view = ArrayBuffer.isView(data) ? data : new Uint8Array(data);
+    window.kumoSent.push(...new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+  }
+  return send.call(this, data);
+};
+"""
+
+
+def key_press(keysym, xt_scancode):
+    """QEMU's extended key event (down), as noVNC sends it: the guest gets the scancode."""
+    return bytes([255, 0, 0, 1]) + keysym.to_bytes(4, "big") + xt_scancode.to_bytes(4, "big")
+
+
 @pytest.fixture
 def console_page(page, live_server, installer, console_proxy, settings):
     settings.KUMO_CONSOLE_ORIGINS = [live_server.url]
@@ -44,11 +63,21 @@ def test_the_vnc_console_draws_the_screen_and_comes_back_after_a_hard_reboot(
     console_page, live_server, installer, admin, run_jobs
 ):
     page = console_page
+    page.add_init_script(RECORD_SENT)
     page.goto(f"{live_server.url}/instances/{installer.ec2_id}/")
     page.click("text=VNC console")
     page.wait_for_selector("#vnc-screen[data-connected='true']", timeout=20_000)
     page.wait_for_function(f"({LIT_PIXELS})() > 100", timeout=30_000)
     assert page.get_attribute("#console-status", "data-state") == "connected"
+
+    page.click("summary:has-text('Paste text as keystrokes')")
+    page.select_option("#vnc-paste-layout", "de")
+    page.fill("#vnc-paste-text", "z@")
+    page.click("button:has-text('Type into the console')")
+    page.wait_for_function("!document.querySelector('#vnc-paste button').disabled")
+    sent = bytes(page.evaluate("window.kumoSent"))
+    assert key_press(ord("z"), 0x15) in sent  # the key labelled Y on a US keyboard
+    assert key_press(0xFE03, 0xB8) in sent and key_press(ord("@"), 0x10) in sent  # AltGr+Q
 
     page.evaluate(RECORD_STATES)
     operations.request_action(installer, ActionKind.HARD_REBOOT, admin)

@@ -125,5 +125,5 @@ def test_user_data_may_be_uploaded_as_a_text_file(member_client, demo_sim, queue
 def test_the_page_shows_the_domain_xml_without_the_vnc_password(launched, member_client):
     assert f'passwd="{launched.vnc_password}"' in launched.domain_xml
     page = member_client.get(launched.get_absolute_url()).content.decode()
-    assert "&lt;domain" in page and 'passwd=&quot;(hidden)&quot;' in page
+    assert "&lt;domain" in page and "passwd=&quot;(hidden)&quot;" in page
     assert launched.vnc_password not in page

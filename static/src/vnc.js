@@ -2,16 +2,19 @@
 // code and reason can drive the status line (see console-session.js).
 import RFB from "@novnc/novnc";
 import { ConsoleSession } from "./console-session.js";
+import { keyFor } from "./keyboard-layouts.js";
 
 // X11 keysyms (keysymdef.h). @novnc/novnc exports only core/rfb.js, so its own keysym
 // table cannot be imported.
 const XK = {
   BackSpace: 0xff08, Tab: 0xff09, Return: 0xff0d, Escape: 0xff1b,
   F1: 0xffbe, F2: 0xffbf, Shift_L: 0xffe1, Control_L: 0xffe3, Alt_L: 0xffe9,
+  ISO_Level3_Shift: 0xfe03, space: 0x20,
 };
 const CTRL = [XK.Control_L, "ControlLeft"];
 const ALT = [XK.Alt_L, "AltLeft"];
 const SHIFT = [XK.Shift_L, "ShiftLeft"];
+const ALTGR = [XK.ISO_Level3_Shift, "AltRight"];
 const COMBOS = {
   "ctrl-alt-f1": [CTRL, ALT, [XK.F1, "F1"]],
   "ctrl-alt-f2": [CTRL, ALT, [XK.F2, "F2"]],
@@ -20,21 +23,6 @@ const COMBOS = {
   "esc": [[XK.Escape, "Escape"]],
   "tab": [[XK.Tab, "Tab"]],
 };
-
-// Where a character sits on a US keyboard: [KeyboardEvent.code, needs Shift].
-const US_PUNCTUATION = [
-  "Backquote", "Minus", "Equal", "BracketLeft", "BracketRight", "Backslash",
-  "Semicolon", "Quote", "Comma", "Period", "Slash",
-];
-const US_KEYS = new Map([["\n", ["Enter", false]], ["\t", ["Tab", false]], [" ", ["Space", false]]]);
-[..."`-=[]\\;',./"].forEach((char, i) => US_KEYS.set(char, [US_PUNCTUATION[i], false]));
-[..."~_+{}|:\"<>?"].forEach((char, i) => US_KEYS.set(char, [US_PUNCTUATION[i], true]));
-[..."0123456789"].forEach((char, i) => US_KEYS.set(char, [`Digit${i}`, false]));
-[...")!@#$%^&*("].forEach((char, i) => US_KEYS.set(char, [`Digit${i}`, true]));
-[..."ABCDEFGHIJKLMNOPQRSTUVWXYZ"].forEach((letter) => {
-  US_KEYS.set(letter.toLowerCase(), [`Key${letter}`, false]);
-  US_KEYS.set(letter, [`Key${letter}`, true]);
-});
 
 const PASTE_DELAY_MS = 10;
 
@@ -55,15 +43,22 @@ function sendCombo(keys) {
   [...keys].reverse().forEach(([keysym, code]) => rfb.sendKey(keysym, code, false));
 }
 
-// "us" presses the key a US keyboard would (with Shift): QEMU passes the key on and the
-// guest's layout turns it into a character. "keysym" sends the character alone and lets
-// the VNC server pick a key; QEMU's keymap then ignores Shift.
+// A layout (us, de …) presses the key that types the character on a guest with that
+// keyboard layout, with Shift or AltGr: QEMU passes physical keys on and the guest's layout
+// turns them into characters. "keysym" sends the character alone and lets the VNC server
+// pick a key from its own keymap (QEMU then ignores Shift).
 function typeChar(char, layout) {
   const keysym = keysymFor(char);
-  const usKey = layout === "us" && US_KEYS.get(char);
-  if (!usKey) rfb.sendKey(keysym, null);
-  else if (usKey[1]) sendCombo([SHIFT, [keysym, usKey[0]]]);
-  else rfb.sendKey(keysym, usKey[0]);
+  const key = layout !== "keysym" && keyFor(char, layout);
+  if (!key) {
+    rfb.sendKey(keysym, null);
+    return;
+  }
+  const press = [keysym, key.code];
+  if (key.modifier === "shift") sendCombo([SHIFT, press]);
+  else if (key.modifier === "altgr") sendCombo([ALTGR, press]);
+  else sendCombo([press]);
+  if (key.dead) sendCombo([[XK.space, "Space"]]);
 }
 
 // Typed one key at a time with a short pause: guests drop keys that arrive in a burst.
@@ -112,14 +107,18 @@ function bindControls() {
   document.getElementById("vnc-fullscreen").addEventListener("click", () => screen.requestFullscreen());
   scale.addEventListener("change", () => { if (rfb) rfb.scaleViewport = scale.checked; });
   const paste = document.getElementById("vnc-paste");
+  const layout = paste.elements.layout;
+  layout.value = localStorage.getItem("kumo.keyboardLayout") || layout.value;
+  layout.addEventListener("change", () => localStorage.setItem("kumo.keyboardLayout", layout.value));
   paste.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = paste.querySelector("button");
     button.disabled = true;
-    await typeText(paste.elements.text.value, paste.elements.layout.value);
+    await typeText(paste.elements.text.value, layout.value);
     button.disabled = false;
   });
 }
 
+window.kumoKeyFor = keyFor;  // for tests and the curious: where a character is typed
 bindControls();
 new ConsoleSession(root, { type: "vnc" }, open).connect();
