@@ -72,6 +72,9 @@ class ConsoleHandler(ProxyRequestHandler):
             except consoles.Refused as refusal:
                 consoles.end(session.pk, refusal.reason)
                 raise
+            except Exception:
+                consoles.end(session.pk, "The console failed to connect (see the proxy's log).")
+                raise
         except consoles.Refused as refusal:
             log.info("%s refused: %s", self.peer(), refusal.reason)
             raise self.CClose(refusal.code, close_reason(refusal.reason)) from None

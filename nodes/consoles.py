@@ -10,8 +10,9 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
+from django.db import transaction
 from django.http.request import split_domain_port
 from django.utils import timezone
 
@@ -79,15 +80,20 @@ def open_session(token, origin, client="", session_key="", proxy=""):
     browser_user = SessionStore(session_key).get(SESSION_KEY) if session_key else None
     if browser_user is not None and str(browser_user) != str(grant.user_id):
         raise Refused(DENIED, "This console link was made for another user.")
-    check_usable(grant.instance, grant.user, grant.kind)
-    session = ConsoleSession.objects.create(
-        instance=grant.instance,
-        user=grant.user,
-        kind=grant.kind,
-        read_only=grant.read_only,
-        client=client[:64],
-        proxy=proxy,
-    )
+    with transaction.atomic():
+        # One session opens at a time per instance and per user: the limits hold.
+        Instance.objects.select_for_update().filter(pk=grant.instance_id).first()
+        get_user_model().objects.select_for_update().filter(pk=grant.user_id).first()
+        check_usable(grant.instance, grant.user, grant.kind)
+        session = ConsoleSession.objects.create(
+            instance=grant.instance,
+            user=grant.user,
+            kind=grant.kind,
+            read_only=grant.read_only,
+            node=grant.instance.node,
+            client=client[:64],
+            proxy=proxy,
+        )
     return grant, session
 
 
@@ -156,7 +162,15 @@ def revoked(session_ids):
             closing[session.pk] = "You no longer have access to this instance."
         elif reason := not_usable(instance):
             closing[session.pk] = reason
+        elif session.node_id and instance.node_id != session.node_id:
+            closing[session.pk] = "The instance moved to another node: reconnect."
     return closing
+
+
+def revoke_tokens(instance):
+    """Unused tokens of instance stop working: its console is about to change (stop,
+    reboot, suspend, revert, terminate)."""
+    ConsoleToken.objects.filter(instance=instance, used_at=None).delete()
 
 
 def end_all_open(proxy, reason):

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from nodes import states
+from nodes import consoles, states
 from nodes.choices import ActionKind, TaskState, VmState
 from nodes.ids import new_ec2_id
 from nodes.models import Action, Cluster, ConsoleOutput, Instance, Quota
@@ -177,6 +177,8 @@ def request_action(instance, kind, user, snapshot=None):
         if not claim(instance, kind):
             instance.refresh_from_db(fields=["vm_state", "task_state"])
             raise ActionRefused(states.refusal(instance, kind))
+        if kind in states.CHANGES_CONSOLE:
+            consoles.revoke_tokens(instance)
         return queue_action(instance, kind, user, snapshot)
 
 

@@ -65,6 +65,17 @@ RESULT = {
 ON_SNAPSHOT = {ActionKind.REVERT_SNAPSHOT, ActionKind.DELETE_SNAPSHOT}
 USER_ACTIONS = [kind for kind in ActionKind if kind not in (ActionKind.LAUNCH, ActionKind.ADOPT)]
 ADMIN_ONLY = {ActionKind.RESET_STATE}
+# Actions after which a console link issued before must not open (the proxy closes the
+# sessions themselves when the instance stops or goes).
+CHANGES_CONSOLE = {
+    ActionKind.STOP,
+    ActionKind.REBOOT,
+    ActionKind.HARD_REBOOT,
+    ActionKind.SUSPEND,
+    ActionKind.REVERT_SNAPSHOT,
+    ActionKind.TERMINATE,
+    ActionKind.RESET_STATE,
+}
 
 
 def allowed_now(instance, kind):

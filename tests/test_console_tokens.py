@@ -2,10 +2,11 @@
 refuses, what revokes a session, and which forwarded headers are believed."""
 
 import pytest
+from django.conf import settings
 
-from nodes import consoles
-from nodes.choices import PowerState, TaskState, VmState
-from nodes.models import ConsoleSession, ConsoleToken
+from nodes import consoles, operations
+from nodes.choices import ActionKind, PowerState, TaskState, VmState
+from nodes.models import ConsoleSession, ConsoleToken, Instance, Node
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +95,21 @@ def test_a_restarting_proxy_ends_only_its_own_sessions(running, member_a):
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert mine.end_reason == "The console proxy restarted." and theirs.ended_at is None
+
+
+def test_a_stop_revokes_the_tokens_not_used_yet(running, member_a, queue):
+    token, _ = consoles.issue(running, member_a, "serial")
+    operations.request_action(running, ActionKind.STOP, member_a)
+    assert not ConsoleToken.objects.exists()
+    with pytest.raises(consoles.Refused) as refused:
+        consoles.open_session(token, settings.KUMO_CONSOLE_ORIGINS[0])
+    assert refused.value.code == consoles.TOKEN_INVALID
+
+
+def test_a_session_ends_when_its_instance_moves_to_another_node(running, member_a, world):
+    token, _ = consoles.issue(running, member_a, "serial")
+    _, session = consoles.open_session(token, settings.KUMO_CONSOLE_ORIGINS[0])
+    assert session.node == running.node and consoles.revoked([session.pk]) == {}
+    other = Node.objects.create(cluster=running.cluster, name="other", uri="test:///default")
+    Instance.objects.filter(pk=running.pk).update(node=other)
+    assert "moved to another node" in consoles.revoked([session.pk])[session.pk]

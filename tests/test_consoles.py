@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from lxml import etree
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -15,6 +16,7 @@ from nodes import operations
 from nodes.choices import ActionKind
 from nodes.libvirt import Endpoint, Hypervisor
 from nodes.models import ConsoleSession, ConsoleToken, Instance
+from nodes.models.consoles import token_digest
 from tests.test_qemu_lifecycle import serial_log, wait_for_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,6 +46,10 @@ def refusal(url, origin=ORIGIN, **kwargs):
     with open_ws(url, origin, **kwargs) as ws, pytest.raises(ConnectionClosed) as closed:
         ws.recv(timeout=10)
     return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+def token_of(url):
+    return ConsoleToken.objects.filter(digest=token_digest(url.split("token=")[1]))
 
 
 def first_bytes(url, origin=ORIGIN):
@@ -98,6 +104,27 @@ def test_a_port_that_changed_is_never_followed(vm, api):
     assert Instance.objects.get(pk=vm.pk).vnc_port == live
 
 
+SCREEN_ONLY = """<domain type="qemu"><name>kumo-test-port-thief</name><memory>65536</memory>
+<os><type>hvm</type></os><devices><graphics type="vnc" autoport="yes" listen="127.0.0.1"/>
+</devices></domain>"""
+
+
+def test_a_recycled_port_never_reaches_another_vm(vm, api):
+    """The VM stops outside Kumo and another domain takes its VNC port at once: a token made
+    for the first VM's port does not open the second one's screen."""
+    url = grant(api, vm)["ws_url"]
+    with Hypervisor(Endpoint("qemu:///system"), 10) as hypervisor:
+        hypervisor.destroy(vm.uuid)
+        thief = hypervisor.connection.createXML(SCREEN_ONLY, 0)
+        try:
+            stolen = int(etree.fromstring(thief.XMLDesc(0)).find("devices/graphics").get("port"))
+            assert stolen == vm.vnc_port  # the lowest free port: the one the VM had
+            code, reason = refusal(url)
+        finally:
+            thief.destroy()
+    assert code == 4404 and "not running" in reason
+
+
 def test_stopping_the_instance_closes_its_consoles(vm, api, admin, run_jobs):
     url = grant(api, vm)["ws_url"]
     with open_ws(url) as ws:
@@ -126,6 +153,27 @@ def test_losing_access_closes_the_console_within_seconds(vm, api, admin):
     assert closed.value.rcvd.code == 4410
     assert "no longer have access" in closed.value.rcvd.reason
     assert time.monotonic() - started < 3
+
+
+def test_a_change_of_owner_closes_the_consoles_of_the_former_owner(vm, api, member_a, member_b):
+    Instance.objects.filter(pk=vm.pk).update(owner=member_a)
+    api.force_authenticate(member_a)
+    with open_ws(grant(api, vm)["ws_url"]) as ws:
+        ws.recv(timeout=10)
+        Instance.objects.filter(pk=vm.pk).update(owner=member_b)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=10)
+    assert closed.value.rcvd.code == 4410 and "no longer have access" in closed.value.rcvd.reason
+
+
+def test_sessions_are_limited_per_user(vm, api, settings):
+    settings.KUMO_CONSOLE_SESSIONS_PER_USER = 1
+    first, second = grant(api, vm)["ws_url"], grant(api, vm, "serial")["ws_url"]
+    with open_ws(first) as ws:
+        ws.recv(timeout=10)
+        code, reason = refusal(second)
+    assert code == 4409 and "You have 1 consoles open" in reason
 
 
 def test_sessions_are_limited_per_instance_and_in_time(vm, api, settings):
@@ -181,20 +229,30 @@ def test_the_vnc_server_going_away_ends_the_session(vm, api):
 
 
 def test_a_flood_of_bad_attempts_is_refused_and_good_sessions_go_on(vm, api, caplog):
+    """1000 attempts: forged, reused and expired tokens, and a fresh token from a wrong
+    Origin; the good session goes on, the fresh token still works, no token is logged."""
     caplog.set_level(logging.INFO, logger="kumo.consoleproxy")
     good = grant(api, vm)["ws_url"]
     base = good.split("?")[0]
-    forged = [f"{base}?token=forged{n:04d}{'x' * 37}" for n in range(1000)]
+    expired, fresh = grant(api, vm)["ws_url"], grant(api, vm)["ws_url"]
+    token_of(expired).update(expires_at=timezone.now())
+    attempts = [(f"{base}?token=forged{n:04d}{'x' * 37}", ORIGIN) for n in range(940)]
+    attempts += [(good, ORIGIN), (expired, ORIGIN), (fresh, "http://evil.test")] * 20
     with open_ws(good) as ws:
         assert ws.recv(timeout=10).startswith(b"RFB")
         with ThreadPoolExecutor(16) as pool:
-            codes = list(pool.map(lambda url: refusal(url)[0], forged))
+            codes = list(pool.map(lambda attempt: refusal(*attempt)[0], attempts))
         ws.send(b"RFB 003.008\n")
         assert ws.recv(timeout=10)  # the security types: the good session still works
-    assert set(codes) == {4401}
+    assert len(codes) == 1000
+    assert codes.count(4401) == 980 and codes.count(4403) == 20
+    assert token_of(fresh).get().used_at is None  # a wrong Origin burnt nothing
+    token_of(fresh).update(expires_at=timezone.now() + timedelta(seconds=60))  # in case
+    assert first_bytes(fresh).startswith(b"RFB")
     logged = caplog.text
     assert "refused" in logged and "forged0001" not in logged
-    assert good.split("token=")[1] not in logged
+    for url in (good, expired, fresh):
+        assert url.split("token=")[1] not in logged
 
 
 def test_the_serial_console_streams_the_boot_and_takes_input(vm, api):
@@ -228,6 +286,18 @@ def test_console_output_is_the_tail_of_the_serial_log(vm, api, run_jobs):
     body = api.get(url).json()
     assert "Linux version" in body["output"]
     assert (body["truncated"], body["refreshing"]) == (False, False) and body["fetched_at"]
+
+
+def test_console_output_is_there_once_the_instance_is_stopped(vm, api, admin, run_jobs):
+    assert wait_for_text(serial_log(vm), "Linux version", 30)
+    operations.request_action(vm, ActionKind.STOP, admin)
+    run_jobs()
+    url = f"/api/v1/instances/{vm.ec2_id}/console-output/"
+    api.get(url)
+    run_jobs()
+    body = api.get(url).json()
+    assert Instance.objects.get(pk=vm.pk).power_state == "shutoff"
+    assert "Linux version" in body["output"]
 
 
 def test_console_output_keeps_the_last_64_kib(vm, api, run_jobs):

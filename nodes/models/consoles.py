@@ -54,6 +54,14 @@ class ConsoleSession(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=8, choices=ConsoleKind)
     read_only = models.BooleanField(default=False)
+    node = models.ForeignKey(
+        "nodes.Node",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Where the instance ran when the console opened: moving it ends the console.",
+    )
     client = models.CharField(max_length=64, blank=True, help_text="The browser's address.")
     proxy = models.CharField(max_length=100, blank=True, help_text="The proxy serving it.")
     started_at = models.DateTimeField(auto_now_add=True)

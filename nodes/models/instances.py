@@ -13,7 +13,6 @@ from nodes.choices import PowerState, TaskState, VmState
 from nodes.ids import ec2_id_validator, new_ec2_id
 from nodes.querysets import VisibleQuerySet
 
-
 VNC_PASSWORD = re.compile(r"""passwd=(["'])[^"']*\1""")
 
 

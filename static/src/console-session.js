@@ -62,6 +62,8 @@ export class ConsoleSession {
     if (attempt !== this.attempt) return;
     if (token.status === 201) this.start(attempt, token.data);
     else if (token.status === 409 || token.status === 0 || token.status >= 500) this.retry(token.detail);
+    else if (token.status === 401) this.fail("Your session has ended: log in again, then reopen the console.");
+    else if (token.status === 403 || token.status === 404) this.fail("Access denied: you do not have access to this instance's console (any more).");
     else this.fail(token.detail);
   }
 
