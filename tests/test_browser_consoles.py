@@ -6,6 +6,7 @@ import pytest
 
 from nodes import operations
 from nodes.choices import ActionKind
+from nodes.models import Instance
 from tests.browser import log_in
 from tests.test_qemu_lifecycle import serial_log, wait_for_text
 
@@ -110,3 +111,16 @@ def test_the_instance_page_reads_the_console_output(
     page.wait_for_selector("#console-output pre:has-text('Linux version')", timeout=20_000)
     page.wait_for_timeout(2500)  # the page refreshes itself every 2 s; the output stays
     assert "Linux version" in page.inner_text("#console-output")
+
+
+def test_the_console_page_says_why_it_cannot_connect(page, live_server, world, member_a):
+    """No QEMU here: an instance of bob's on the sim node, first stopped, then not his."""
+    instance = world["instance_a"]
+    Instance.objects.filter(pk=instance.pk).update(vm_state="stopped", power_state="shutoff")
+    log_in(page, live_server, "bob", "pw")
+    page.goto(f"{live_server.url}/instances/{instance.ec2_id}/console/")
+    page.wait_for_selector("#console-status[data-state='retrying']")
+    assert "is not running. Start it, then open the console" in page.inner_text("#console-status")
+    Instance.objects.filter(pk=instance.pk).update(owner=world["instance_b"].owner)
+    page.wait_for_selector("#console-status[data-state='failed']", timeout=10_000)
+    assert "Access denied" in page.inner_text("#console-status")
