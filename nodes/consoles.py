@@ -150,21 +150,31 @@ def end(session_id, reason):
 
 def revoked(session_ids):
     """{session id: reason} for the live sessions that must close now: ended elsewhere, the
-    instance stopped or went away, or the user lost access (as for_user decides for
-    instances: staff, or the owner)."""
-    closing = {}
+    instance stopped, moved or went away, or the user lost access (for_user decides)."""
+    closing, visible = {}, {}
     sessions = ConsoleSession.objects.filter(pk__in=session_ids).select_related("instance", "user")
     for session in sessions:
         user, instance = session.user, session.instance
+        if user.pk not in visible:
+            seen = Instance.objects.for_user(user).filter(console_sessions__in=session_ids)
+            visible[user.pk] = set(seen.values_list("pk", flat=True))
         if session.ended_at:
             closing[session.pk] = session.end_reason or "This console was closed."
-        elif not user.is_active or not (user.is_staff or instance.owner_id == user.pk):
+        elif instance.pk not in visible[user.pk]:
             closing[session.pk] = "You no longer have access to this instance."
         elif reason := not_usable(instance):
             closing[session.pk] = reason
         elif session.node_id and instance.node_id != session.node_id:
             closing[session.pk] = "The instance moved to another node: reconnect."
     return closing
+
+
+def revoke_user(user, reason):
+    """user's unused tokens stop working and their open consoles close (within a second)."""
+    ConsoleToken.objects.filter(user=user, used_at=None).delete()
+    ConsoleSession.objects.filter(user=user, ended_at=None).update(
+        ended_at=timezone.now(), end_reason=reason[:200]
+    )
 
 
 def revoke_tokens(instance):

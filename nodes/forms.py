@@ -4,12 +4,13 @@ from pathlib import Path
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from nodes import keys
 from nodes.choices import AuthMethod, DomainType, ImageKind
 from nodes.domainxml.chain import Stage, compile_problems
-from nodes.models import Cluster, Image, InstanceType, Keypair, Node, Rule
+from nodes.models import Cluster, Image, InstanceType, Keypair, Node, Quota, Rule
 from nodes.models.rules import SCOPE_TARGETS, scope_errors
 from nodes.operations import MAX_USER_DATA, LaunchInvalid, encoded_user_data, launch_cluster
 from nodes.validators import validate_name
@@ -265,7 +266,7 @@ class LaunchForm(forms.Form):
         self.fields["image"].queryset = images.filter(kind=ImageKind.MACHINE)
         self.fields["kernel"].queryset = images.filter(kind=ImageKind.KERNEL)
         self.fields["ramdisk"].queryset = images.filter(kind=ImageKind.RAMDISK)
-        self.fields["keypair"].queryset = Keypair.objects.filter(owner=user)
+        self.fields["keypair"].queryset = Keypair.objects.for_user(user).filter(owner=user)
         self.fields["instance_type"].label_from_instance = lambda t: (
             f"{t.name} — {t.vcpus} vCPU, {t.memory_mb} MiB, {t.disk_gb} GiB"
         )
@@ -286,6 +287,9 @@ class LaunchForm(forms.Form):
     def clean(self):
         data = super().clean()
         upload = data.pop("user_data_file", None)
+        if upload and data.get("user_data"):
+            self.add_error("user_data_file", "Type the user data or upload it, not both.")
+            return data
         text = upload.read() if upload else data.get("user_data", "")
         try:
             data["user_data"] = encoded_user_data(text)
@@ -338,3 +342,52 @@ class KeypairForm(forms.Form):
             except keys.KeyRefused as error:
                 raise forms.ValidationError(str(error)) from error
         return text
+
+
+class UserForm(StyledForm):
+    """An account as admins edit it. Admins (staff) see and do everything, in the console
+    and in Django's admin; members see only their own things."""
+
+    is_staff = forms.BooleanField(
+        label="Admin",
+        required=False,
+        help_text="Admins see and do everything; members see only their own things.",
+    )
+
+    class Meta:
+        model = get_user_model()
+        fields = ["username", "first_name", "last_name", "email", "is_staff"]
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if username == "new":
+            raise forms.ValidationError("“new” names the page for a new user: choose another.")
+        return username
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.is_superuser = user.is_staff
+        if commit:
+            user.save()
+        return user
+
+
+class NewUserForm(UserForm):
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput,
+        help_text="Leave empty to have one generated: it is shown once, for you to pass on.",
+    )
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if password:
+            validate_password(password)
+        return password
+
+
+class QuotaForm(StyledForm):
+    class Meta:
+        model = Quota
+        fields = ["instances", "vcpus", "ram_mb"]

@@ -25,17 +25,25 @@ class KeyRefused(ValueError):
     pass
 
 
+def colon_hex(digest):
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
 @dataclass(frozen=True)
 class PublicKey:
     line: str  # "type base64 [comment]", normalized
     kind: str
     blob: bytes
+    der: bytes  # the SubjectPublicKeyInfo, as openssl writes it
 
     @property
-    def md5(self):
-        """EC2's fingerprint of an imported key: MD5 of the key blob, colon-separated hex."""
-        digest = hashlib.md5(self.blob, usedforsecurity=False).hexdigest()
-        return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    def ec2_fingerprint(self):
+        """As EC2 shows an imported key's: for Ed25519 the base64 SHA-256 of the key (with
+        EC2's padding), else the MD5 of its DER encoding in colon-separated hex
+        (`openssl pkey -pubin -outform DER | openssl md5 -c`)."""
+        if self.kind == "ssh-ed25519":
+            return base64.b64encode(hashlib.sha256(self.blob).digest()).decode()
+        return colon_hex(hashlib.md5(self.der, usedforsecurity=False).hexdigest())
 
     @property
     def sha256(self):
@@ -75,13 +83,17 @@ def parse_public_key(text):
         raise KeyRefused(
             f"This RSA key has {key.key_size} bits; at least {MIN_RSA_BITS} are needed."
         )
-    return PublicKey(" ".join(parts), kind, blob)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return PublicKey(" ".join(parts), kind, blob, der)
 
 
 def generate(kind="ed25519"):
     """A new key pair: (OpenSSH private key text, PublicKey, EC2 fingerprint).
 
-    EC2 fingerprints keys it creates with the SHA-1 of the PKCS#8 private key."""
+    EC2 fingerprints an RSA key it creates with the SHA-1 of the PKCS#8 private key, and an
+    Ed25519 one as it does an imported one."""
     if kind == "rsa":
         private = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     elif kind == "ed25519":
@@ -98,9 +110,10 @@ def generate(kind="ed25519"):
         .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
         .decode()
     )
+    public = parse_public_key(public_line)
+    if kind == "ed25519":
+        return openssh, public, public.ec2_fingerprint
     pkcs8 = private.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    sha1 = hashlib.sha1(pkcs8, usedforsecurity=False).hexdigest()
-    fingerprint = ":".join(sha1[i : i + 2] for i in range(0, len(sha1), 2))
-    return openssh, parse_public_key(public_line), fingerprint
+    return openssh, public, colon_hex(hashlib.sha1(pkcs8, usedforsecurity=False).hexdigest())

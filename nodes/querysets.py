@@ -10,6 +10,7 @@ see what each model's MEMBER_VISIBILITY allows:
 - "own_or_public": own rows and those marked public (images).
 """
 
+from django.contrib.auth import get_user_model
 from django.db import models
 
 
@@ -29,3 +30,12 @@ class VisibleQuerySet(models.QuerySet):
         if visibility == "own_or_public":
             return self.filter(models.Q(owner=user) | models.Q(is_public=True))
         return self.none()
+
+
+def users_for(user):
+    """The accounts user may see and manage: every one for admins, none for members (the
+    rule for_user applies to Kumo's own models, for Django's user model)."""
+    accounts = get_user_model().objects
+    if user.is_authenticated and user.is_active and user.is_staff:
+        return accounts.all()
+    return accounts.none()

@@ -11,6 +11,7 @@ from nodes.views import (
     instances,
     inventory,
     rules,
+    users,
 )
 
 urlpatterns = [
@@ -80,6 +81,21 @@ urlpatterns = [
     path("actions/", instances.ActionList.as_view(), name="action_list"),
     path("actions/<int:key>/", instances.ActionDetail.as_view(), name="action_detail"),
     path("instances/<str:key>/", instances.InstanceDetail.as_view(), name="instance_detail"),
+    path("users/", users.UserList.as_view(), name="user_list"),
+    path("users/new/", users.user_create, name="user_create"),
+    path("users/<str:key>/", users.UserDetail.as_view(), name="user_detail"),
+    path("users/<str:key>/edit/", users.UserEdit.as_view(), name="user_edit"),
+    path(
+        "users/<str:key>/deactivate/",
+        users.user_set_active,
+        {"active": False},
+        name="user_deactivate",
+    ),
+    path(
+        "users/<str:key>/activate/", users.user_set_active, {"active": True}, name="user_activate"
+    ),
+    path("users/<str:key>/quota/", users.user_quota, name="user_quota"),
+    path("quotas/", users.quota_defaults, name="quota_defaults"),
     path("rules/", rules.rule_list, name="rule_list"),
     path("rules/new/", rules.rule_edit, name="rule_create"),
     path(

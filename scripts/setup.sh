@@ -8,6 +8,7 @@ source scripts/lib.sh
 APT_PACKAGES=(
   libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   libvirt-dev pkg-config gcc python3-dev python3-venv redis-server xsltproc chromium
+  openssh-client openssl
   debian-installer-12-netboot-amd64
 )
 command -v node >/dev/null || APT_PACKAGES+=(nodejs)

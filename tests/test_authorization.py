@@ -1,111 +1,207 @@
-"""Who may reach what: every page and API endpoint × anonymous, member A, member B, admin.
-What a member may not see is a 404 (the same as what does not exist); what they may see but
-not do is a 403; anonymous visitors log in (pages) or get a 401 (API)."""
+"""Who may reach what: every page and API endpoint (each method) × anonymous, member A,
+member B, admin. What a member may not see is a 404 (the same as what does not exist);
+what they may see but not do is a 403; anonymous visitors log in (pages) or get a 401 (API).
+
+`test_the_matrix_covers_every_url` fails when a URL or an API method has no row here. Each
+row runs once per persona on a fresh database, so a row that changes things (a delete, a
+deactivation) cannot affect the next persona's answer.
+"""
 
 import pytest
 from django.test import Client
+from django.urls import URLResolver, get_resolver, resolve
 from rest_framework.test import APIClient
 
 from nodes.domainxml import pipeline
-from nodes.models import Action
+from nodes.models import Action, Snapshot, UnmanagedDomain
 
-# (method, url, {persona: status}); A owns the instance, keypair, image and action in `world`.
-LOGIN, ALL = 302, {"a": 200, "b": 200, "admin": 200}
-PAGES = [
-    ("/", {"anon": LOGIN, **ALL}),
-    ("/healthz", {"anon": 200, **ALL}),
-    ("/account/", {"anon": LOGIN, **ALL}),
-    ("/clusters/", {"anon": LOGIN, **ALL}),
-    ("/clusters/demo/", {"anon": LOGIN, **ALL}),
-    ("/clusters/new/", {"anon": LOGIN, "a": 403, "b": 403, "admin": 200}),
-    ("/clusters/demo/edit/", {"anon": LOGIN, "a": 403, "b": 403, "admin": 200}),
-    ("/nodes/", {"anon": LOGIN, **ALL}),
-    ("/nodes/sim/", {"anon": LOGIN, "a": 404, "b": 404, "admin": 200}),
-    ("/nodes/new/", {"anon": LOGIN, "a": 403, "b": 403, "admin": 200}),
-    ("/images/", {"anon": LOGIN, **ALL}),
-    ("/images/{image_a}/", {"anon": LOGIN, "a": 200, "b": 404, "admin": 200}),
-    ("/images/{public_image}/", {"anon": LOGIN, **ALL}),
-    ("/images/new/", {"anon": LOGIN, "a": 403, "b": 403, "admin": 200}),
-    ("/instance-types/", {"anon": LOGIN, **ALL}),
-    ("/instance-types/m1.small/", {"anon": LOGIN, **ALL}),
-    ("/keypairs/", {"anon": LOGIN, **ALL}),
-    ("/keypairs/new/", {"anon": LOGIN, **ALL}),
-    ("/keypairs/{keypair_a}/", {"anon": LOGIN, "a": 200, "b": 404, "admin": 200}),
-    ("/instances/", {"anon": LOGIN, **ALL}),
-    ("/instances/new/", {"anon": LOGIN, **ALL}),
-    ("/instances/{instance_a}/", {"anon": LOGIN, "a": 200, "b": 404, "admin": 200}),
-    ("/instances/{instance_a}/console/", {"anon": LOGIN, "a": 200, "b": 404, "admin": 200}),
-    ("/instances/{instance_a}/serial/", {"anon": LOGIN, "a": 200, "b": 404, "admin": 200}),
-    ("/actions/", {"anon": LOGIN, **ALL}),
-    ("/actions/{action_a}/", {"anon": LOGIN, "a": 200, "b": 404, "admin": 200}),
-    ("/rules/", {"anon": LOGIN, "a": 403, "b": 403, "admin": 200}),
-    ("/rules/new/", {"anon": LOGIN, "a": 403, "b": 403, "admin": 200}),
-    ("/rules/{default_rule}/", {"anon": LOGIN, "a": 403, "b": 403, "admin": 200}),
-    ("/rules/{default_rule}/history/", {"anon": LOGIN, "a": 403, "b": 403, "admin": 200}),
-]
-POSTS = [
-    ("/instances/{instance_a}/actions/explode/", {"anon": LOGIN, "a": 403, "b": 404, "admin": 403}),
-    ("/keypairs/{keypair_a}/delete/", {"anon": LOGIN, "b": 404}),
-    ("/nodes/sim/check/", {"anon": LOGIN, "a": 404, "b": 404}),
-    ("/rules/{default_rule}/reset/", {"anon": LOGIN, "a": 403, "b": 403}),
-    ("/clusters/new/", {"anon": LOGIN, "a": 403, "b": 403}),
-]
-API_GETS = [
-    ("/api/schema/", {"anon": 200, **ALL}),
-    ("/api/v1/clusters/", {"anon": 401, **ALL}),
-    ("/api/v1/nodes/", {"anon": 401, **ALL}),
-    ("/api/v1/nodes/sim/", {"anon": 401, "a": 404, "b": 404, "admin": 200}),
-    ("/api/v1/images/{image_a}/", {"anon": 401, "a": 200, "b": 404, "admin": 200}),
-    ("/api/v1/instance-types/", {"anon": 401, **ALL}),
-    ("/api/v1/instances/", {"anon": 401, **ALL}),
-    ("/api/v1/instances/{instance_a}/", {"anon": 401, "a": 200, "b": 404, "admin": 200}),
-    ("/api/v1/instances/{instance_a}/snapshots/", {"anon": 401, "a": 200, "b": 404, "admin": 200}),
+PERSONAS = ("anon", "a", "b", "admin")
+LOGIN = 302  # pages send anonymous visitors to the login page
+
+
+def page(a, b, admin, anon=LOGIN):
+    return {"anon": anon, "a": a, "b": b, "admin": admin}
+
+
+def api(a, b, admin, anon=401):
+    return {"anon": anon, "a": a, "b": b, "admin": admin}
+
+
+EVERYONE = page(200, 200, 200)
+OWN = page(200, 404, 200)  # A's things: B sees nothing there
+ADMINS = page(403, 403, 200)
+API_EVERYONE = api(200, 200, 200)
+API_OWN = api(200, 404, 200)
+API_ADMINS = api(403, 403, 200)
+NEW_CLUSTER = {"name": "east", "placement_policy": "GREEDY", "cpu_mode": "auto"}
+NEW_TYPE = {"name": "t1", "vcpus": 1, "memory_mb": 64, "disk_gb": 1, "ephemeral_gb": 0}
+NEW_TYPE |= {"cpu_weight": 256, "cpu_cap": 0}
+SHEET = '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>'
+
+# (method, url, body, {persona: status}); A owns the instance, keypair, image, action and
+# snapshot in `world`; {…} are filled in from the `ids` fixture.
+ROWS = [
+    # Logging in and out, the dashboard, the health check, one's own account
+    ("get", "/login/", None, page(200, 200, 200, anon=200)),
+    ("post", "/logout/", None, page(302, 302, 302, anon=302)),
+    ("get", "/", None, EVERYONE),
+    ("get", "/healthz", None, page(200, 200, 200, anon=200)),
+    ("get", "/account/", None, EVERYONE),
+    ("post", "/account/token/", None, EVERYONE),
+    ("post", "/account/token/delete/", None, page(302, 302, 302)),
+    # Clusters and nodes: members see clusters, not nodes; only admins change them
+    ("get", "/clusters/", None, EVERYONE),
+    ("get", "/clusters/demo/", None, EVERYONE),
+    ("get", "/clusters/new/", None, ADMINS),
+    ("post", "/clusters/new/", NEW_CLUSTER, page(403, 403, 302)),
+    ("get", "/clusters/demo/edit/", None, ADMINS),
+    ("post", "/clusters/demo/edit/", {**NEW_CLUSTER, "name": "demo"}, page(403, 403, 302)),
+    ("get", "/nodes/", None, EVERYONE),  # empty for members
+    ("get", "/nodes/sim/", None, page(404, 404, 200)),
+    ("get", "/nodes/new/", None, ADMINS),
+    ("post", "/nodes/new/", {"name": "x"}, page(403, 403, 200)),  # the form's errors
+    ("get", "/nodes/sim/edit/", None, ADMINS),
+    ("post", "/nodes/sim/edit/", {"name": "sim"}, page(403, 403, 200)),
+    ("post", "/nodes/sim/check/", None, page(404, 404, 302)),
+    ("post", "/nodes/sim/unmanaged/{unmanaged}/adopt/", None, page(404, 404, 302)),
+    ("post", "/nodes/sim/unmanaged/{unmanaged}/ignore/", None, page(404, 404, 302)),
+    # Images (own or public) and instance types (everyone's)
+    ("get", "/images/", None, EVERYONE),
+    ("get", "/images/{image_a}/", None, OWN),
+    ("get", "/images/{public_image}/", None, EVERYONE),
+    ("get", "/images/new/", None, ADMINS),
+    ("post", "/images/new/", {"name": "x"}, page(403, 403, 200)),
+    ("get", "/images/{image_a}/edit/", None, page(403, 403, 200)),
+    ("post", "/images/{image_a}/edit/", {"name": "x"}, page(403, 403, 200)),
+    ("get", "/instance-types/", None, EVERYONE),
+    ("get", "/instance-types/m1.small/", None, EVERYONE),
+    ("get", "/instance-types/new/", None, ADMINS),
+    ("post", "/instance-types/new/", NEW_TYPE, page(403, 403, 302)),
+    ("get", "/instance-types/m1.small/edit/", None, ADMINS),
+    ("post", "/instance-types/m1.small/edit/", NEW_TYPE, page(403, 403, 302)),
+    # Keypairs: one's own
+    ("get", "/keypairs/", None, EVERYONE),
+    ("get", "/keypairs/new/", None, EVERYONE),
+    ("post", "/keypairs/new/", {"name": "k2", "key_type": "ed25519"}, EVERYONE),
+    ("get", "/keypairs/{keypair_a}/", None, OWN),
+    ("post", "/keypairs/{keypair_a}/delete/", None, page(302, 404, 302)),
+    # Instances, their actions and consoles: one's own
+    ("get", "/instances/", None, EVERYONE),
+    ("get", "/instances/new/", None, EVERYONE),
+    ("post", "/instances/new/", {"image": "{image_a}"}, EVERYONE),  # errors: B can't see it
+    ("get", "/instances/{instance_a}/", None, OWN),
+    ("post", "/instances/{instance_a}/actions/stop/", None, page(302, 404, 302)),
+    ("post", "/instances/{instance_a}/actions/reset_state/", None, page(403, 404, 302)),
+    ("post", "/instances/{instance_a}/actions/explode/", None, page(403, 404, 403)),
     (
-        "/api/v1/instances/{instance_a}/console-output/",
-        {"anon": 401, "a": 200, "b": 404, "admin": 200},
+        "post",
+        "/instances/{instance_a}/snapshots/{snapshot_a}/revert_snapshot/",
+        None,
+        page(302, 404, 302),
     ),
-    ("/api/v1/actions/{action_a}/", {"anon": 401, "a": 200, "b": 404, "admin": 200}),
-    ("/api/v1/keypairs/main/", {"anon": 401, "a": 200, "b": 200, "admin": 404}),
-    ("/api/v1/rules/", {"anon": 401, "a": 403, "b": 403, "admin": 200}),
-    ("/api/v1/quota/", {"anon": 401, **ALL}),
-    ("/api/v1/quotas/bob/", {"anon": 401, "a": 403, "b": 403, "admin": 200}),
-]
-API_POSTS = [
-    (
-        "/api/v1/instances/{instance_a}/actions/",
-        {"action": "explode"},
-        {"anon": 401, "a": 400, "b": 404, "admin": 400},
-    ),
-    ("/api/v1/nodes/sim/check/", {}, {"anon": 401, "a": 404, "b": 404}),
-    (
-        "/api/v1/instances/{instance_a}/console/",
-        {"type": "serial"},
-        {"anon": 401, "a": 409, "b": 404, "admin": 409},
-    ),
-    ("/api/v1/rules/preview/", {"stylesheet": "x"}, {"anon": 401, "a": 403, "b": 403}),
-    (
-        "/api/v1/instances/",
-        {"image": "{image_a}", "instance_type": "m1.small"},
-        {"anon": 401, "b": 400},
-    ),
+    ("get", "/instances/{instance_a}/console/", None, OWN),
+    ("get", "/instances/{instance_a}/serial/", None, OWN),
+    ("get", "/instances/{instance_a}/console-output/", None, OWN),
+    ("get", "/actions/", None, EVERYONE),
+    ("get", "/actions/{action_a}/", None, OWN),
+    # People and quotas: admins only
+    ("get", "/users/", None, ADMINS),
+    ("get", "/users/new/", None, ADMINS),
+    ("post", "/users/new/", {"username": "dave"}, ADMINS),  # the password, shown once
+    ("get", "/users/carol/", None, ADMINS),
+    ("get", "/users/carol/edit/", None, ADMINS),
+    ("post", "/users/carol/edit/", {"username": "carol"}, page(403, 403, 302)),
+    ("post", "/users/carol/deactivate/", None, page(403, 403, 302)),
+    ("post", "/users/carol/activate/", None, page(403, 403, 302)),
+    ("post", "/users/carol/quota/", {"instances": 1}, page(403, 403, 302)),
+    ("get", "/quotas/", None, ADMINS),
+    ("post", "/quotas/", {"instances": 1, "vcpus": 1, "ram_mb": 64}, page(403, 403, 302)),
+    # Rules: admins only
+    ("get", "/rules/", None, ADMINS),
+    ("get", "/rules/new/", None, ADMINS),
+    ("post", "/rules/new/", {"name": "r"}, ADMINS),  # the form's errors
+    ("post", "/rules/library/hugepages/enable/", None, ADMINS),  # the review
+    ("get", "/rules/{default_rule}/", None, ADMINS),
+    ("post", "/rules/{default_rule}/", {"name": "x"}, ADMINS),
+    ("post", "/rules/{rule}/toggle/", None, ADMINS),  # the review
+    ("post", "/rules/{rule}/delete/", {"confirm": "1"}, page(403, 403, 302)),
+    ("post", "/rules/{default_rule}/reset/", None, ADMINS),
+    ("get", "/rules/{default_rule}/history/", None, ADMINS),
+    ("post", "/rules/{default_rule}/rollback/1/", None, ADMINS),
+    # The API: schema and root
+    ("get", "/api/schema/", None, api(200, 200, 200, anon=200)),
+    ("get", "/api/v1/", None, API_EVERYONE),
+    # API: inventory
+    ("get", "/api/v1/clusters/", None, API_EVERYONE),
+    ("get", "/api/v1/clusters/demo/", None, API_EVERYONE),
+    ("get", "/api/v1/nodes/", None, API_EVERYONE),  # empty for members
+    ("get", "/api/v1/nodes/sim/", None, api(404, 404, 200)),
+    ("post", "/api/v1/nodes/sim/check/", {}, api(404, 404, 202)),
+    ("get", "/api/v1/images/", None, API_EVERYONE),
+    ("get", "/api/v1/images/{image_a}/", None, API_OWN),
+    ("get", "/api/v1/instance-types/", None, API_EVERYONE),
+    ("get", "/api/v1/instance-types/m1.small/", None, API_EVERYONE),
+    # API: keypairs (by name among one's own; admins name another's with ?owner=)
+    ("get", "/api/v1/keypairs/", None, API_EVERYONE),
+    ("post", "/api/v1/keypairs/", {"name": "k2"}, api(201, 201, 201)),
+    ("get", "/api/v1/keypairs/main/", None, api(200, 200, 404)),
+    ("get", "/api/v1/keypairs/main/?owner=bob", None, api(200, 404, 200)),
+    ("delete", "/api/v1/keypairs/main/?owner=bob", None, api(204, 404, 204)),
+    # API: instances, actions, consoles
+    ("get", "/api/v1/instances/", None, API_EVERYONE),
+    ("post", "/api/v1/instances/", {"image": "{image_a}"}, api(400, 400, 400)),
+    ("get", "/api/v1/instances/{instance_a}/", None, API_OWN),
+    ("post", "/api/v1/instances/{instance_a}/actions/", {"action": "stop"}, api(409, 404, 409)),
+    ("post", "/api/v1/instances/{instance_a}/actions/", {"action": "x"}, api(400, 404, 400)),
+    ("post", "/api/v1/instances/{instance_a}/console/", {"type": "serial"}, api(409, 404, 409)),
+    ("get", "/api/v1/instances/{instance_a}/console-output/", None, API_OWN),
+    ("get", "/api/v1/instances/{instance_a}/snapshots/", None, API_OWN),
+    ("get", "/api/v1/actions/", None, API_EVERYONE),
+    ("get", "/api/v1/actions/{action_a}/", None, API_OWN),
+    # API: quotas
+    ("get", "/api/v1/quota/", None, API_EVERYONE),
+    ("get", "/api/v1/quota-defaults/", None, API_ADMINS),
+    ("patch", "/api/v1/quota-defaults/", {"vcpus": 4}, API_ADMINS),
+    ("get", "/api/v1/quotas/bob/", None, API_ADMINS),
+    ("patch", "/api/v1/quotas/bob/", {"instances": 1}, API_ADMINS),
+    ("delete", "/api/v1/quotas/bob/", None, API_ADMINS),
+    # API: rules, admins only
+    ("get", "/api/v1/rules/", None, API_ADMINS),
+    ("post", "/api/v1/rules/", {"name": "r", "text": SHEET}, api(403, 403, 201)),
+    ("get", "/api/v1/rules/{rule}/", None, API_ADMINS),
+    ("put", "/api/v1/rules/{rule}/", {"name": "r2", "text": SHEET}, API_ADMINS),
+    ("patch", "/api/v1/rules/{rule}/", {"description": "d"}, API_ADMINS),
+    ("delete", "/api/v1/rules/{rule}/", None, api(403, 403, 204)),
+    ("get", "/api/v1/rules/{rule}/revisions/", None, API_ADMINS),
+    ("get", "/api/v1/rules/{rule}/diff/", None, API_ADMINS),
+    ("post", "/api/v1/rules/{rule}/rollback/", {"revision": 1}, api(403, 403, 201)),
+    ("post", "/api/v1/rules/preview/", {"stylesheet": SHEET}, API_ADMINS),
+    ("post", "/api/v1/rules/check/", {"stylesheet": SHEET}, api(403, 403, 400)),
+    ("get", "/api/v1/rules/check/check-definition-none/", None, api(403, 403, 404)),
 ]
 
 
 @pytest.fixture
 def ids(world, admin):
+    instance = world["instance_a"]
     action = Action.objects.create(
-        instance=world["instance_a"],
-        kind="launch",
-        owner=world["instance_a"].owner,
-        job_id="authz-1",
+        instance=instance, kind="launch", owner=instance.owner, job_id="authz-1"
+    )
+    rule = pipeline.default_rule().__class__.objects.create(name="extra")
+    rule.revise(SHEET, admin)
+    unmanaged = UnmanagedDomain.objects.create(
+        node=instance.node, uuid="00000000-0000-4000-8000-00000000000a", name="x", power_state="x"
     )
     return {
         "image_a": world["image_a"].ec2_id,
         "public_image": world["public_image"].ec2_id,
         "keypair_a": world["keypair_a"].pk,
-        "instance_a": world["instance_a"].ec2_id,
+        "instance_a": instance.ec2_id,
         "action_a": action.pk,
+        "snapshot_a": Snapshot.objects.create(instance=instance, name="s").pk,
         "default_rule": pipeline.default_rule().pk,
+        "rule": rule.pk,
+        "unmanaged": unmanaged.pk,
     }
 
 
@@ -114,47 +210,156 @@ def personas(member_a, member_b, admin):
     return {"anon": None, "a": member_a, "b": member_b, "admin": admin}
 
 
-def client_for(user, api=False):
-    client = APIClient() if api else Client()
+def client_for(user, for_api):
+    client = APIClient() if for_api else Client()
     if user:
         client.force_login(user)
     return client
 
 
-def check(personas, expected, request):
-    for persona, status in expected.items():
-        got = request(personas[persona]).status_code
-        assert got == status, f"{persona}: {got}, expected {status}"
+def filled(value, ids):
+    return value.format(**ids) if isinstance(value, str) else value
 
 
-@pytest.mark.parametrize(("url", "expected"), PAGES, ids=[u for u, _ in PAGES])
-def test_pages(url, expected, ids, personas):
-    check(personas, expected, lambda user: client_for(user).get(url.format(**ids)))
+def cases():
+    for method, url, body, expected in ROWS:
+        assert set(expected) == set(PERSONAS), f"{method} {url} must say all four personas"
+        for persona in PERSONAS:
+            yield pytest.param(
+                method, url, body, persona, expected[persona], id=f"{persona}-{method}-{url}"
+            )
 
 
-@pytest.mark.parametrize(("url", "expected"), POSTS, ids=[u for u, _ in POSTS])
-def test_page_posts(url, expected, ids, personas):
-    check(personas, expected, lambda user: client_for(user).post(url.format(**ids)))
+@pytest.mark.parametrize(("method", "url", "body", "persona", "status"), list(cases()))
+def test_the_matrix(method, url, body, persona, status, ids, personas, queue):
+    for_api = url.startswith("/api/")
+    client = client_for(personas[persona], for_api)
+    data = {key: filled(value, ids) for key, value in (body or {}).items()}
+    kwargs = {"format": "json"} if for_api else {}
+    response = getattr(client, method)(filled(url, ids), data, **kwargs)
+    assert response.status_code == status, response.content[:300]
 
 
-@pytest.mark.parametrize(("url", "expected"), API_GETS, ids=[u for u, _ in API_GETS])
-def test_api_reads(url, expected, ids, personas):
-    check(personas, expected, lambda user: client_for(user, api=True).get(url.format(**ids)))
+def routes(patterns=None, prefix=""):
+    """(route, URL name, methods or None) of every URL of the console, the admin aside."""
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace != "admin":
+                yield from routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif "format" not in str(pattern.pattern):  # DRF's .json twins of each route
+            yield prefix + str(pattern.pattern), pattern.name, methods_of(pattern.callback)
 
 
-@pytest.mark.parametrize(("url", "body", "expected"), API_POSTS, ids=[u for u, _, _ in API_POSTS])
-def test_api_writes(url, body, expected, ids, personas):
-    data = {k: v.format(**ids) if isinstance(v, str) else v for k, v in body.items()}
-    check(
-        personas,
-        expected,
-        lambda user: client_for(user, api=True).post(url.format(**ids), data, format="json"),
-    )
+def methods_of(view):
+    """The HTTP methods an API view answers; None for a page (a function may serve both)."""
+    if getattr(view, "actions", None):
+        return set(view.actions) & set(METHODS)
+    view_class = getattr(view, "cls", None)
+    if view_class is None:
+        return None
+    return {method for method in METHODS if hasattr(view_class, method)}
+
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def test_the_matrix_covers_every_url():
+    covered = {
+        (resolve(url.split("?")[0].format(**DUMMY)).url_name, method) for method, url, _, _ in ROWS
+    }
+    names = {name for name, _ in covered}
+    missing = []
+    for route, name, methods in routes():
+        if methods is None:
+            if name not in names:
+                missing.append(route)
+        else:
+            missing += [f"{m.upper()} {route}" for m in methods if (name, m) not in covered]
+    assert missing == [], f"URLs without a row in the matrix: {missing}"
+
+
+DUMMY = {
+    "image_a": "emi-00000001",
+    "public_image": "emi-00000002",
+    "keypair_a": 1,
+    "instance_a": "i-00000001",
+    "action_a": 1,
+    "snapshot_a": 1,
+    "default_rule": 1,
+    "rule": 2,
+    "unmanaged": 1,
+}
 
 
 def test_id_guessing_looks_like_not_found(ids, personas):
-    """Another's instance and one that does not exist answer alike."""
-    b = client_for(personas["b"], api=True)
+    """Another's instance and one that does not exist answer alike, on pages and the API."""
+    b = client_for(personas["b"], for_api=True)
     theirs = b.get(f"/api/v1/instances/{ids['instance_a']}/")
     nobody = b.get("/api/v1/instances/i-00000000/")
     assert (theirs.status_code, theirs.json()) == (nobody.status_code, nobody.json())
+
+
+def launch(client, ids, **fields):
+    body = {"image": ids["public_image"], "instance_type": "m1.small", **fields}
+    return client.post("/api/v1/instances/", body, format="json")
+
+
+@pytest.mark.parametrize(
+    ("field", "theirs", "made_up"),
+    [
+        ("image", "image_a", "emi-0000FFFF"),
+        ("keypair", None, "nobody-has-this-key"),
+    ],
+)
+def test_launching_with_anothers_image_or_keypair_looks_like_not_found(
+    ids, personas, field, theirs, made_up, queue
+):
+    b = client_for(personas["b"], for_api=True)
+    theirs_value = ids[theirs] if theirs else "main"  # A's keypair is "main"; B's is deleted
+    if field == "keypair":
+        personas["b"].keypairs.all().delete()
+    with_theirs = launch(b, ids, **{field: theirs_value})
+    with_made_up = launch(b, ids, **{field: made_up})
+    assert with_theirs.status_code == with_made_up.status_code == 400
+    assert with_theirs.json()[field][0].replace(theirs_value, "X") == with_made_up.json()[field][
+        0
+    ].replace(made_up, "X")
+
+
+@pytest.mark.parametrize(
+    ("url", "made_up"),
+    [
+        ("/actions/{action_a}/", "/actions/999999/"),
+        ("/keypairs/{keypair_a}/", "/keypairs/999999/"),
+        ("/images/{image_a}/", "/images/emi-0000FFFF/"),
+        ("/instances/{instance_a}/console/", "/instances/i-0000FFFF/console/"),
+    ],
+)
+def test_pages_of_anothers_things_look_like_pages_that_do_not_exist(ids, personas, url, made_up):
+    b = client_for(personas["b"], for_api=False)
+    assert b.get(url.format(**ids)).status_code == b.get(made_up).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"name": "x" * 256}, "name", "no more than 255 characters"),
+        ({"user_data": "a\x00b"}, "user_data", "Null characters are not allowed"),
+        ({"user_data": "é" * 9000}, "user_data", "limited to 16 KiB"),
+        ({"count": 0}, "count", "greater than or equal to 1"),
+    ],
+)
+def test_bad_launch_input_gets_a_field_message_and_creates_nothing(
+    ids, personas, fields, field, message, queue
+):
+    a = client_for(personas["a"], for_api=True)
+    response = launch(a, ids, **fields)
+    assert response.status_code == 400 and message in str(response.json()[field])
+    assert personas["a"].instances.count() == 1  # the one of `world`
+
+
+def test_unicode_names_and_user_data_are_kept(ids, personas, queue):
+    a = client_for(personas["a"], for_api=True)
+    response = launch(a, ids, name="сервер-☁", user_data="#cloud-config\n# 日本語\n")
+    assert response.status_code == 202, response.json()
+    assert response.json()["instances"][0]["name"] == "сервер-☁"

@@ -105,6 +105,11 @@ def test_user_data_may_be_uploaded_as_a_text_file(member_client, demo_sim, queue
         "/instances/new/", {**form, "user_data_file": binary}
     ).content.decode()
     assert "must be text (UTF-8), not binary" in page
+    both = SimpleUploadedFile("both.txt", b"#!/bin/sh\n", "text/plain")
+    page = member_client.post(
+        "/instances/new/", {**form, "user_data": "typed", "user_data_file": both}
+    ).content.decode()
+    assert "Type the user data or upload it, not both" in page
     big = SimpleUploadedFile("big.txt", b"x" * 17_000, "text/plain")
     assert (
         "limited to 16 KiB"

@@ -1,7 +1,6 @@
 """Keypairs: strict import, generation with the private key shown once, fingerprints as EC2
 and ssh-keygen print them, per-user names, deletion."""
 
-import shutil
 import subprocess
 
 import pytest
@@ -23,7 +22,9 @@ def openssh_public(private):
 
 GOOD = {
     "ed25519": lambda: ed25519.Ed25519PrivateKey.generate(),
-    "ecdsa": lambda: ec.generate_private_key(ec.SECP256R1()),
+    "ecdsa-p256": lambda: ec.generate_private_key(ec.SECP256R1()),
+    "ecdsa-p384": lambda: ec.generate_private_key(ec.SECP384R1()),
+    "ecdsa-p521": lambda: ec.generate_private_key(ec.SECP521R1()),
     "rsa-2048": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
 }
 
@@ -42,6 +43,11 @@ BAD = [
         "ssh-ed25519-cert-v01@openssh.com AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29t",
         "certificates are not accepted",
     ),
+    ("ssh-rsa-cert-v01@openssh.com AAAAHHNzaC1yc2EtY2VydC12MDFAb3BlbnNzaC5jb20=", "certificates"),
+    ("ecdsa-sha2-nistp256-cert-v01@openssh.com AAAAKGVjZHNh", "certificates are not accepted"),
+    ("sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t", "is not accepted"),
+    ("sk-ecdsa-sha2-nistp256@openssh.com AAAAInNrLWVjZHNh", "is not accepted"),
+    ("ecdsa-sha2-nistp192 AAAAE2VjZHNhLXNoYTItbmlzdHAxOTI=", "is not accepted"),
     ("-----BEGIN OPENSSH PRIVATE KEY-----", "PEM file"),
     ("ssh-ed25519 AAAA\nssh-rsa AAAA", "one line"),
 ]
@@ -69,18 +75,28 @@ def test_a_key_type_that_lies_about_its_data_is_refused():
         parse_public_key(f"ssh-rsa {ed}")
 
 
-@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
-def test_fingerprints_match_ssh_keygen(tmp_path):
-    line = openssh_public(GOOD["rsa-2048"]())
+def run(*command, stdin=None):
+    return subprocess.run(command, input=stdin, capture_output=True, check=True).stdout
+
+
+@pytest.mark.parametrize("kind", ["rsa-2048", "ecdsa-p384"])
+def test_fingerprints_match_ssh_keygen_and_ec2s_openssl_recipe(kind, tmp_path):
+    line = openssh_public(GOOD[kind]())
     (tmp_path / "k.pub").write_text(line + "\n")
     key = parse_public_key(line)
-    sha = subprocess.run(
-        ["ssh-keygen", "-l", "-f", tmp_path / "k.pub"], capture_output=True, text=True
-    ).stdout
-    md5 = subprocess.run(
-        ["ssh-keygen", "-l", "-E", "md5", "-f", tmp_path / "k.pub"], capture_output=True, text=True
-    ).stdout
-    assert key.sha256 in sha and f"MD5:{key.md5}" in md5
+    assert key.sha256 in run("ssh-keygen", "-l", "-f", tmp_path / "k.pub").decode()
+    pem = run("ssh-keygen", "-e", "-m", "PKCS8", "-f", tmp_path / "k.pub")
+    der = run("openssl", "pkey", "-pubin", "-outform", "DER", stdin=pem)
+    md5 = run("openssl", "md5", "-c", stdin=der).decode().split("= ")[-1].strip()
+    assert key.ec2_fingerprint == md5 and len(md5.split(":")) == 16
+
+
+def test_an_ed25519_fingerprint_is_ec2s_padded_sha256(tmp_path):
+    line = openssh_public(GOOD["ed25519"]())
+    (tmp_path / "k.pub").write_text(line + "\n")
+    key = parse_public_key(line)
+    printed = run("ssh-keygen", "-l", "-f", tmp_path / "k.pub").decode().split()[1]
+    assert key.ec2_fingerprint == printed.removeprefix("SHA256:") + "="
 
 
 def test_the_api_imports_a_key_and_returns_no_private_key(api, member_a):
@@ -91,7 +107,7 @@ def test_the_api_imports_a_key_and_returns_no_private_key(api, member_a):
         format="json",
     )
     assert response.status_code == 201 and "private_key" not in response.json()
-    assert len(response.json()["fingerprint"].split(":")) == 16
+    assert response.json()["fingerprint"].endswith("=")  # base64 SHA-256, as EC2 shows it
 
 
 def test_the_api_generates_a_key_and_shows_the_private_key_once(api, member_a):
@@ -152,3 +168,22 @@ def test_bad_keypair_names_are_refused(api, member_a, name):
     response = api.post("/api/v1/keypairs/", {"name": name}, format="json")
     assert response.status_code == 400 and "name" in response.json()
     assert not Keypair.objects.exists()
+
+
+def test_a_generated_key_is_ed25519_unless_rsa_is_asked_for(api, member_a):
+    api.force_authenticate(member_a)
+    body = api.post("/api/v1/keypairs/", {"name": "plain"}, format="json").json()
+    private = serialization.load_ssh_private_key(body["private_key"].encode(), None)
+    assert isinstance(private, ed25519.Ed25519PrivateKey)
+    assert body["public_key"].startswith("ssh-ed25519 ") and body["fingerprint"].endswith("=")
+
+
+def test_deleting_a_keypair_leaves_its_instances_their_key(world, member_client):
+    keypair = world["keypair_a"]
+    instance = world["instance_a"]
+    instance.keypair, instance.key_name, instance.public_key = keypair, "main", keypair.public_key
+    instance.save()
+    member_client.post(f"/keypairs/{keypair.pk}/delete/")
+    instance.refresh_from_db()
+    assert instance.keypair is None
+    assert (instance.key_name, instance.public_key) == ("main", keypair.public_key)

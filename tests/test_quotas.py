@@ -4,9 +4,9 @@ import threading
 
 import pytest
 from django.db import connection
+from rest_framework.test import APIClient
 
-from nodes import operations
-from nodes.models import Image, Instance, InstanceType, Quota
+from nodes.models import Image, Instance, Quota
 
 
 def launch_body(**changes):
@@ -71,16 +71,19 @@ def test_the_member_sees_quota_left_when_launching(member_client, demo_sim):
 def test_ten_simultaneous_launches_against_a_quota_of_three_make_exactly_three(
     member_a, demo_sim, queue
 ):
+    """Ten API requests released at the same moment (a barrier), each on its own thread and
+    database connection: the quota check and the creation are one locked step."""
     Quota.objects.create(user=member_a, instances=3)
-    image, small = Image.objects.get(kind="machine"), InstanceType.objects.get(name="m1.small")
-    outcomes = []
+    body = launch_body()
+    start = threading.Barrier(10)
+    statuses = []
 
     def launch():
+        client = APIClient()
+        client.force_authenticate(member_a)
         try:
-            operations.launch(member_a, image=image, instance_type=small, cluster=demo_sim.cluster)
-            outcomes.append("launched")
-        except operations.QuotaExceeded:
-            outcomes.append("refused")
+            start.wait()
+            statuses.append(client.post("/api/v1/instances/", body, format="json").status_code)
         finally:
             connection.close()
 
@@ -89,5 +92,5 @@ def test_ten_simultaneous_launches_against_a_quota_of_three_make_exactly_three(
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(outcomes) == ["launched"] * 3 + ["refused"] * 7
+    assert sorted(statuses) == [202] * 3 + [400] * 7
     assert Instance.objects.filter(owner=member_a).count() == 3

@@ -54,7 +54,8 @@ class OwnKeypair(serializers.SlugRelatedField):
     """A keypair by name among the caller's own (names repeat across users)."""
 
     def get_queryset(self):
-        return Keypair.objects.filter(owner=self.context["request"].user)
+        user = self.context["request"].user
+        return Keypair.objects.for_user(user).filter(owner=user)
 
 
 class LaunchSerializer(serializers.Serializer):

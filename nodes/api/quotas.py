@@ -65,3 +65,27 @@ class UserQuota(APIView):
         limits.is_valid(raise_exception=True)
         limits.save()
         return Response(described(user))
+
+    @extend_schema(responses=QUOTA)
+    def delete(self, request, username):
+        """Drop the user's own limits: the defaults apply again."""
+        user = get_object_or_404(get_user_model(), username=username)
+        Quota.objects.filter(user=user).delete()
+        return Response(described(user))
+
+
+class DefaultQuota(APIView):
+    """The limits of every member without limits of their own."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(responses=LimitsSerializer)
+    def get(self, request):
+        return Response(LimitsSerializer(Quota.defaults()).data)
+
+    @extend_schema(request=LimitsSerializer, responses=LimitsSerializer)
+    def patch(self, request):
+        limits = LimitsSerializer(Quota.defaults(), data=request.data, partial=True)
+        limits.is_valid(raise_exception=True)
+        limits.save()
+        return Response(limits.data)

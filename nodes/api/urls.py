@@ -25,6 +25,11 @@ for pattern in router.urls:
 urlpatterns = [
     path("v1/quota/", login_not_required(quotas.MyQuota.as_view()), name="my_quota"),
     path(
+        "v1/quota-defaults/",
+        login_not_required(quotas.DefaultQuota.as_view()),
+        name="quota_defaults_api",
+    ),
+    path(
         "v1/quotas/<str:username>/",
         login_not_required(quotas.UserQuota.as_view()),
         name="user_quota",

@@ -20,7 +20,9 @@ class Keypair(models.Model):
     name = models.CharField(max_length=63, validators=[validate_name])
     public_key = models.TextField()
     fingerprint = models.CharField(
-        max_length=128, help_text="As EC2 shows it: MD5 of an imported key, SHA-1 of a created one."
+        max_length=128,
+        help_text="As EC2 shows it: Ed25519, base64 SHA-256; RSA and ECDSA, MD5 of the DER "
+        "public key when imported, SHA-1 of the private key when created.",
     )
     fingerprint_sha256 = models.CharField("SHA256 fingerprint", max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -47,7 +49,7 @@ class Keypair(models.Model):
             owner=owner,
             name=name,
             public_key=public.line,
-            fingerprint=public.md5,
+            fingerprint=public.ec2_fingerprint,
             fingerprint_sha256=public.sha256,
         )
 

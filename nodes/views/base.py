@@ -24,18 +24,23 @@ class VisibleMixin:
     model = None
     slug_url_kwarg = "key"
 
-    def get_queryset(self):
+    def visible(self):
         return self.model.objects.for_user(self.request.user)
+
+    def get_queryset(self):
+        return self.visible()
 
 
 class StaffRequiredMixin(UserPassesTestMixin):
     """Only admins may change the inventory; a member gets a 403."""
 
+    permission_denied_message = "Only admins can change the cloud's inventory."
+
     def test_func(self):
         return self.request.user.is_staff
 
     def handle_no_permission(self):
-        raise PermissionDenied("Only admins can change the cloud's inventory.")
+        raise PermissionDenied(self.get_permission_denied_message())
 
 
 class InventoryListView(VisibleMixin, ListView):
