@@ -8,10 +8,12 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from urllib.parse import quote
 
 import django_rq
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
@@ -24,6 +26,34 @@ from nodes.jobs import probe_and_record
 from nodes.libvirt import Endpoint, open_connection
 from nodes.models import Cluster, Image, Instance, InstanceType, Keypair, Node, Rule
 from tests.browser import chromium_page
+
+
+def wait_for(condition, seconds, every=0.05):
+    """True once condition() is, False if it is not within seconds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False
+
+
+def console_process(args, var_dir, **env):
+    """`python ARGS` run as a console process is (console.settings, KUMO_VAR_DIR=var_dir),
+    with env added to the environment."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "KUMO_VAR_DIR": str(var_dir),
+            **env,
+        },
+    )
 
 
 @pytest.fixture

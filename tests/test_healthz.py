@@ -1,14 +1,11 @@
 """GET /healthz without logging in: 200 when the database and Redis answer, else 503."""
 
 import json
-import os
-import subprocess
-import sys
 
-from django.conf import settings
 from rq import Worker
 
 from nodes.models import Node
+from tests.conftest import console_process
 
 
 def test_it_is_200_with_each_node_status(client, sim_node, queue):
@@ -46,19 +43,7 @@ def test_it_is_503_when_the_database_is_down(tmp_path):
         "import django, json; django.setup(); from django.test import Client; "
         "r = Client(HTTP_HOST='127.0.0.1').get('/healthz'); print(r.status_code, r.content.decode())"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "console.settings",
-            "KUMO_VAR_DIR": str(tmp_path),
-            "DATABASE_URL": "postgres://kumo@127.0.0.1:1/kumo",
-        },
-    )
+    result = console_process(["-c", code], tmp_path, DATABASE_URL="postgres://kumo@127.0.0.1:1/x")
     status, body = result.stdout.split(" ", 1)
     assert status == "503", result.stderr
     assert json.loads(body)["database"] == "unreachable"

@@ -76,6 +76,7 @@ def test_an_admin_creates_a_cluster_and_a_node(admin_client, db):
             "domain_type": "kvm",
             "cpu_allocation_ratio": "4",
             "ram_allocation_ratio": "1.5",
+            "disk_allocation_ratio": "1",
             "enabled": "on",
             **NODE_PLACES,
         },
@@ -106,6 +107,7 @@ def node_form(cluster, **changes):
         "domain_type": "qemu",
         "cpu_allocation_ratio": "4",
         "ram_allocation_ratio": "1",
+        "disk_allocation_ratio": "1",
     }
     return {**data, **NODE_PLACES, **changes}
 

@@ -1,7 +1,6 @@
 """A real QEMU (TCG) instance on qemu:///system: boot the Debian installer kernel and initrd
 with boot parameters from the user data, read the serial log, and walk the lifecycle."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ from nodes import configdrive, operations
 from nodes.choices import ActionKind
 from nodes.libvirt import Hypervisor
 from nodes.lifecycle import endpoint_for
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,26 +19,12 @@ def serial_log(instance):
 
 
 def wait_for_text(path, text, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if path.exists() and text in path.read_text(errors="replace"):
-            return True
-        time.sleep(0.5)
-    return False
+    return wait_for(lambda: path.exists() and text in path.read_text(errors="replace"), seconds)
 
 
 def banners(instance):
     """How many times the kernel has booted, by its banners on the serial log."""
     return serial_log(instance).read_text(errors="replace").count("Linux version")
-
-
-def wait_for(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def test_a_stop_resends_the_acpi_request_until_its_timeout(installer, monkeypatch):

@@ -1,22 +1,12 @@
 """Bad settings stop the console at start with a clear message and a stable check id."""
 
-import os
-import subprocess
-import sys
-
 import pytest
-from django.conf import settings
+
+from tests.conftest import console_process
 
 
-def manage_check(**env):
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "console.settings", **env},
-        capture_output=True,
-        text=True,
-        cwd=settings.BASE_DIR,
-        timeout=60,
-    )
+def manage_check(var_dir, **env):
+    return console_process(["manage.py", "check"], var_dir, **env)
 
 
 @pytest.mark.parametrize(
@@ -31,23 +21,23 @@ def manage_check(**env):
     ],
 )
 def test_a_bad_setting_fails_the_check_with_its_name(name, value, message, tmp_path):
-    result = manage_check(**{name: value, "KUMO_VAR_DIR": str(tmp_path)})
+    result = manage_check(tmp_path, **{name: value})
     assert result.returncode != 0
     assert "kumo.E001" in result.stderr and message in result.stderr
 
 
 def test_good_settings_pass_and_a_secret_key_is_generated_once(tmp_path):
-    result = manage_check(KUMO_VAR_DIR=str(tmp_path))
+    result = manage_check(tmp_path)
     assert result.returncode == 0, result.stderr
     key = (tmp_path / "secret_key").read_text()
     assert len(key) >= 50 and oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"
-    manage_check(KUMO_VAR_DIR=str(tmp_path))
+    manage_check(tmp_path)
     assert (tmp_path / "secret_key").read_text() == key
 
 
 def test_a_var_dir_that_cannot_hold_the_secret_key_is_reported(tmp_path):
     (tmp_path / "a-file").write_text("")
-    result = manage_check(KUMO_VAR_DIR=str(tmp_path / "a-file" / "var"))
+    result = manage_check(tmp_path / "a-file" / "var")
     assert result.returncode != 0
     assert "kumo.E001" in result.stderr and "cannot be kept in KUMO_VAR_DIR" in result.stderr
 
@@ -58,17 +48,6 @@ def test_pages_and_the_api_never_load_libvirt(tmp_path):
         "import sys, django; django.setup(); from django.urls import get_resolver; "
         "get_resolver().url_patterns; import console.wsgi; print(sorted(m for m in sys.modules if 'libvirt' in m))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "console.settings",
-            "KUMO_VAR_DIR": str(tmp_path),
-        },
-    )
+    result = console_process(["-c", code], tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
