@@ -109,3 +109,11 @@ def test_members_cannot_reach_another_members_keypair_by_owner(api, member_b, wo
     api.force_authenticate(member_b)
     assert api.get("/api/v1/keypairs/main/?owner=bob").status_code == 404
     assert api.get("/api/v1/keypairs/?owner=bob").json()["count"] == 0
+
+
+def test_only_admins_see_where_an_image_lives(api, admin, member_a, world):
+    image = world["public_image"].ec2_id
+    api.force_authenticate(admin)
+    assert api.get(f"/api/v1/images/{image}/").json()["location"]
+    api.force_authenticate(member_a)
+    assert "location" not in api.get(f"/api/v1/images/{image}/").json()

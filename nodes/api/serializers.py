@@ -68,8 +68,17 @@ class ImageSerializer(serializers.ModelSerializer):
             "virtio_root",
             "virtio_disk",
             "virtio_net",
+            "cloud_init",
+            "location",
             "created_at",
         ]
+
+    def to_representation(self, image):
+        data = super().to_representation(image)
+        request = self.context.get("request")
+        if not (request and request.user.is_staff):
+            data.pop("location")  # a path on the console host: the admins' business
+        return data
 
 
 class InstanceTypeSerializer(serializers.ModelSerializer):
