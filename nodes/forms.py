@@ -391,3 +391,4 @@ class QuotaForm(StyledForm):
     class Meta:
         model = Quota
         fields = ["instances", "vcpus", "ram_mb"]
+        labels = {"vcpus": "vCPUs"}

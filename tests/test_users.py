@@ -125,3 +125,9 @@ def test_members_reach_no_user_page(member_client, member_b, method, url):
 def test_the_name_new_is_refused_for_a_user(admin_client):
     page = admin_client.post("/users/new/", {"username": "new"}).content.decode()
     assert "names the page for a new user" in page
+
+
+def test_a_users_page_keeps_the_admin_logged_in_as_themselves(admin_client, member_a):
+    for url in ("/users/bob/", "/users/bob/edit/"):
+        page = admin_client.get(url).content.decode()
+        assert 'href="/rules/"' in page and ">alice (admin)</a>" in page

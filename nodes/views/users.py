@@ -37,6 +37,7 @@ def admin_user(request, key):
 class UserMixin(StaffRequiredMixin):
     model = get_user_model()
     slug_field = "username"
+    context_object_name = "person"  # "user", the default, would hide the one logged in
     permission_denied_message = ADMINS_ONLY
 
     def visible(self):
