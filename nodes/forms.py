@@ -11,7 +11,7 @@ from nodes import keys
 from nodes.choices import AuthMethod, DomainType, ImageKind
 from nodes.domainxml.chain import Stage, compile_problems
 from nodes.models import Cluster, Image, InstanceType, Keypair, Node, Quota, Rule
-from nodes.models.rules import SCOPE_TARGETS, scope_errors
+from nodes.models.rules import SCOPE_TARGETS, TARGET_IDS, scope_errors
 from nodes.operations import MAX_USER_DATA, LaunchInvalid, encoded_user_data, launch_cluster
 from nodes.validators import validate_name
 
@@ -132,15 +132,6 @@ class InstanceTypeForm(StyledForm):
     class Meta:
         model = InstanceType
         fields = ["name", "vcpus", "memory_mb", "disk_gb", "ephemeral_gb", "cpu_weight", "cpu_cap"]
-
-
-TARGET_IDS = {
-    "cluster": "name",
-    "node": "name",
-    "image": "ec2_id",
-    "instance_type": "name",
-    "owner": "username",
-}
 
 
 class RuleForm(StyledForm):

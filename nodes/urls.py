@@ -102,7 +102,8 @@ urlpatterns = [
         "rules/library/<slug:slug>/enable/", rules.rule_enable_library, name="rule_enable_library"
     ),
     path("rules/<int:pk>/", rules.rule_edit, name="rule_edit"),
-    path("rules/<int:pk>/toggle/", rules.rule_toggle, name="rule_toggle"),
+    path("rules/<int:pk>/enable/", rules.rule_enable, {"enabled": True}, name="rule_enable"),
+    path("rules/<int:pk>/disable/", rules.rule_enable, {"enabled": False}, name="rule_disable"),
     path("rules/<int:pk>/delete/", rules.rule_delete, name="rule_delete"),
     path("rules/<int:pk>/reset/", rules.rule_reset, name="rule_reset"),
     path("rules/<int:pk>/history/", rules.rule_history, name="rule_history"),

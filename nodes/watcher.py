@@ -149,7 +149,8 @@ WORKER_DIED = (
 )
 JOB_LOST = (
     "This action's job was lost from the queue before a worker started it (Redis restarted "
-    "or was emptied). Nothing was done: the instance is usable again, retry."
+    "or was emptied). Nothing was done: retry (a launch left its instance in error: "
+    "terminate it and launch again)."
 )
 
 

@@ -61,17 +61,17 @@ ensure_libvirtd() {
   fi
   wait_for 20 libvirt_answers ||
     die "libvirtd does not answer on qemu:///system and test+unix:///default within 20s." \
-      "$( [ "$(id -u)" -eq 0 ] || echo "Is $USER in the 'libvirt' group of a login since set-up? (newgrp libvirt)")"
+      "$( [ "$(id -u)" -eq 0 ] || echo "Is $(id -un) in the 'libvirt' group of a login since set-up? (newgrp libvirt)")"
 }
 
 # Stop what we started and wait for it to be gone: a libvirtd still shutting down holds its
 # pid file and sockets, and the next `make test` would find it half there.
 stop_started() {
   local pidfile pid unit
-  for unit in "${STARTED_UNITS[@]}"; do
+  for unit in ${STARTED_UNITS[@]+"${STARTED_UNITS[@]}"}; do  # (bash < 4.4: empty is unset)
     as_root systemctl stop "$unit" || true
   done
-  for pidfile in "${STARTED[@]}"; do
+  for pidfile in ${STARTED[@]+"${STARTED[@]}"}; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
     as_root kill "$pid" 2>/dev/null || continue

@@ -19,7 +19,7 @@ install_system_packages() {
   for package in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
   done
-  [ ${#missing[@]} -eq 0 ] && return
+  [ ${#missing[@]} -eq 0 ] && return 0
   say "Installing system packages: ${missing[*]}"
   as_root apt-get update -q
   local available=()
@@ -30,6 +30,7 @@ install_system_packages() {
       say "Not in this system's archive, skipped: $package"
     fi
   done
+  [ ${#available[@]} -eq 0 ] && return 0
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${available[@]}"
 }
 
@@ -71,8 +72,8 @@ build_browser_assets() {
 join_libvirt_group() {
   [ "$(id -u)" -eq 0 ] && return
   id -nG | tr ' ' '\n' | grep -qx libvirt && return
-  say "Adding $USER to the libvirt group (takes effect at your next login, or: newgrp libvirt)"
-  as_root usermod -aG libvirt "$USER"
+  say "Adding $(id -un) to the libvirt group (takes effect at your next login, or: newgrp libvirt)"
+  as_root usermod -aG libvirt "$(id -un)"
 }
 
 install_system_packages

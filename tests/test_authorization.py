@@ -123,7 +123,8 @@ ROWS = [
     ("post", "/rules/library/hugepages/enable/", None, ADMINS),  # the review
     ("get", "/rules/{default_rule}/", None, ADMINS),
     ("post", "/rules/{default_rule}/", {"name": "x"}, ADMINS),
-    ("post", "/rules/{rule}/toggle/", None, ADMINS),  # the review
+    ("post", "/rules/{rule}/enable/", None, ADMINS),  # the review
+    ("post", "/rules/{rule}/disable/", {"confirm": "1"}, page(403, 403, 302)),
     ("post", "/rules/{rule}/delete/", {"confirm": "1"}, page(403, 403, 302)),
     ("post", "/rules/{default_rule}/reset/", None, ADMINS),
     ("get", "/rules/{default_rule}/history/", None, ADMINS),

@@ -124,3 +124,24 @@ def test_the_console_page_says_why_it_cannot_connect(page, live_server, world, m
     Instance.objects.filter(pk=instance.pk).update(owner=world["instance_b"].owner)
     page.wait_for_selector("#console-status[data-state='failed']", timeout=10_000)
     assert "Access denied" in page.inner_text("#console-status")
+
+
+PASTED = [  # (character, the guest's layout, the key that types it there)
+    ("z", "de", {"code": "KeyY", "modifier": None, "dead": False}),
+    ("@", "de", {"code": "KeyQ", "modifier": "altgr", "dead": False}),
+    ("^", "de", {"code": "Backquote", "modifier": None, "dead": True}),
+    ("a", "fr", {"code": "KeyQ", "modifier": None, "dead": False}),
+    ("~", "fr", {"code": "Digit2", "modifier": "altgr", "dead": False}),
+    ("ñ", "es", {"code": "Semicolon", "modifier": None, "dead": False}),
+    ("{", "it", {"code": "BracketLeft", "modifier": "altgr-shift", "dead": False}),
+    ("£", "gb", {"code": "Digit3", "modifier": "shift", "dead": False}),
+    ("\n", "us", {"code": "Enter", "modifier": None, "dead": False}),
+]
+
+
+def test_pasted_characters_find_their_keys_on_the_guests_layout(page, live_server, world):
+    log_in(page, live_server, "bob", "pw")
+    page.goto(f"{live_server.url}/instances/{world['instance_a'].ec2_id}/console/")
+    page.wait_for_function("typeof window.kumoKeyFor === 'function'")  # noVNC awaits first
+    for char, layout, key in PASTED:
+        assert page.evaluate("([c, l]) => window.kumoKeyFor(c, l)", [char, layout]) == key, char

@@ -386,12 +386,13 @@ def test_a_default_rule_without_a_revision_gets_the_shipped_one(instance):
 
 def test_enabling_disabling_and_deleting_show_the_impact_first(admin_client, instance):
     rule = tag_rule("tagger", "T")
-    page = admin_client.post(f"/rules/{rule.pk}/toggle/").content.decode()
+    page = admin_client.post(f"/rules/{rule.pk}/disable/").content.decode()
     assert (
         "Disable tagger" in page and instance.ec2_id in page and "alice+T&lt;/description" in page
     )
     assert Rule.objects.get(pk=rule.pk).enabled
-    admin_client.post(f"/rules/{rule.pk}/toggle/", {"confirm": "1"})
+    admin_client.post(f"/rules/{rule.pk}/disable/", {"confirm": "1"})
+    admin_client.post(f"/rules/{rule.pk}/disable/", {"confirm": "1"})  # twice: still disabled
     assert not Rule.objects.get(pk=rule.pk).enabled
     page = admin_client.post(f"/rules/{rule.pk}/delete/").content.decode()
     assert "Delete tagger" in page and Rule.objects.filter(pk=rule.pk).exists()
@@ -487,3 +488,30 @@ def test_check_with_libvirt_refuses_a_domain_that_does_not_render(admin_api, ins
     response = admin_api.post("/api/v1/rules/check/", body, format="json")
     assert response.status_code == 400 and "no hugepages here" in response.json()["stylesheet"][0]
     assert admin_api.get("/api/v1/rules/check/check-definition-nope/").status_code == 404
+
+
+def test_an_instance_already_broken_is_not_blamed_on_an_unrelated_change(instance, admin):
+    broken = Rule.objects.create(name="broken", enabled=True, scope="node", node=instance.node)
+    broken.revise(TERMINATES, admin)
+    unrelated = review.review(pipeline.Override(new_rule(), tag_text("U")), admin)
+    assert unrelated.broken == [] and unrelated.changed == []
+
+
+def test_the_saved_revision_of_a_disabled_rule_is_compared_as_if_enabled(instance):
+    rule = tag_rule("off", "E")
+    Rule.objects.filter(pk=rule.pk).update(enabled=False)
+    rule.refresh_from_db()
+    _, diff = pipeline.preview(instance, rule, tag_text("F"), against="saved")
+    assert "alice+E</description>" in diff and "alice+F</description>" in diff
+
+
+def test_deleting_a_rule_through_the_api_that_breaks_instances_needs_a_yes(admin_api, instance):
+    guard = tag_rule("guard", "G", position=10)
+    needs_guard = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:template match="/"><xsl:if test="not(contains(/domain/description, '+G'))">
+    <xsl:message terminate="yes">the guard is gone</xsl:message></xsl:if>
+    <xsl:copy-of select="."/></xsl:template>
+</xsl:stylesheet>"""
+    Rule.objects.create(name="needs-guard", enabled=True, position=20).revise(needs_guard, None)
+    assert admin_api.delete(f"/api/v1/rules/{guard.pk}/").status_code == 400
+    assert admin_api.delete(f"/api/v1/rules/{guard.pk}/?accept_failures=true").status_code == 204

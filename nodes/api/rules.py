@@ -16,7 +16,7 @@ from nodes.choices import RuleScope
 from nodes.domainxml import pipeline, review
 from nodes.domainxml.chain import Stage, compile_problems
 from nodes.models import Cluster, Image, Instance, InstanceType, Node, Rule, RuleRevision
-from nodes.models.rules import SCOPE_TARGETS, scope_errors
+from nodes.models.rules import SCOPE_TARGETS, TARGET_IDS, scope_errors
 
 
 def slug(field, queryset, **kwargs):
@@ -124,6 +124,12 @@ class RuleSerializer(serializers.ModelSerializer):
         if text is not None:
             rule.revise(text, self.context["request"].user, message)
         return rule
+
+
+def accepts_failures(data):
+    """{"accept_failures": bool} from a request's body or query string."""
+    value = data.get("accept_failures", False)
+    return {"accept_failures": serializers.BooleanField().to_internal_value(value)}
 
 
 def refuse_breaking(override, user, data):
@@ -240,15 +246,6 @@ def preview_instance(request, data):
         raise ValidationError({"instance": str(error)}) from error
 
 
-TARGET_LOOKUPS = {
-    "cluster": (Cluster.objects, "name"),
-    "node": (Node.objects, "name"),
-    "image": (Image.objects, "ec2_id"),
-    "instance_type": (InstanceType.objects, "name"),
-    "owner": (get_user_model().objects, "username"),
-}
-
-
 def proposed_rule(data):
     """The rule being previewed, as edited: the saved one (or a new one) with the payload's
     position and scope."""
@@ -263,8 +260,9 @@ def proposed_rule(data):
         field = SCOPE_TARGETS.get(rule.scope)
         targets = {name: None for name in SCOPE_TARGETS.values()}
         if field:
-            queryset, slug_field = TARGET_LOOKUPS[field]
-            targets[field] = lookup(queryset, slug_field, data.get("scope_target"), "scope_target")
+            model = Rule._meta.get_field(field).related_model
+            value = data.get("scope_target")
+            targets[field] = lookup(model.objects, TARGET_IDS[field], value, "scope_target")
         errors = scope_errors(rule.scope, targets)
         if errors:
             raise ValidationError({"scope_target": list(errors.values())})
@@ -294,8 +292,11 @@ class RuleViewSet(
         )
 
     def perform_destroy(self, rule):
+        """Delete a rule (`?accept_failures=true` when that breaks instances)."""
         if rule.is_default:
             raise ValidationError("The default stylesheet cannot be deleted; reset it instead.")
+        accepted = accepts_failures(self.request.query_params)
+        refuse_breaking(pipeline.Override(rule, without=True), self.request.user, accepted)
         rule.delete()
 
     @extend_schema(responses=RevisionSerializer(many=True))
@@ -316,11 +317,8 @@ class RuleViewSet(
         old = revision_of(rule, str(request.data.get("revision", "")))
         if old is None:
             raise ValidationError({"revision": "Give the revision number to roll back to."})
-        accepted = serializers.BooleanField().to_internal_value(
-            request.data.get("accept_failures", False)
-        )
         refuse_breaking(
-            pipeline.Override(rule, old.text), request.user, {"accept_failures": accepted}
+            pipeline.Override(rule, old.text), request.user, accepts_failures(request.data)
         )
         revision = rule.revise(old.text, request.user, f"Rolled back to r{old.number}")
         return Response(RevisionSerializer(revision).data, status=status.HTTP_201_CREATED)

@@ -256,17 +256,28 @@ def diff(before: Rendered, after: Rendered):
 def preview(instance, proposed, text, against="without", key=None):
     """What the chain makes of instance with `proposed` (the rule as edited, applied as if
     enabled) having `text`, and the diff against the chain without that rule ("without") or
-    with its saved revision ("saved"). A key (one per editor) stops that editor's previous
+    with its saved revision ("saved"). A key (one per admin) stops that admin's previous
     preview if it still runs."""
     edited = copy.copy(proposed)
     edited.enabled = True
-    leave_out = against == "without" and proposed.pk and not proposed.is_default
-    baseline = Override(proposed, without=True) if leave_out else None
+    baseline = baseline_for(proposed, against)
     variants = [(Override(edited, text), True), (baseline, False)]
     after, before = render_variants(instance, variants, chain_rules(), key=key)
     if not proposed.is_default and not proposed.applies_to(instance):
         after.outcome.warnings.insert(0, Problem(not_covered(proposed), edited.name or "New rule"))
     return after, diff(before, after)
+
+
+def baseline_for(proposed, against):
+    """What a preview's diff compares with: the saved chain with the rule left out
+    ("without"), or with its saved revision applied, as if enabled ("saved")."""
+    if proposed.pk is None or proposed.is_default:
+        return None  # a new rule is not in the saved chain; the default always is
+    if against == "without":
+        return Override(proposed, without=True)
+    saved = Rule.objects.select_related("current").get(pk=proposed.pk)
+    saved.enabled = True
+    return Override(saved, saved.current.text)
 
 
 def not_covered(rule):

@@ -59,9 +59,10 @@ def live_instances():
 
 
 def effect_on(instance, override, rules):
-    """The Effect of override on instance, None when its domain stays the same."""
+    """The Effect of override on instance, None when its domain stays the same. An instance
+    the saved chain already fails on is not counted as broken by the change."""
     before, after = pipeline.render_variants(instance, [(None, False), (override, False)], rules)
-    if after.outcome.errors:
+    if after.outcome.errors and not before.outcome.errors:
         return Effect(instance, errors=after.outcome.errors)
     if before.domain_text != after.domain_text:
         return Effect(instance, diff=pipeline.diff(before, after))

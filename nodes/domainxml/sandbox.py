@@ -6,7 +6,7 @@ worker, an rq job, a command) keeps a few helper processes, started on first use
 that takes longer than the limit kills its helper and reports it, and the next render starts
 a fresh one. A round trip costs well under a millisecond.
 
-A render may carry a key (the editor's previews: one per user): a new render with the same
+A render may carry a key (the editor's previews: one per admin): a new render with the same
 key stops the one still running, so that typing into a runaway stylesheet holds one helper,
 not one per keystroke.
 """
@@ -89,6 +89,8 @@ class Sandbox:
         self.owner_pid = None
         self.known = set()
         self.cancelled = False
+        self.rendering = False
+        self.state_lock = threading.Lock()  # rendering and cancelled, between threads
 
     def start(self):
         self.process = subprocess.Popen(
@@ -135,31 +137,41 @@ class Sandbox:
         return replace(request, chains=tuple(chains))
 
     def cancel(self):
-        """Stop the render in progress from another thread; it answers SUPERSEDED."""
-        process = self.process
-        if process is not None and self.owner_pid == os.getpid():
-            self.cancelled = True
-            process.kill()
+        """Stop the render in progress, if one is, from another thread; it answers
+        SUPERSEDED."""
+        with self.state_lock:
+            process = self.process
+            if self.rendering and process is not None and self.owner_pid == os.getpid():
+                self.cancelled = True
+                process.kill()
 
     def render(self, request) -> list[chain.Outcome]:
         with self.lock:
-            self.cancelled = False
             if not self.ready():
                 self.process = None
                 self.start()
+            with self.state_lock:
+                self.cancelled, self.rendering = False, True
             try:
-                self.requests.send(self.shortened(request))
-                if self.replies.poll(self.time_limit):
-                    return self.replies.recv()
-            except (EOFError, OSError):
-                self.stop()
-                return failed(request, SUPERSEDED if self.cancelled else CRASHED)
+                return self.exchange(request)
+            finally:
+                with self.state_lock:
+                    self.rendering = False
+
+    def exchange(self, request):
+        try:
+            self.requests.send(self.shortened(request))
+            if self.replies.poll(self.time_limit):
+                return self.replies.recv()
+        except (EOFError, OSError):
             self.stop()
-            return failed(
-                request,
-                f"The stylesheet ran for more than {self.time_limit:g} s and was stopped: look "
-                "for a template that calls itself without end, or work that grows exponentially.",
-            )
+            return failed(request, SUPERSEDED if self.cancelled else CRASHED)
+        self.stop()
+        return failed(
+            request,
+            f"The stylesheet ran for more than {self.time_limit:g} s and was stopped: look "
+            "for a template that calls itself without end, or work that grows exponentially.",
+        )
 
 
 def failed(request, message):
@@ -189,11 +201,12 @@ class Pool:
             return self.idle.get(timeout=TIME_LIMIT_S + 1)
 
     def supersede(self, key, sandbox):
-        """Record sandbox as key's render, stopping the one it replaces."""
+        """Record sandbox as key's render, stopping the one it replaces (under the lock, so
+        that a helper handed back and lent out again meanwhile is never stopped)."""
         with self.lock:
             previous, self.running[key] = self.running.get(key), sandbox
-        if previous is not None:
-            previous.cancel()
+            if previous is not None:
+                previous.cancel()
 
     def render(self, request, key=None):
         try:

@@ -98,7 +98,8 @@ class Storage:
         except Exception:  # a libvirt failure, or beat() stopping it: no half volume
             with contextlib.suppress(libvirt.libvirtError):
                 stream.abort()
-                volume.delete(0)
+            with contextlib.suppress(libvirt.libvirtError):
+                volume.delete(0)  # a half volume would pass for the whole image next time
             raise
         return self.call(f"Reading {name}", volume.path)
 

@@ -19,6 +19,16 @@ SCOPE_TARGETS = {
 }
 
 
+# How pages and the API name each scope's target: by the id the UI shows.
+TARGET_IDS = {
+    "cluster": "name",
+    "node": "name",
+    "image": "ec2_id",
+    "instance_type": "name",
+    "owner": "username",
+}
+
+
 def scope_condition():
     """Exactly the target field of the scope is set (none for global)."""
     alternatives = Q(

@@ -10,6 +10,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -118,15 +119,21 @@ def rule_enable_library(request, slug):
     rule = Rule.objects.filter(library_slug=slug).select_related("current").first()
     if rule is not None:
         return set_enabled(request, rule, True)
+    taken = f"A rule named {entry.title} exists already: rename it first."
     if Rule.objects.filter(name=entry.title).exists():
-        messages.error(request, f"A rule named {entry.title} exists already: rename it first.")
+        messages.error(request, taken)
         return redirect("rule_list")
     new = Rule(name=entry.title, description=entry.explanation, library_slug=slug, enabled=True)
 
     def create():
-        new.save()
-        new.revise(entry.text, request.user, "From Kumo's rule library")
-        messages.success(request, f"Enabled {new.name}.")
+        try:
+            with transaction.atomic():
+                new.save()
+                new.revise(entry.text, request.user, "From Kumo's rule library")
+        except IntegrityError:  # the same rule, enabled by a request that overtook this one
+            messages.error(request, taken)
+        else:
+            messages.success(request, f"Enabled {new.name}.")
         return redirect("rule_list")
 
     return review_then(request, pipeline.Override(new, entry.text), f"Enable {new.name}", create)
@@ -148,11 +155,13 @@ def set_enabled(request, rule, enabled):
 
 @require_POST
 @admins_only
-def rule_toggle(request, pk):
+def rule_enable(request, pk, enabled):
+    """Enable or disable a rule (the state is in the URL, so that a confirmation applies
+    exactly what was reviewed)."""
     rule = get_object_or_404(visible_rules(request).select_related("current"), pk=pk)
     if rule.is_default:
         raise Http404("The default stylesheet is always applied.")
-    return set_enabled(request, rule, not rule.enabled)
+    return set_enabled(request, rule, enabled)
 
 
 @require_POST

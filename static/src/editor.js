@@ -196,14 +196,16 @@ async function checkWithLibvirt(button, body, csrf) {
       body: JSON.stringify(body),
       credentials: "same-origin",
     });
-    const queued = await response.json();
+    const queued = await response.json().catch(() => ({}));
     if (!response.ok) {
       show("danger", queued.detail || Object.values(queued).flat().join(" "));
       return;
     }
     for (let attempt = 0; attempt < 120; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const result = await (await fetch(`${button.dataset.checkUrl}${queued.job_id}/`, { credentials: "same-origin" })).json();
+      const polled = await fetch(`${button.dataset.checkUrl}${queued.job_id}/`, { credentials: "same-origin" });
+      const result = await polled.json().catch(() => ({}));
+      if (!polled.ok) { show("danger", result.detail || `The check failed (HTTP ${polled.status}).`); return; }
       if (result.ok === true) { show("success", result.message); return; }
       if (result.ok === false) { show("danger", result.message); return; }
       show("secondary", `Asking libvirt on ${queued.node}… ${result.message || ""}`);

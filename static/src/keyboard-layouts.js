@@ -3,7 +3,7 @@
 // them into characters, so pasting into a German guest must press Y for "z".
 //
 // A layout lists, row by row (the codes in ROWS), the characters of each key plain, with
-// Shift and with AltGr; "\0" is a key that types nothing there. Dead keys (a character
+// Shift, with AltGr and with AltGr+Shift; "\0" is a key that types nothing there. Dead keys (a character
 // that waits for the next one, as ^ on a German keyboard) are followed by a space.
 
 const ROWS = [
@@ -21,6 +21,7 @@ export const LAYOUTS = {
     plain: ["`1234567890-=", "qwertyuiop[]", "asdfghjkl;'\\", `${N}zxcvbnm,./`],
     shift: ["~!@#$%^&*()_+", "QWERTYUIOP{}", 'ASDFGHJKL:"|', `${N}ZXCVBNM<>?`],
     altgr: [],
+    altgrShift: [],
     dead: "",
   },
   gb: {
@@ -28,6 +29,7 @@ export const LAYOUTS = {
     plain: ["`1234567890-=", "qwertyuiop[]", "asdfghjkl;'#", "\\zxcvbnm,./"],
     shift: ['¬!"£$%^&*()_+', "QWERTYUIOP{}", "ASDFGHJKL:@~", "|ZXCVBNM<>?"],
     altgr: [`¦${N}${N}${N}€`],
+    altgrShift: [],
     dead: "",
   },
   de: {
@@ -35,6 +37,7 @@ export const LAYOUTS = {
     plain: ["^1234567890ß´", "qwertzuiopü+", "asdfghjklöä#", "<yxcvbnm,.-"],
     shift: ['°!"§$%&/()=?`', "QWERTZUIOPÜ*", "ASDFGHJKLÖÄ'", ">YXCVBNM;:_"],
     altgr: [`${N}${N}²³${N}${N}${N}{[]}\\`, `@${N}€${N}${N}${N}${N}${N}${N}${N}${N}~`, "", `|${N}${N}${N}${N}${N}${N}µ`],
+    altgrShift: [],
     dead: "^´`",
   },
   fr: {
@@ -42,20 +45,23 @@ export const LAYOUTS = {
     plain: ["²&é\"'(-è_çà)=", "azertyuiop^$", "qsdfghjklmù*", "<wxcvbn,;:!"],
     shift: [`${N}1234567890°+`, "AZERTYUIOP¨£", "QSDFGHJKLM%µ", ">WXCVBN?./§"],
     altgr: [`${N}${N}~#{[|\`\\^@]}`, `${N}${N}€${N}${N}${N}${N}${N}${N}${N}${N}¤`],
-    dead: "^¨~`",
+    altgrShift: [],
+    dead: "^¨",
   },
   es: {
     label: "Spanish",
     plain: ["º1234567890'¡", "qwertyuiop`+", "asdfghjklñ´ç", "<zxcvbnm,.-"],
     shift: ['ª!"·$%&/()=?¿', "QWERTYUIOP^*", "ASDFGHJKLѨÇ", ">ZXCVBNM;:_"],
     altgr: ["\\|@#~€¬", `${N}${N}€${N}${N}${N}${N}${N}${N}${N}[]`, `${N}${N}${N}${N}${N}${N}${N}${N}${N}${N}{}`],
+    altgrShift: [],
     dead: "`^´¨",
   },
   it: {
     label: "Italian",
     plain: ["\\1234567890'ì", "qwertyuiopè+", "asdfghjklòàù", "<zxcvbnm,.-"],
     shift: ['|!"£$%&/()=?^', "QWERTYUIOPé*", "ASDFGHJKLç°§", ">ZXCVBNM;:_"],
-    altgr: ["", `${N}${N}€${N}${N}${N}${N}${N}${N}${N}[]`, `${N}${N}${N}${N}${N}${N}${N}${N}${N}@#`],
+    altgr: [`${N}${N}${N}${N}${N}${N}${N}${N}${N}${N}${N}\`~`, `${N}${N}€${N}${N}${N}${N}${N}${N}${N}[]`, `${N}${N}${N}${N}${N}${N}${N}${N}${N}@#`],
+    altgrShift: ["", `${N}${N}${N}${N}${N}${N}${N}${N}${N}${N}{}`],
     dead: "",
   },
 };
@@ -70,12 +76,13 @@ function index(layout) {
   add(layout.plain, null);
   add(layout.shift, "shift");
   add(layout.altgr, "altgr");
+  add(layout.altgrShift, "altgr-shift");
   return keys;
 }
 
 const INDEXES = Object.fromEntries(Object.entries(LAYOUTS).map(([name, layout]) => [name, index(layout)]));
 
-// {code, modifier: null | "shift" | "altgr", dead} for char on the layout, or null when the
+// {code, modifier: null | "shift" | "altgr" | "altgr-shift", dead} for char on the layout, or null when the
 // layout has no key for it.
 export function keyFor(char, layoutName) {
   if (SPECIAL[char]) return { code: SPECIAL[char], modifier: null, dead: false };

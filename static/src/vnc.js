@@ -57,6 +57,7 @@ function typeChar(char, layout) {
   const press = [keysym, key.code];
   if (key.modifier === "shift") sendCombo([SHIFT, press]);
   else if (key.modifier === "altgr") sendCombo([ALTGR, press]);
+  else if (key.modifier === "altgr-shift") sendCombo([ALTGR, SHIFT, press]);
   else sendCombo([press]);
   if (key.dead) sendCombo([[XK.space, "Space"]]);
 }
