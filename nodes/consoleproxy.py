@@ -281,6 +281,7 @@ class ConsoleProxy(ThreadingMixIn, HTTPServer):
     def sweep_forever(self, every=1.0):
         while not self.stopping.wait(every):
             self.sweep()
+        connections.close_all()  # this thread's own, when the proxy stops
 
     def shutdown(self):
         self.stopping.set()

@@ -82,10 +82,9 @@ def open_session(token, origin, client="", session_key="", proxy=""):
         raise Refused(DENIED, "This console link was made for another user.")
     with transaction.atomic():
         # One session opens at a time per instance and per user: the limits hold.
-        grant.instance = (
-            Instance.objects.select_for_update().select_related("node").get(pk=grant.instance_id)
-        )
+        Instance.objects.select_for_update().filter(pk=grant.instance_id).first()
         get_user_model().objects.select_for_update().filter(pk=grant.user_id).first()
+        grant.instance = Instance.objects.select_related("node").get(pk=grant.instance_id)
         check_usable(grant.instance, grant.user, grant.kind)
         session = ConsoleSession.objects.create(
             instance=grant.instance,

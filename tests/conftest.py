@@ -223,6 +223,7 @@ def installer(demo, admin, api, queue, run_jobs, settings):
     rule enabled."""
     settings.KUMO_STOP_TIMEOUT = 3
     settings.KUMO_REBOOT_TIMEOUT = 3
+    settings.KUMO_PROBE_TIMEOUT = 30  # a libvirtd just started probes QEMU's capabilities
     local = Node.objects.get(name="local")
     assert probe_and_record(local), local.last_error
     Node.objects.filter(name="sim").update(enabled=False)

@@ -6,8 +6,10 @@ import pytest
 
 from nodes import operations
 from nodes.choices import ActionKind
-from nodes.models import Instance
+from nodes.jobs import probe_and_record
+from nodes.models import Image, Instance, Node
 from tests.browser import log_in
+from tests.test_browser_launch import demo_password
 from tests.test_qemu_lifecycle import serial_log, wait_for_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -145,3 +147,45 @@ def test_pasted_characters_find_their_keys_on_the_guests_layout(page, live_serve
     page.wait_for_function("typeof window.kumoKeyFor === 'function'")  # noVNC awaits first
     for char, layout, key in PASTED:
         assert page.evaluate("([c, l]) => window.kumoKeyFor(c, l)", [char, layout]) == key, char
+
+
+def test_an_admin_boots_the_installer_from_the_pages_and_watches_both_consoles(
+    page, live_server, demo, console_proxy, queue, run_jobs, settings
+):
+    """The demo story: enable the boot-parameters rule, launch the Debian installer on the
+    local node from the launch form, then watch it in the VNC and the serial consoles."""
+    settings.KUMO_CONSOLE_ORIGINS = [live_server.url]
+    settings.KUMO_PROBE_TIMEOUT = 30  # a libvirtd just started probes QEMU's capabilities
+    local = Node.objects.get(name="local")
+    assert probe_and_record(local), local.last_error
+    log_in(page, live_server, "admin", demo_password("admin"))
+    page.goto(f"{live_server.url}/rules/")
+    page.click("form[action='/rules/library/boot-params/enable/'] button")
+    page.click("button:has-text('Enable Boot parameters from user data')")
+    page.wait_for_selector("text=Enabled Boot parameters from user data")
+
+    page.goto(f"{live_server.url}/instances/new/")
+    page.select_option("#id_image", label=str(Image.objects.get(kind="machine")))
+    page.select_option("#id_kernel", label=str(Image.objects.get(kind="kernel")))
+    page.select_option("#id_ramdisk", label=str(Image.objects.get(kind="ramdisk")))
+    page.select_option("#id_instance_type", "m1.medium")
+    page.select_option("#id_node", "local")
+    page.fill("#id_name", "installer")
+    page.fill("#id_user_data", "bootparams=console=tty0 priority=critical\n")
+    page.click("button:has-text('Launch')")
+    page.wait_for_selector("text=installer")
+    run_jobs()
+    instance = Instance.objects.get(name="installer")
+    assert instance.vm_state == "active", instance.actions.get().error
+    assert "console=tty0 priority=critical" in instance.domain_xml
+
+    page.goto(f"{live_server.url}/instances/{instance.ec2_id}/")
+    page.click("text=VNC console")
+    page.wait_for_selector("#vnc-screen[data-connected='true']", timeout=20_000)
+    page.wait_for_function(f"({LIT_PIXELS})() > 100", timeout=30_000)
+    page.goto(f"{live_server.url}/instances/{instance.ec2_id}/")
+    page.click("text=Watch serial (read-only)")
+    page.wait_for_selector("#console-status[data-state='connected']", timeout=30_000)
+    assert wait_for_text(serial_log(instance), "Linux version", 60)
+    operations.request_action(instance, ActionKind.TERMINATE, instance.owner)
+    run_jobs()

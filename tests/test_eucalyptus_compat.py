@@ -15,7 +15,8 @@ from tests.domain_facts import BASE
 
 FIXTURES = Path(__file__).with_name("fixtures")
 STYLESHEETS = ["eucalyptus3-libvirt.xsl", "eucalyptus4-libvirt.xsl"]
-SEED = Path(__file__).resolve().parents[2] / "shared/samples/instance-seed.xml"
+# The seed's instance.xml of Eucalyptus 3.1 (shared/samples/instance-seed.xml), kept here.
+SEED = FIXTURES / "eucalyptus3-instance.xml"
 XSL = "{http://www.w3.org/1999/XSL/Transform}"
 ROOT_PATH = "/var/lib/kumo/instances/i-37F04164/root.img"
 
@@ -149,8 +150,6 @@ def test_eucalyptus_stylesheets_refuse_hypervisors_they_do_not_know(name):
 
 @pytest.mark.parametrize("name", STYLESHEETS)
 def test_eucalyptus_stylesheets_transform_the_eucalyptus_3_1_instance_xml(name):
-    if not SEED.is_file():
-        pytest.skip(f"{SEED} is missing")
     seed = etree.parse(str(SEED)).getroot()
     device = seed.findtext("disks/diskPath")
     outcome = render(name, SEED.read_bytes(), {})
