@@ -176,7 +176,8 @@ def chain_rules():
     """The default stylesheet and every enabled rule, with their current revisions: one
     query, shared by the renders of a preview or a review."""
     wanted = Q(is_default=True) | Q(enabled=True)
-    rules = list(Rule.objects.filter(wanted, current__isnull=False).select_related("current"))
+    found = Rule.objects.filter(wanted, current__isnull=False).select_related("current")
+    rules = list(found.order_by())  # ordered() sorts them
     if not any(rule.is_default for rule in rules):
         default_rule()
         return chain_rules()
