@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import _django  # noqa: E402
 
 KEYSTROKES = 60
-DEBOUNCE_MS = 100  # static/src/editor.js
+DEBOUNCE_MS = 75  # static/src/editor.js
 
 # window.nextPreview: resolves with the milliseconds from the next keydown to the next preview.
 MEASURE_NEXT = """() => { window.nextPreview = new Promise((resolve) => {

@@ -4,7 +4,7 @@ import { EditorView, basicSetup } from "codemirror";
 import { xml } from "@codemirror/lang-xml";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 
-const DEBOUNCE_MS = 100;
+const DEBOUNCE_MS = 75;
 
 function utf8ToBase64(text) {
   const bytes = new TextEncoder().encode(text);
