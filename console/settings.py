@@ -78,6 +78,12 @@ def secret_key():
         return secrets.token_urlsafe(50)  # lets the checks run and report it
 
 
+def user_page(user):
+    from django.urls import reverse  # settings load before the URL conf
+
+    return reverse("user_detail", args=[user.username])
+
+
 def database(url):
     try:
         return dj_database_url.parse(url, conn_max_age=60)
@@ -216,7 +222,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 # Django's user model has no page of its own; Kumo's user pages are its.
-ABSOLUTE_URL_OVERRIDES = {"auth.user": lambda user: f"/users/{user.username}/"}
+ABSOLUTE_URL_OVERRIDES = {"auth.user": lambda user: user_page(user)}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

@@ -95,7 +95,7 @@ def run_action(action_id):
     action.mark_running()
     run = lifecycle.Run(action)
     try:
-        run.check_still_ours()
+        run.ensure_ours()  # taken over while the job waited in the queue?
         lifecycle.RUNNERS[action.kind](run)
     except lifecycle.Preempted as error:
         action.fail(str(error))

@@ -57,11 +57,6 @@ class Run:
         self.task = TASK_FOR.get(action.kind)  # what the action's claim set
         self.last_beat = time.monotonic()
 
-    def check_still_ours(self):
-        """Before touching the node: was the instance taken over while the job waited?"""
-        if self.instance.task_state != self.task:
-            raise Preempted(PREEMPTED)
-
     def ensure_ours(self):
         """Stop (Preempted) if another action took the instance over since the last look."""
         if not Instance.objects.filter(pk=self.instance.pk, task_state=self.task).exists():

@@ -65,14 +65,14 @@ def request_probe(node):
     return job_id
 
 
-CHECK_PREFIX = "check-definition-"
+CHECK_JOB_PREFIX = "check-definition-"  # rq job ids of definition checks
 
 
 def request_definition_check(node, domain_xml):
     """Queue libvirt's own validation of domain_xml on node; returns the rq job id, whose
     outcome `definition_check` reads."""
     require_queue()
-    job_id = f"{CHECK_PREFIX}{uuid.uuid4().hex}"
+    job_id = f"{CHECK_JOB_PREFIX}{uuid.uuid4().hex}"
     job_queue().enqueue(
         "nodes.jobs.check_domain_definition",
         node.pk,
@@ -89,7 +89,7 @@ def definition_check(job_id):
     """{"status", "ok", "message"} of a check queued by request_definition_check, or None
     when there is no such check (or it expired)."""
     require_queue()
-    job = job_queue().fetch_job(job_id) if job_id.startswith(CHECK_PREFIX) else None
+    job = job_queue().fetch_job(job_id) if job_id.startswith(CHECK_JOB_PREFIX) else None
     if job is None:
         return None
     status = job.get_status().value

@@ -154,19 +154,22 @@ JOB_LOST = (
 )
 
 
+def why_stuck(action):
+    """Why a queued or running action can no longer finish, or None when it can."""
+    if action.status == ActionStatus.RUNNING:
+        return WORKER_DIED if worker_gone(action) else None
+    return JOB_LOST if job_lost(action) else None
+
+
 def recover_stale_actions():
     """Fail the actions that can no longer finish (their worker died, or their job was lost
     from the queue), and give their instances back."""
     actions = Action.objects.filter(status__in=[ActionStatus.RUNNING, ActionStatus.QUEUED])
     try:
-        dead = [
-            (action, WORKER_DIED if action.status == ActionStatus.RUNNING else JOB_LOST)
-            for action in actions
-            if (worker_gone if action.status == ActionStatus.RUNNING else job_lost)(action)
-        ]
+        stuck = [(action, reason) for action in actions if (reason := why_stuck(action))]
     except RedisError:
         return  # the queue is down: nothing can be told apart now
-    for action, reason in dead:
+    for action, reason in stuck:
         status = action.status
         action.refresh_from_db(fields=["status"])
         if action.status != status:

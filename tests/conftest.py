@@ -38,6 +38,12 @@ def wait_for(condition, seconds, every=0.05):
     return False
 
 
+def demo_password(username):
+    """The password seeddemo made for username (kept in the var directory)."""
+    logins = (settings.VAR_DIR / "demo-logins.txt").read_text().splitlines()
+    return next(line.split()[1] for line in logins if line.split()[0] == username)
+
+
 def console_process(args, var_dir, **env):
     """`python ARGS` run as a console process is (console.settings, KUMO_VAR_DIR=var_dir),
     with env added to the environment."""

@@ -7,13 +7,15 @@ row runs once per persona on a fresh database, so a row that changes things (a d
 deactivation) cannot affect the next persona's answer.
 """
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver, resolve
 from rest_framework.test import APIClient
 
 from nodes.domainxml import pipeline
-from nodes.models import Action, Snapshot, UnmanagedDomain
+from nodes.models import Action, Rule, Snapshot, UnmanagedDomain
 
 PERSONAS = ("anon", "a", "b", "admin")
 LOGIN = 302  # pages send anonymous visitors to the login page
@@ -188,7 +190,7 @@ def ids(world, admin):
     action = Action.objects.create(
         instance=instance, kind="launch", owner=instance.owner, job_id="authz-1"
     )
-    rule = pipeline.default_rule().__class__.objects.create(name="extra")
+    rule = Rule.objects.create(name="extra")
     rule.revise(SHEET, admin)
     unmanaged = UnmanagedDomain.objects.create(
         node=instance.node, uuid="00000000-0000-4000-8000-00000000000a", name="x", power_state="x"
@@ -264,10 +266,13 @@ def methods_of(view):
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
+def any_ids(url):
+    """url's path with its {placeholders} filled in: enough to tell which route it is."""
+    return re.sub(r"\{\w+\}", "1", url.split("?")[0])
+
+
 def test_the_matrix_covers_every_url():
-    covered = {
-        (resolve(url.split("?")[0].format(**DUMMY)).url_name, method) for method, url, _, _ in ROWS
-    }
+    covered = {(resolve(any_ids(url)).url_name, method) for method, url, _, _ in ROWS}
     names = {name for name, _ in covered}
     missing = []
     for route, name, methods in routes():
@@ -277,19 +282,6 @@ def test_the_matrix_covers_every_url():
         else:
             missing += [f"{m.upper()} {route}" for m in methods if (name, m) not in covered]
     assert missing == [], f"URLs without a row in the matrix: {missing}"
-
-
-DUMMY = {
-    "image_a": "emi-00000001",
-    "public_image": "emi-00000002",
-    "keypair_a": 1,
-    "instance_a": "i-00000001",
-    "action_a": 1,
-    "snapshot_a": 1,
-    "default_rule": 1,
-    "rule": 2,
-    "unmanaged": 1,
-}
 
 
 def test_id_guessing_looks_like_not_found(ids, personas):

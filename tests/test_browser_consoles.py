@@ -9,7 +9,7 @@ from nodes.choices import ActionKind
 from nodes.jobs import probe_and_record
 from nodes.models import Image, Instance, Node
 from tests.browser import log_in
-from tests.test_browser_launch import demo_password
+from tests.conftest import demo_password
 from tests.test_qemu_lifecycle import serial_log, wait_for_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -3,19 +3,14 @@ running instance on the sim node, watches the list follow without reloading, sto
 terminates it, and never sees anyone else's instance."""
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from nodes import operations
 from nodes.models import Image, Instance, InstanceType, Keypair
 from tests.browser import log_in
+from tests.conftest import demo_password
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def demo_password(username):
-    logins = (settings.VAR_DIR / "demo-logins.txt").read_text().splitlines()
-    return next(line.split()[1] for line in logins if line.split()[0] == username)
 
 
 def confirm_and_click(page, selector):

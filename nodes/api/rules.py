@@ -223,10 +223,8 @@ def lookup(queryset, field, value, label):
 def preview_instance(request, data):
     """The instance to preview on: a real one by id, or a sample built from the choices."""
     if data.get("instance"):
-        related = ["node__cluster", "cluster", "image", "kernel", "ramdisk", "instance_type"]
-        instance = lookup(
-            Instance.objects.select_related(*related), "ec2_id", data["instance"], "instance"
-        )
+        rendered = Instance.objects.select_related(*pipeline.RENDERED_RELATED)
+        instance = lookup(rendered, "ec2_id", data["instance"], "instance")
         if instance.node is None:
             raise ValidationError({"instance": "This instance has no node yet."})
         return instance

@@ -56,6 +56,18 @@ def default_rule():
     return rule
 
 
+# What facts_for reads of an instance: select_related these when loading ones to render.
+RENDERED_RELATED = (
+    "node__cluster",
+    "cluster",
+    "image",
+    "kernel",
+    "ramdisk",
+    "instance_type",
+    "owner",
+)
+
+
 def facts_for(instance):
     """InstanceFacts of a saved or unsaved Instance with its node, image and type set."""
     node, image, kind = instance.node, instance.image, instance.instance_type

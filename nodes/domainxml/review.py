@@ -14,8 +14,6 @@ from nodes.choices import VmState
 from nodes.domainxml import pipeline
 from nodes.models import Instance
 
-RELATED = ["node__cluster", "cluster", "image", "kernel", "ramdisk", "instance_type", "owner"]
-
 
 @dataclass
 class Effect:
@@ -54,7 +52,7 @@ def live_instances():
     return (
         Instance.objects.exclude(vm_state=VmState.DELETED)
         .filter(node__isnull=False)
-        .select_related(*RELATED)
+        .select_related(*pipeline.RENDERED_RELATED)
     )
 
 

@@ -149,7 +149,7 @@ def set_enabled(request, rule, enabled):
         return redirect("rule_list")
 
     title = f"{'Enable' if enabled else 'Disable'} {rule.name}"
-    override = pipeline.Override(changed, rule.current.text, without=not enabled)
+    override = pipeline.Override(changed, rule.current.text)  # disabled: left out of the chain
     return review_then(request, override, title, apply)
 
 

@@ -22,8 +22,8 @@ def chosen_instance(options):
             return pipeline.sample_instance(owner or get_user_model()(username="sample"))
         except LookupError as error:
             raise CommandError(f"{error} Run manage.py seeddemo first.") from error
-    related = ["node__cluster", "cluster", "image", "kernel", "ramdisk", "instance_type", "owner"]
-    instance = Instance.objects.select_related(*related).filter(ec2_id=options["instance"]).first()
+    rendered = Instance.objects.select_related(*pipeline.RENDERED_RELATED)
+    instance = rendered.filter(ec2_id=options["instance"]).first()
     if instance is None:
         raise CommandError(f"No instance {options['instance']}.")
     if instance.node is None:

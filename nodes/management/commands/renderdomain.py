@@ -8,7 +8,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from nodes import lifecycle
 from nodes.domainxml import pipeline
+from nodes.libvirt import NodeError, check_definition
 from nodes.management.commands._instances import add_instance_arguments, chosen_instance
 
 
@@ -49,9 +51,6 @@ class Command(BaseCommand):
         self.stdout.write(rendered.domain_text, ending="")
 
     def check_on_node(self, node, domain_xml):
-        from nodes import lifecycle
-        from nodes.libvirt import NodeError, check_definition
-
         try:
             check_definition(lifecycle.endpoint_for(node), domain_xml, settings.KUMO_PROBE_TIMEOUT)
         except NodeError as error:
