@@ -1,12 +1,15 @@
 """Settings for the test suite: Kumo's own, with Redis on a database of its own."""
 
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 from console.settings import *  # noqa: F403
 from console.settings import REDIS_URL, RQ_QUEUES
 
 # Tests flush their Redis database; keep it away from a running console's (db 0).
-TEST_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/15"))
+# KUMO_TEST_REDIS_DB lets two checkouts run their suites side by side.
+TEST_REDIS_DB = os.environ.get("KUMO_TEST_REDIS_DB", "15")
+TEST_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{TEST_REDIS_DB}"))
 RQ_QUEUES["default"]["URL"] = TEST_REDIS_URL
 KUMO_PROBE_TIMEOUT = 3
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
