@@ -13,7 +13,7 @@ from nodes.domainxml.chain import Stage, compile_problems
 from nodes.models import Cluster, Image, InstanceType, Keypair, Node, Quota, Rule
 from nodes.models.rules import SCOPE_TARGETS, TARGET_IDS, scope_errors
 from nodes.operations import MAX_USER_DATA, LaunchInvalid, encoded_user_data, launch_cluster
-from nodes.validators import validate_name
+from nodes.validators import validate_name, validate_xml_text
 
 
 def styled(form):
@@ -239,7 +239,7 @@ class LaunchForm(forms.Form):
     user_data_file = forms.FileField(
         required=False, label="…or upload user data", help_text="A text file of up to 16 KiB."
     )
-    name = forms.CharField(required=False, max_length=255)
+    name = forms.CharField(required=False, max_length=255, validators=[validate_xml_text])
     count = forms.IntegerField(min_value=1, max_value=20, initial=1)
     cluster = forms.ModelChoiceField(
         queryset=Cluster.objects.all(), to_field_name="name", required=False

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from nodes.xmltext import incompatibility
+
 # The key types accepted, whitelisted (never inferred from what a parser happens to read).
 ALLOWED_TYPES = {
     "ssh-ed25519": "Ed25519",
@@ -58,6 +60,8 @@ def parse_public_key(text):
         raise KeyRefused("Paste an OpenSSH public key (one line: type, key, comment).")
     if len(text) > MAX_KEY_CHARS or "\n" in text:
         raise KeyRefused("A public key is one line of at most 16 KiB.")
+    if reason := incompatibility(text, "The key"):
+        raise KeyRefused(reason)
     if text.startswith("-----BEGIN"):
         raise KeyRefused(
             "This is a PEM file; paste the OpenSSH public key (the .pub file) instead."

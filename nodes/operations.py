@@ -20,6 +20,7 @@ from nodes.choices import ActionKind, TaskState, VmState
 from nodes.ids import new_ec2_id
 from nodes.models import Action, Cluster, ConsoleOutput, Instance, Quota
 from nodes.models.quotas import usage
+from nodes.xmltext import incompatibility
 
 
 class QueueUnavailable(Exception):
@@ -275,6 +276,8 @@ def encoded_user_data(text):
             ) from error
     if "\x00" in text:
         raise LaunchInvalid("user_data", "User data must be text (UTF-8), not binary.")
+    if reason := incompatibility(text, "The user data"):
+        raise LaunchInvalid("user_data", reason)
     raw = text.encode()
     if len(raw) > MAX_USER_DATA:
         raise LaunchInvalid(

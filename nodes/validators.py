@@ -6,12 +6,22 @@ from urllib.parse import parse_qsl, urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from nodes.xmltext import incompatibility
+
 # "new" would be hidden by the …/new/ page of its kind.
 validate_name = RegexValidator(
     r"^(?!new$)[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
     "Use letters, digits, dots, dashes and underscores, starting with a letter or digit "
     "(and not the word new).",
 )
+
+
+def validate_xml_text(value):
+    """Text that may reach instance.xml, a stylesheet or a domain: only what XML can carry."""
+    reason = incompatibility(value)
+    if reason:
+        raise ValidationError(reason, code="xml_incompatible")
+
 
 LIBVIRT_DRIVERS = {"qemu", "xen", "test", "lxc", "ch", "bhyve", "vz"}
 LIBVIRT_TRANSPORTS = {"", "unix", "tls", "tcp", "ssh", "libssh", "libssh2", "ext"}

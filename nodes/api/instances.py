@@ -13,6 +13,7 @@ from nodes.api.serializers import InstanceSerializer
 from nodes.api.views import QueueDown
 from nodes.choices import ActionKind, ConsoleKind, ImageKind
 from nodes.models import Action, Cluster, Image, Instance, InstanceType, Keypair, Node
+from nodes.validators import validate_xml_text
 
 MAX_COUNT = 20
 
@@ -79,7 +80,9 @@ class LaunchSerializer(serializers.Serializer):
         slug_field="name", queryset=Keypair.objects.all(), required=False, allow_null=True
     )
     user_data = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    name = serializers.CharField(
+        required=False, allow_blank=True, max_length=255, validators=[validate_xml_text]
+    )
     count = serializers.IntegerField(required=False, min_value=1, max_value=MAX_COUNT, default=1)
     cluster = VisibleChoice(
         slug_field="name", queryset=Cluster.objects.all(), required=False, allow_null=True
@@ -120,7 +123,6 @@ class ConsoleOutputSerializer(serializers.Serializer):
     output = serializers.CharField()
     truncated = serializers.BooleanField(help_text="Older output was left out (64 KiB kept).")
     fetched_at = serializers.DateTimeField(allow_null=True, help_text="When it was read.")
-    refreshing = serializers.BooleanField(help_text="A fresh read is queued: ask again.")
     refreshing = serializers.BooleanField(help_text="A fresh read is queued: ask again.")
 
 

@@ -5,6 +5,8 @@ import binascii
 import re
 from dataclasses import dataclass, field
 
+from nodes.xmltext import xml_safe
+
 
 @dataclass(frozen=True)
 class Disk:
@@ -130,13 +132,14 @@ def decoded_user_data(user_data):
 def boot_params(user_data):
     """The value of the last `bootparams=` line of the user data, as in seed 003."""
     found = re.findall(r"^\s*bootparams=(.*?)\s*$", decoded_user_data(user_data), re.M)
-    return found[-1] if found else ""
+    return xml_safe(found[-1]) if found else ""
 
 
 def stylesheet_params(facts: InstanceFacts):
     """The values every stylesheet of the chain receives as XSLT string parameters
-    (declare the ones you use with <xsl:param name="…"/>)."""
-    return {
+    (declare the ones you use with <xsl:param name="…"/>). Characters XML cannot carry
+    become U+FFFD: whatever the user data holds, it cannot stop a render."""
+    params = {
         "instance_id": facts.instance_id,
         "instance_name": facts.name,
         "owner": facts.owner,
@@ -153,3 +156,4 @@ def stylesheet_params(facts: InstanceFacts):
         "cpu_cap": str(facts.cpu_cap),
         "user_data": decoded_user_data(facts.user_data),
     }
+    return {name: xml_safe(value) for name, value in params.items()}

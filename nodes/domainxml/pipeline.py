@@ -223,7 +223,11 @@ def render_variants(instance, variants, rules, with_rules=True, key=None):
     variants, in one round trip to the sandbox: one Rendered per variant. A key makes a
     render stop the previous one with that key (sandbox.render_chains)."""
     facts = facts_for(instance)
-    xml = instancexml.to_bytes(instancexml.build(facts))
+    try:
+        xml = instancexml.to_bytes(instancexml.build(facts))
+    except ValueError as error:  # a value XML cannot carry, saved before the door checked it
+        problem = Problem(f"instance.xml cannot be built: {error}", "instance.xml")
+        return [Rendered(Outcome(errors=[problem])) for _ in variants]
     chains = [chain_for(instance, rules, override, with_rules) for override, _ in variants]
     outcomes = sandbox.render_chains(
         xml,

@@ -16,7 +16,7 @@ from nodes.choices import (
 )
 from nodes.ids import ec2_id_validator, new_ec2_id
 from nodes.querysets import VisibleQuerySet
-from nodes.validators import validate_name
+from nodes.validators import validate_name, validate_xml_text
 
 
 class Image(models.Model):
@@ -32,8 +32,8 @@ class Image(models.Model):
         validators=[ec2_id_validator("emi", "eki", "eri")],
     )
     kind = models.CharField(max_length=8, choices=ImageKind, default=ImageKind.MACHINE)
-    name = models.CharField(max_length=128)
-    description = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=128, validators=[validate_xml_text])
+    description = models.CharField(max_length=255, blank=True, validators=[validate_xml_text])
     format = models.CharField(max_length=8, choices=ImageFormat, default=ImageFormat.QCOW2)
     location = models.CharField(
         max_length=1024, help_text="Path of the image file on the console host."

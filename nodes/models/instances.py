@@ -11,7 +11,8 @@ from django.utils.crypto import get_random_string
 
 from nodes.choices import PowerState, TaskState, VmState
 from nodes.ids import ec2_id_validator, new_ec2_id
-from nodes.querysets import VisibleQuerySet
+from nodes.querysets import InstanceQuerySet
+from nodes.validators import validate_xml_text
 
 VNC_PASSWORD = re.compile(r"""passwd=(["'])[^"']*\1""")
 
@@ -34,7 +35,7 @@ class Instance(models.Model):
         "id", max_length=10, unique=True, editable=False, validators=[ec2_id_validator("i")]
     )
     uuid = models.UUIDField(default=uuid4, editable=False)
-    name = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=255, blank=True, validators=[validate_xml_text])
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="instances"
     )
@@ -93,7 +94,7 @@ class Instance(models.Model):
     launched_at = models.DateTimeField(null=True, blank=True)
     terminated_at = models.DateTimeField(null=True, blank=True)
 
-    objects = VisibleQuerySet.as_manager()
+    objects = InstanceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

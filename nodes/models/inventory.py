@@ -10,7 +10,7 @@ from django.utils import timezone
 from nodes import credentials
 from nodes.choices import AuthMethod, CpuMode, DomainType, NicType, NodeStatus, PlacementPolicy
 from nodes.querysets import VisibleQuerySet
-from nodes.validators import validate_libvirt_uri, validate_name
+from nodes.validators import validate_libvirt_uri, validate_name, validate_xml_text
 
 
 class Cluster(models.Model):
@@ -19,7 +19,7 @@ class Cluster(models.Model):
     MEMBER_VISIBILITY = "all"
 
     name = models.CharField(max_length=63, unique=True, validators=[validate_name])
-    description = models.CharField(max_length=255, blank=True)
+    description = models.CharField(max_length=255, blank=True, validators=[validate_xml_text])
     placement_policy = models.CharField(
         max_length=16, choices=PlacementPolicy, default=PlacementPolicy.GREEDY
     )
@@ -31,7 +31,11 @@ class Cluster(models.Model):
         help_text="The guest CPU of this cluster's nodes, unless a node says otherwise.",
     )
     cpu_model = models.CharField(
-        "CPU model", max_length=64, blank=True, help_text="For the custom mode, e.g. Haswell."
+        "CPU model",
+        max_length=64,
+        blank=True,
+        validators=[validate_xml_text],
+        help_text="For the custom mode, e.g. Haswell.",
     )
     last_placed = models.ForeignKey(
         "nodes.Node",
@@ -77,7 +81,9 @@ class Node(models.Model):
         "qemu+tls://host/system or test+unix:///default.",
     )
     auth_method = models.CharField(max_length=8, choices=AuthMethod, default=AuthMethod.NONE)
-    username = models.CharField(max_length=150, blank=True, help_text="SASL username.")
+    username = models.CharField(
+        max_length=150, blank=True, validators=[validate_xml_text], help_text="SASL username."
+    )
     sealed_password = models.CharField(max_length=512, blank=True, editable=False)
     domain_type = models.CharField(max_length=8, choices=DomainType, default=DomainType.KVM)
     cpu_allocation_ratio = models.DecimalField(max_digits=5, decimal_places=2, default=4)
@@ -97,12 +103,15 @@ class Node(models.Model):
         blank=True,
         help_text="Blank: the cluster's CPU mode.",
     )
-    cpu_model = models.CharField("CPU model", max_length=64, blank=True)
+    cpu_model = models.CharField(
+        "CPU model", max_length=64, blank=True, validators=[validate_xml_text]
+    )
     vnc_listen = models.CharField(
         "VNC listen address",
         max_length=64,
         blank=True,
         default="127.0.0.1",
+        validators=[validate_xml_text],
         help_text="Where instances' VNC servers listen on the node (reachable by the console "
         "proxy only); blank for no VNC graphics.",
     )
@@ -112,16 +121,19 @@ class Node(models.Model):
         max_length=64,
         blank=True,
         default="default",
+        validators=[validate_xml_text],
         help_text="The libvirt network or host bridge instances attach to.",
     )
     images_path = models.CharField(
         max_length=255,
         default="/var/lib/kumo/images",
+        validators=[validate_xml_text],
         help_text="Directory on the node holding images (kernels, ramdisks, disks).",
     )
     instances_path = models.CharField(
         max_length=255,
         default="/var/lib/kumo/instances",
+        validators=[validate_xml_text],
         help_text="Directory on the node holding each instance's disks and console log.",
     )
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from nodes.choices import RuleScope
 from nodes.querysets import VisibleQuerySet
+from nodes.validators import validate_xml_text
 
 SCOPE_TARGETS = {
     RuleScope.CLUSTER: "cluster",
@@ -62,8 +63,8 @@ class Rule(models.Model):
 
     MEMBER_VISIBILITY = "none"
 
-    name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=100, unique=True, validators=[validate_xml_text])
+    description = models.TextField(blank=True, validators=[validate_xml_text])
     scope = models.CharField(max_length=16, choices=RuleScope, default=RuleScope.GLOBAL)
     cluster = models.ForeignKey("nodes.Cluster", on_delete=models.CASCADE, null=True, blank=True)
     node = models.ForeignKey("nodes.Node", on_delete=models.CASCADE, null=True, blank=True)
@@ -155,7 +156,7 @@ class RuleRevision(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    message = models.CharField(max_length=255, blank=True)
+    message = models.CharField(max_length=255, blank=True, validators=[validate_xml_text])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
