@@ -6,13 +6,19 @@ review renders every live instance before and after the change and lists those w
 would change and those that would no longer render at all (and, when none of them shows a
 failure, a sample instance the rule covers, so that a rule no instance has yet is run once).
 Pages and the API show it and ask for an explicit confirmation before breaking instances.
+Instances that cannot be rendered before the change either are listed as such, with why; they
+never stop the review of the others.
 """
 
+import logging
 from dataclasses import dataclass, field
 
 from nodes.choices import VmState
 from nodes.domainxml import pipeline
+from nodes.domainxml.chain import Problem
 from nodes.models import Instance
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -21,7 +27,8 @@ class Effect:
 
     instance: Instance | None
     diff: str = ""
-    errors: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # the change breaks it: why
+    unrenderable: list = field(default_factory=list)  # it cannot be rendered already: why
 
     @property
     def label(self):
@@ -32,6 +39,7 @@ class Effect:
             "instance": self.instance.ec2_id if self.instance else None,
             "diff": self.diff,
             "errors": [problem.as_dict() for problem in self.errors],
+            "unrenderable": [problem.as_dict() for problem in self.unrenderable],
         }
 
 
@@ -41,11 +49,15 @@ class Review:
 
     @property
     def changed(self):
-        return [effect for effect in self.effects if not effect.errors]
+        return [effect for effect in self.effects if effect.diff]
 
     @property
     def broken(self):
         return [effect for effect in self.effects if effect.errors]
+
+    @property
+    def unrenderable(self):
+        return [effect for effect in self.effects if effect.unrenderable]
 
 
 def live_instances():
@@ -58,9 +70,18 @@ def live_instances():
 
 def effect_on(instance, override, rules):
     """The Effect of override on instance, None when its domain stays the same. An instance
-    the saved chain already fails on is not counted as broken by the change."""
-    before, after = pipeline.render_variants(instance, [(None, False), (override, False)], rules)
-    if after.outcome.errors and not before.outcome.errors:
+    the saved chain already fails on is not counted as broken by the change: it is listed as
+    unrenderable."""
+    try:
+        variants = [(None, False), (override, False)]
+        before, after = pipeline.render_variants(instance, variants, rules)
+    except Exception as error:  # one instance's bad data must not stop the review of all
+        log.exception("reviewing a rule change on %s", instance.ec2_id)
+        problem = Problem(f"Kumo cannot render it ({type(error).__name__}: {error}).")
+        return Effect(instance, unrenderable=[problem])
+    if after.outcome.errors:
+        if before.outcome.errors:
+            return Effect(instance, unrenderable=before.outcome.errors)
         return Effect(instance, errors=after.outcome.errors)
     if before.domain_text != after.domain_text:
         return Effect(instance, diff=pipeline.diff(before, after))
