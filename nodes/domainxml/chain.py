@@ -3,9 +3,9 @@
 Stylesheets compile with XSLTAccessControl.DENY_ALL (no document() reads, no exsl:document
 writes, no network) and parse with entities and network off. Compiled stylesheets are cached
 by the hash of their text. Each stage's output is the next stage's input; the last output is
-checked: a <domain> root, libvirt's RelaxNG schema (warnings only), no disks lost on the way.
-Pure: no Django. It runs inside the sandbox process (sandbox.py), which enforces the time
-limit.
+checked: a <domain> root of sane size and depth, libvirt's RelaxNG schema (warnings only), no
+disks lost on the way; and re-indented for diffs. Pure: no Django. It runs inside the sandbox
+process (sandbox.py), which enforces the time and memory limits.
 """
 
 import hashlib
@@ -16,6 +16,9 @@ from pathlib import Path
 from lxml import etree
 
 MAX_STYLESHEET_BYTES = 256 * 1024
+# No libvirt domain comes near these; a chain whose output does is stopped with the limit named.
+MAX_DOMAIN_BYTES = 1 << 20
+MAX_DOMAIN_DEPTH = 64
 DOMAIN_SCHEMA = Path("/usr/share/libvirt/schemas/domain.rng")
 ACCESS = etree.XSLTAccessControl.DENY_ALL
 
@@ -65,6 +68,7 @@ class Outcome:
     domain_xml: bytes | None = None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    indented: str = ""  # domain_xml re-indented, so that diffs show elements, not layout
 
     @property
     def ok(self):
@@ -174,11 +178,20 @@ def compiled(key, text, stage_name):
     return transform
 
 
+def strparams(params, stage_name):
+    try:
+        return {name: etree.XSLT.strparam(value) for name, value in params.items()}
+    except ValueError as error:
+        raise StageFailed(
+            [Problem(f"A stylesheet parameter cannot be passed: {error}", stage_name)]
+        ) from error
+
+
 def apply(stage, document, params):
     transform = compiled(stage.key, stage.text, stage.name)
     etree.clear_error_log()
     try:
-        result = transform(document, **{k: etree.XSLT.strparam(v) for k, v in params.items()})
+        result = transform(document, **strparams(params, stage.name))
     except etree.XSLTApplyError as error:
         raise StageFailed(log_problems(transform.error_log, stage.name, str(error))) from error
     if result.getroot() is None:
@@ -224,9 +237,14 @@ def run(instance_xml: bytes, stages, params, check_schema=True, done=None) -> Ou
             outcome.errors.extend(problems)
             return outcome
         outcome.warnings.extend(problems)
-    outcome.errors.extend(check_domain(document, stages[-1].name if stages else ""))
+    last_stage = stages[-1].name if stages else ""
+    outcome.errors.extend(check_domain(document, last_stage))
+    if outcome.errors:
+        return outcome
+    domain_xml = bytes(document)
+    outcome.errors.extend(check_limits(document, domain_xml, last_stage))
     if not outcome.errors:
-        outcome.domain_xml = bytes(document)
+        outcome.domain_xml, outcome.indented = domain_xml, indented(domain_xml)
         if check_schema:
             outcome.warnings.extend(schema_warnings(document))
     return outcome
@@ -255,6 +273,34 @@ def check_domain(document, last_stage):
         if root.find(required) is None:
             problems.append(Problem(f"The domain has no <{required}>.", last_stage))
     return problems
+
+
+def check_limits(document, domain_xml, last_stage):
+    """The output's size and nesting, within what any libvirt domain needs."""
+    if len(domain_xml) > MAX_DOMAIN_BYTES:
+        size = f"{len(domain_xml) / (1 << 20):.1f} MiB"
+        limit = f"{MAX_DOMAIN_BYTES >> 20} MiB"
+        return [Problem(f"The domain XML is {size}, over the limit of {limit}.", last_stage)]
+    depth = 0
+    for event, _element in etree.iterwalk(document, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth > MAX_DOMAIN_DEPTH:
+            return [
+                Problem(
+                    f"The domain XML nests elements deeper than the limit of {MAX_DOMAIN_DEPTH} "
+                    "levels.",
+                    last_stage,
+                )
+            ]
+    return []
+
+
+def indented(domain_xml: bytes):
+    """The domain re-indented (its size and depth checked already)."""
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    root = etree.fromstring(domain_xml, parser)
+    etree.indent(root, space="  ")
+    return etree.tostring(root, encoding="unicode") + "\n"
 
 
 @lru_cache(maxsize=1)

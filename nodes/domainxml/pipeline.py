@@ -11,7 +11,6 @@ from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Q
-from lxml import etree
 
 from nodes.choices import ImageKind
 from nodes.domainxml import instancexml, sandbox
@@ -255,19 +254,8 @@ def render(instance, override=None, check_schema=True, with_rules=True) -> Rende
     return render_variants(instance, [(override, check_schema)], chain_rules(), with_rules)[0]
 
 
-def indented(domain_xml: bytes):
-    """The domain re-indented, so that diffs show elements, not how a rule laid them out."""
-    if not domain_xml:
-        return ""
-    root = etree.fromstring(domain_xml, etree.XMLParser(remove_blank_text=True))
-    etree.indent(root, space="  ")
-    return etree.tostring(root, encoding="unicode") + "\n"
-
-
 def diff(before: Rendered, after: Rendered):
-    return unified_diff(
-        indented(before.outcome.domain_xml), indented(after.outcome.domain_xml), "before", "after"
-    )
+    return unified_diff(before.outcome.indented, after.outcome.indented, "before", "after")
 
 
 def preview(instance, proposed, text, against="without", key=None):

@@ -6,6 +6,10 @@ worker, an rq job, a command) keeps a few helper processes, started on first use
 that takes longer than the limit kills its helper and reports it, and the next render starts
 a fresh one. A round trip costs well under a millisecond.
 
+Each helper also runs under an address-space limit (RLIMIT_AS), so that a stylesheet that
+builds ever larger strings or trees stops with that limit named instead of taking the machine's
+memory; the output's size and depth are checked and indented there too (chain.run).
+
 A render may carry a key (the editor's previews: one per admin): a new render with the same
 key stops the one still running, so that typing into a runaway stylesheet holds one helper,
 not one per keystroke.
@@ -13,6 +17,7 @@ not one per keystroke.
 
 import os
 import queue
+import resource
 import subprocess
 import sys
 import threading
@@ -23,6 +28,7 @@ from pathlib import Path
 from nodes.domainxml import chain
 
 TIME_LIMIT_S = 2.0
+MEMORY_LIMIT_MB = 512  # a helper's whole address space; a render needs a few MiB
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,8 +56,18 @@ class KnownStage:
     key: str
 
 
+OUT_OF_MEMORY = (
+    f"The stylesheet needed more than the limit of {MEMORY_LIMIT_MB} MiB of memory and was "
+    "stopped: look for strings or node sets that grow without end."
+)
+
+
 def serve():
-    """The helper's loop (`python -m nodes.domainxml.sandbox`): render what stdin brings."""
+    """The helper's loop (`python -m nodes.domainxml.sandbox`): render what stdin brings.
+    After coming near its memory limit it answers, then exits: the next render gets a fresh
+    helper."""
+    limit = MEMORY_LIMIT_MB << 20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     replies = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)  # a stray print must not corrupt the replies
     requests = Connection(0, writable=False)
@@ -61,19 +77,39 @@ def serve():
             request = requests.recv()
         except EOFError:
             return
-        outcomes, done = [], {}
-        for wanted in request.chains:
-            stages = []
-            for stage in wanted.stages:
-                if isinstance(stage, KnownStage):
-                    stage = chain.Stage(stage.name, texts[stage.key])
-                else:
-                    texts[stage.key] = stage.text
-                stages.append(stage)
-            outcomes.append(
-                chain.run(request.instance_xml, stages, request.params, wanted.check_schema, done)
-            )
-        replies.send(outcomes)
+        try:
+            outcomes = render_request(request, texts)
+        except MemoryError:
+            outcomes = failed(request, OUT_OF_MEMORY)
+        if not near_memory_limit(limit):
+            replies.send((outcomes, True))
+            continue
+        # libxslt reports a failed allocation as whatever failed next ("Undefined variable"):
+        # name the limit instead.
+        replies.send(([failed_one(OUT_OF_MEMORY) if o.errors else o for o in outcomes], False))
+        return
+
+
+def near_memory_limit(limit):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    return peak > limit // 2
+
+
+def render_request(request, texts):
+    """One Outcome per chain of request; texts remembers the stylesheets seen, by hash."""
+    outcomes, done = [], {}
+    for wanted in request.chains:
+        stages = []
+        for stage in wanted.stages:
+            if isinstance(stage, KnownStage):
+                stage = chain.Stage(stage.name, texts[stage.key])
+            else:
+                texts[stage.key] = stage.text
+            stages.append(stage)
+        outcomes.append(
+            chain.run(request.instance_xml, stages, request.params, wanted.check_schema, done)
+        )
+    return outcomes
 
 
 SUPERSEDED = "A newer preview replaced this one before it finished."
@@ -162,7 +198,10 @@ class Sandbox:
         try:
             self.requests.send(self.shortened(request))
             if self.replies.poll(self.time_limit):
-                return self.replies.recv()
+                outcomes, going_on = self.replies.recv()
+                if not going_on:  # the helper is exiting: the next render starts a new one
+                    self.stop()
+                return outcomes
         except (EOFError, OSError):
             self.stop()
             return failed(request, SUPERSEDED if self.cancelled else CRASHED)
@@ -174,8 +213,12 @@ class Sandbox:
         )
 
 
+def failed_one(message):
+    return chain.Outcome(errors=[chain.Problem(message, "chain")])
+
+
 def failed(request, message):
-    return [chain.Outcome(errors=[chain.Problem(message, "chain")]) for _ in request.chains]
+    return [failed_one(message) for _ in request.chains]
 
 
 class Pool:
