@@ -16,6 +16,11 @@ class Column:
     path: str
     link: bool = False
     badge: bool = False
+    staff_only: bool = False  # about what members may not see (nodes)
+
+
+def shown_to(user, columns):
+    return [column for column in columns if user.is_staff or not column.staff_only]
 
 
 class VisibleMixin:
@@ -84,7 +89,7 @@ class InventoryListView(VisibleMixin, ListView):
         params = self.request.GET.copy()
         params.pop("page", None)
         return super().get_context_data(
-            columns=self.columns,
+            columns=shown_to(self.request.user, self.columns),
             title=self.model._meta.verbose_name_plural.capitalize(),
             filter_choices=[
                 (field, self.filter_label(field), choices, self.request.GET.get(field, ""))
@@ -111,7 +116,7 @@ class InventoryDetailView(VisibleMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            fields=self.fields,
+            fields=shown_to(self.request.user, self.fields),
             live_refresh=self.live_refresh,
             title=str(self.object),
             kind=self.model._meta.verbose_name,

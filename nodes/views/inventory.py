@@ -1,6 +1,7 @@
 """Pages for clusters and nodes."""
 
 from django.contrib import messages
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
@@ -22,13 +23,16 @@ class ClusterList(InventoryListView):
     columns = [
         Column("Name", "name", link=True),
         Column("Placement", "get_placement_policy_display"),
-        Column("Nodes", "nodes.count"),
+        Column("Nodes", "node_count", staff_only=True),
         Column("Description", "description"),
     ]
     search_fields = ["name", "description"]
     filters = {"placement_policy": PlacementPolicy.choices}
     create_url_name = "cluster_create"
     empty_hint = "A cluster groups nodes that share a placement policy. Create one first."
+
+    def get_queryset(self):
+        return super().get_queryset().annotate(node_count=Count("nodes")).order_by("name")
 
 
 class ClusterDetail(InventoryDetailView):
@@ -42,6 +46,10 @@ class ClusterDetail(InventoryDetailView):
     ]
     edit_url_name = "cluster_edit"
     extra_template = "nodes/cluster_nodes.html"
+
+    def get_context_data(self, **kwargs):
+        visible = Node.objects.for_user(self.request.user).filter(cluster=self.object)
+        return super().get_context_data(nodes=visible, **kwargs)
 
 
 class ClusterCreate(InventoryCreateView):
