@@ -5,7 +5,7 @@ node rows, so two launches never both take the last slot."""
 from django.db import transaction
 from django.db.models import F, Sum
 
-from nodes.choices import NodeStatus, PlacementPolicy, VmMode, VmState
+from nodes.choices import NodeStatus, PlacementPolicy, VmMode
 from nodes.models import Cluster, Instance, Node
 
 COMPATIBLE_ARCH = {"x86_64": {"x86_64", "i686"}, "i686": {"i686"}, "aarch64": {"aarch64"}}
@@ -16,10 +16,10 @@ class PlacementFailed(Exception):
 
 
 def usage(nodes, instance):
-    """vCPUs and memory taken on each node by its live instances (being built included)."""
+    """vCPUs, memory and disk taken on each node by the instances holding resources there."""
     rows = (
-        Instance.objects.filter(node__in=nodes)
-        .exclude(vm_state=VmState.DELETED)
+        Instance.objects.holding_resources()
+        .filter(node__in=nodes)
         .exclude(pk=instance.pk)
         .values("node")
         .annotate(

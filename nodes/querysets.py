@@ -13,6 +13,9 @@ see what each model's MEMBER_VISIBILITY allows:
 from django.contrib.auth import get_user_model
 from django.db import models
 
+from nodes.choices import VmState
+from nodes.states import HOLDS_RESOURCES
+
 
 class VisibleQuerySet(models.QuerySet):
     def for_user(self, user):
@@ -30,6 +33,13 @@ class VisibleQuerySet(models.QuerySet):
         if visibility == "own_or_public":
             return self.filter(models.Q(owner=user) | models.Q(is_public=True))
         return self.none()
+
+
+class InstanceQuerySet(VisibleQuerySet):
+    def holding_resources(self):
+        """The instances that take their node's capacity (states.HOLDS_RESOURCES)."""
+        launched_in_error = models.Q(vm_state=VmState.ERROR, launched_at__isnull=False)
+        return self.filter(models.Q(vm_state__in=HOLDS_RESOURCES) | launched_in_error)
 
 
 def users_for(user):

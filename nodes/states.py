@@ -3,6 +3,15 @@
 from nodes.choices import ActionKind, TaskState, VmState
 
 EVERY_STATE = set(VmState.values) - {VmState.DELETED}
+# Where an instance holds its node's vCPUs, memory and disk, for capacity; one in error holds
+# them only once it was launched (a failed launch left no domain behind).
+HOLDS_RESOURCES = {
+    VmState.BUILDING,
+    VmState.ACTIVE,
+    VmState.STOPPED,
+    VmState.PAUSED,
+    VmState.SUSPENDED,
+}
 SNAPSHOTTABLE = {VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED}
 
 ALLOWED_FROM = {

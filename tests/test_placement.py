@@ -1,6 +1,7 @@
 """Placement: the filters, the three policies, and the reasons recorded for each node."""
 
 import pytest
+from django.utils import timezone
 
 from nodes.models import Cluster, Image, Instance, InstanceType, Node
 from nodes.placement import PlacementFailed, place
@@ -104,3 +105,19 @@ def test_disks_fit_in_the_nodes_disk_times_its_ratio(nodes, new_instance):
     assert [place(new_instance())[0].name for _ in range(4)] == ["a", "a", "a", "b"]
     _, verdicts = place(new_instance())
     assert verdicts["a"] == "20 GiB of disks would exceed its 16 GiB"
+
+
+def test_failed_launches_hold_no_capacity_but_broken_running_instances_do(nodes, new_instance):
+    """A launch that failed left no domain: it must not make the node refuse everyone (341
+    failed launches once made a node refuse all)."""
+    big = InstanceType.objects.create(name="big", vcpus=4, memory_mb=2048, disk_gb=1)
+    Node.objects.exclude(name="a").update(enabled=False)
+    for _ in range(3):
+        failed = new_instance(big)
+        place(failed)
+        Instance.objects.filter(pk=failed.pk).update(vm_state="error")
+    assert place(new_instance(big))[0].name == "a"
+
+    Instance.objects.filter(vm_state="error").update(launched_at=timezone.now())
+    with pytest.raises(PlacementFailed, match="vCPUs would exceed its 4"):
+        place(new_instance(big))

@@ -10,7 +10,7 @@ from nodes.models import Instance, Node
 def capacity(nodes, instances):
     """Totals over the nodes that are up, against what live instances take."""
     up = [node for node in nodes if node.status == NodeStatus.UP]
-    used = instances.exclude(vm_state=VmState.DELETED).aggregate(
+    used = instances.holding_resources().aggregate(
         vcpus=Sum("instance_type__vcpus"), memory_mb=Sum("instance_type__memory_mb")
     )
     return {
