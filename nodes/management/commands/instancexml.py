@@ -1,6 +1,6 @@
 """Print an instance's instance.xml, the input of the stylesheet chain."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from nodes.domainxml import pipeline
 from nodes.management.commands._instances import add_instance_arguments, chosen_instance
@@ -13,4 +13,8 @@ class Command(BaseCommand):
         add_instance_arguments(parser)
 
     def handle(self, *args, **options):
-        self.stdout.write(pipeline.instance_xml(chosen_instance(options)).decode(), ending="")
+        try:
+            xml = pipeline.instance_xml(chosen_instance(options))
+        except ValueError as error:  # data saved before the door checked it
+            raise CommandError(f"instance.xml cannot be built: {error}") from error
+        self.stdout.write(xml.decode(), ending="")
