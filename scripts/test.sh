@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: lint, configuration checks and the whole suite against real Redis and libvirt.
-# On SQLite by default; on PostgreSQL when DATABASE_URL says so.
+# On SQLite by default; on PostgreSQL when DATABASE_URL says so. The tests start libvirt daemons
+# of their own (tests/libvirtd.py): the machine's libvirtd is never used, started or stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -8,7 +9,7 @@ source scripts/services.sh
 
 trap stop_started EXIT
 ensure_redis
-ensure_libvirtd
+apply_kvm_device_rule
 
 say "Lint"
 .venv/bin/ruff format --check --quiet .

@@ -1,5 +1,5 @@
 """Personas (an admin, two members), the real Redis queue, a real rq worker, and the demo
-inventory on the real libvirt daemon that `make test` ensures."""
+inventory on the tests' own libvirt daemons (tests/libvirtd.py), started for the session."""
 
 import contextlib
 import io
@@ -20,12 +20,34 @@ from rest_framework.test import APIClient
 from rq import SimpleWorker
 
 from nodes import consoleproxy, operations
-from nodes.choices import ActionKind, DomainType, ImageKind
+from nodes.choices import ActionKind, DomainType, ImageKind, NicType
 from nodes.domainxml import library
 from nodes.jobs import probe_and_record
 from nodes.libvirt import Endpoint, open_connection
 from nodes.models import Cluster, Image, Instance, InstanceType, Keypair, Node, Rule
 from tests.browser import chromium_page
+from tests.libvirtd import FIRST, NETWORK, SECOND, DaemonFailed
+
+
+def pytest_sessionstart(session):
+    """The daemon every libvirt test uses; a test run never touches the machine's own."""
+    try:
+        FIRST.start()
+    except DaemonFailed as failure:
+        pytest.exit(f"The tests' libvirt daemon did not start: {failure}", returncode=3)
+
+
+def pytest_sessionfinish(session):
+    FIRST.stop()
+    SECOND.stop()
+
+
+@pytest.fixture(scope="session")
+def second_daemon():
+    """A second private daemon (another host UUID), for tests that need two nodes' daemons."""
+    if SECOND.process is None:
+        SECOND.start()
+    return SECOND
 
 
 def wait_for(condition, seconds, every=0.05):
@@ -156,22 +178,38 @@ def cluster(db):
 @pytest.fixture
 def sim_node(cluster):
     return Node.objects.create(
-        cluster=cluster, name="sim", uri="test+unix:///default", domain_type=DomainType.TEST
+        cluster=cluster, name="sim", uri=FIRST.test_uri, domain_type=DomainType.TEST
     )
 
 
 @pytest.fixture
 def local_node(cluster):
     return Node.objects.create(
-        cluster=cluster, name="local", uri="qemu:///system", domain_type=DomainType.QEMU
+        cluster=cluster,
+        name="local",
+        uri=FIRST.qemu_uri,
+        domain_type=DomainType.QEMU,
+        nic_type=NicType.NETWORK,
+        nic_source=NETWORK,
     )
 
 
 @pytest.fixture
-def demo(db, settings, tmp_path):
+def seeded(db, settings, tmp_path):
+    """The demo cloud exactly as `manage.py seeddemo` makes it (its nodes on the machine's
+    daemon: do not probe them)."""
     settings.VAR_DIR = tmp_path
     settings.KUMO_IMAGES_DIR = tmp_path / "images"
     call_command("seeddemo", stdout=io.StringIO())
+
+
+@pytest.fixture
+def demo(seeded):
+    """The demo cloud on the tests' own daemon, its guests on the isolated network."""
+    Node.objects.filter(name="sim").update(uri=FIRST.test_uri)
+    Node.objects.filter(name="local").update(
+        uri=FIRST.qemu_uri, nic_type=NicType.NETWORK, nic_source=NETWORK
+    )
 
 
 @pytest.fixture
@@ -220,7 +258,7 @@ def test_driver_kept_alive(test_driver_connection):
     console the watcher holds one per node, here this does (again after a daemon restart)."""
     held = test_driver_connection.get("connection")
     if held is None or not held.isAlive():
-        test_driver_connection["connection"] = open_connection(Endpoint("test+unix:///default"), 10)
+        test_driver_connection["connection"] = open_connection(Endpoint(FIRST.test_uri), 10)
 
 
 @pytest.fixture
@@ -312,7 +350,6 @@ def silent_host():
     listener.close()
 
 
-LIBVIRT_SOCKET = "/var/run/libvirt/libvirt-sock"
 NODE_GET_INFO = 6  # libvirt's remote procedure number of virNodeGetInfo
 
 
@@ -328,7 +365,7 @@ def stalling_daemon(tmp_path):
 
     def relay(client):
         daemon = socket.socket(socket.AF_UNIX)
-        daemon.connect(LIBVIRT_SOCKET)
+        daemon.connect(str(FIRST.socket))
         peers.extend([client, daemon])
         threading.Thread(target=copy, args=(daemon, client), daemon=True).start()
         pending = b""

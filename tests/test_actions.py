@@ -7,6 +7,7 @@ from nodes import operations
 from nodes.choices import ActionKind, VmState
 from nodes.models import Action, Image, Instance, InstanceType, Node, Quota
 from nodes.states import ALLOWED_FROM, ON_SNAPSHOT, RESULT, USER_ACTIONS
+from tests.libvirtd import FIRST
 
 
 @pytest.fixture
@@ -297,7 +298,7 @@ def test_an_unreachable_node_fails_the_action_in_time_with_the_reason(
     assert time.monotonic() - started < 5
     assert action.status == "failed" and "did not answer within 2 s" in action.error
     assert (launched.vm_state, launched.task_state) == ("active", None)  # usable again
-    Node.objects.filter(pk=launched.node_id).update(uri="test+unix:///default")
+    Node.objects.filter(pk=launched.node_id).update(uri=FIRST.test_uri)
 
 
 def test_a_keypair_is_chosen_among_the_callers_own(api, admin, member_a, demo_sim, queue):

@@ -17,6 +17,7 @@ from nodes.choices import ActionKind
 from nodes.libvirt import Endpoint, Hypervisor
 from nodes.models import ConsoleSession, ConsoleToken, Instance
 from nodes.models.consoles import token_digest
+from tests.libvirtd import FIRST
 from tests.test_qemu_lifecycle import serial_log, wait_for_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,7 +114,7 @@ def test_a_recycled_port_never_reaches_another_vm(vm, api):
     """The VM stops outside Kumo and another domain takes its VNC port at once: a token made
     for the first VM's port does not open the second one's screen."""
     url = grant(api, vm)["ws_url"]
-    with Hypervisor(Endpoint("qemu:///system"), 10) as hypervisor:
+    with Hypervisor(Endpoint(FIRST.qemu_uri), 10) as hypervisor:
         hypervisor.destroy(vm.uuid)
         thief = hypervisor.connection.createXML(SCREEN_ONLY, 0)
         try:
@@ -220,7 +221,7 @@ def test_the_node_down_is_explained(vm, api):
 def test_the_vnc_server_going_away_ends_the_session(vm, api):
     with open_ws(grant(api, vm)["ws_url"]) as ws:
         ws.recv(timeout=10)
-        with Hypervisor(Endpoint("qemu:///system"), 10) as hypervisor:
+        with Hypervisor(Endpoint(FIRST.qemu_uri), 10) as hypervisor:
             hypervisor.destroy(vm.uuid)
         with pytest.raises(ConnectionClosed) as closed:
             while True:

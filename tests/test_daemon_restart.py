@@ -1,9 +1,6 @@
 """The libvirt daemon restarted under Kumo: an action in flight ends failed with a clear
 reason and leaves the instance usable; the watcher reconnects by itself."""
 
-import os
-import shutil
-import subprocess
 import threading
 import time
 
@@ -14,25 +11,9 @@ from nodes.choices import ActionKind
 from nodes.jobs import run_action
 from nodes.models import Image, InstanceType
 from nodes.watcher import Watcher
+from tests.libvirtd import FIRST
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def restart_libvirtd():
-    """Restart the daemon the way scripts/services.sh started it (root, no systemd)."""
-    if os.geteuid() != 0 or os.path.isdir("/run/systemd/system"):
-        pytest.skip("restarts libvirtd only as root without systemd, as make test starts it")
-    subprocess.run(["pkill", "-TERM", "-x", "libvirtd"], check=False)
-    deadline = time.monotonic() + 20
-    while subprocess.run(["pgrep", "-x", "libvirtd"], capture_output=True).returncode == 0:
-        assert time.monotonic() < deadline, "libvirtd did not stop"
-        time.sleep(0.1)
-    subprocess.run([shutil.which("libvirtd"), "-d"], check=True)
-    while subprocess.run(
-        ["virsh", "-c", "test+unix:///default", "version"], capture_output=True
-    ).returncode:
-        assert time.monotonic() < deadline, "libvirtd did not come back"
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -63,7 +44,7 @@ def test_a_restart_mid_action_fails_it_clearly_and_the_watcher_reconnects(
     while not any(step["name"] == "Render the domain XML" for step in action.steps):
         time.sleep(0.05)
         action.refresh_from_db()
-    restart_libvirtd()  # while the pre-boot hook runs
+    FIRST.restart()  # the tests' own daemon, by its pid, while the pre-boot hook runs
     job.join()
 
     action.refresh_from_db()

@@ -13,7 +13,7 @@ def counts():
     return [model.objects.count() for model in models]
 
 
-def test_it_seeds_the_demo_cloud(demo):
+def test_it_seeds_the_demo_cloud(seeded):
     nodes = {n.name: (n.uri, n.domain_type, n.cluster.name) for n in Node.objects.all()}
     assert nodes == {
         "local": ("qemu:///system", "qemu", "demo"),

@@ -13,6 +13,7 @@ from nodes.domainxml.facts import boot_params, stylesheet_params
 from nodes.domainxml.pipeline import shipped_default_text
 from nodes.libvirt import Endpoint, NodeError, check_definition
 from tests.domain_facts import BASE, BY_DOMAIN_TYPE, user_data
+from tests.libvirtd import FIRST
 
 GOLDEN = Path(__file__).with_name("golden")
 
@@ -69,7 +70,7 @@ def test_xen_guests_get_xen_disks_consoles_and_root_device():
 
 @pytest.mark.parametrize(
     ("domain_type", "uri"),
-    [("qemu", "qemu:///system"), ("kvm", "qemu:///system"), ("test", "test+unix:///default")],
+    [("qemu", FIRST.qemu_uri), ("kvm", FIRST.qemu_uri), ("test", FIRST.test_uri)],
 )
 def test_libvirt_accepts_the_default_output(domain_type, uri):
     check_definition(Endpoint(uri), render(BY_DOMAIN_TYPE[domain_type]).domain_xml, 10)
@@ -79,7 +80,7 @@ def test_libvirt_refusing_a_domain_says_why():
     domain = render(BY_DOMAIN_TYPE["test"]).domain_xml
     broken = domain.replace(b'<vcpu placement="static">1', b'<vcpu placement="static">0')
     with pytest.raises(NodeError, match="libvirt refuses this domain"):
-        check_definition(Endpoint("test+unix:///default"), broken, 10)
+        check_definition(Endpoint(FIRST.test_uri), broken, 10)
 
 
 def test_instance_xml_keeps_the_eucalyptus_3_layout():

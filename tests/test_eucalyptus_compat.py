@@ -12,6 +12,7 @@ from nodes.domainxml.facts import Disk, Nic, mac_for, stylesheet_params
 from nodes.libvirt import Endpoint, check_definition
 from nodes.models import Image, Instance, InstanceType, Node
 from tests.domain_facts import BASE
+from tests.libvirtd import FIRST
 
 FIXTURES = Path(__file__).with_name("fixtures")
 STYLESHEETS = ["eucalyptus3-libvirt.xsl", "eucalyptus4-libvirt.xsl"]
@@ -79,7 +80,7 @@ def test_eucalyptus_stylesheet_turns_kumos_instance_xml_into_a_domain(name):
 @pytest.mark.parametrize("name", STYLESHEETS)
 def test_libvirt_accepts_what_eucalyptus_stylesheets_make(name, facts):
     outcome = render(name, instance_xml(facts), stylesheet_params(facts))
-    check_definition(Endpoint("test+unix:///default"), outcome.domain_xml, 10)
+    check_definition(Endpoint(FIRST.test_uri), outcome.domain_xml, 10)
 
 
 @pytest.mark.parametrize("name", STYLESHEETS)
@@ -122,7 +123,7 @@ def test_eucalyptus_stylesheets_need_neither_kumo_element_nor_kumo_params(name):
     with_kumo = render(name, instance_xml(FACTS), stylesheet_params(FACTS))
     without = render(name, instance_xml(FACTS, without_kumo=True), {})
     assert without.domain_xml == with_kumo.domain_xml
-    check_definition(Endpoint("test+unix:///default"), without.domain_xml, 10)
+    check_definition(Endpoint(FIRST.test_uri), without.domain_xml, 10)
 
 
 @pytest.mark.parametrize("name", STYLESHEETS)
@@ -159,7 +160,7 @@ def test_eucalyptus_stylesheets_transform_the_eucalyptus_3_1_instance_xml(name):
     assert result.xpath("/domain/devices/disk/target/@dev") == ["vda"]
     assert result.xpath("/domain/devices/interface/source/@bridge") == ["eucabr558"]
     assert result.xpath("/domain/os/boot/@dev") == ["hd"]
-    check_definition(Endpoint("test+unix:///default"), outcome.domain_xml, 10)
+    check_definition(Endpoint(FIRST.test_uri), outcome.domain_xml, 10)
 
 
 @pytest.mark.parametrize(
@@ -186,4 +187,4 @@ def test_a_eucalyptus_stylesheet_saved_as_the_default_is_defined_by_qemu(
     rendered = pipeline.render(instance)
     assert rendered.outcome.errors == []
     assert rendered.stylesheets[0]["revision"] == 2
-    check_definition(Endpoint("qemu:///system"), rendered.outcome.domain_xml, 10)
+    check_definition(Endpoint(FIRST.qemu_uri), rendered.outcome.domain_xml, 10)

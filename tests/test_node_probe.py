@@ -10,6 +10,7 @@ from nodes.jobs import probe_and_record
 from nodes.libvirt import Endpoint
 from nodes.libvirt.connection import explain
 from nodes.models import Node
+from tests.libvirtd import FIRST
 
 
 def refresh(node):
@@ -82,7 +83,7 @@ def test_a_node_that_stalls_after_connecting_is_down_within_the_timeout(
 
 
 def test_a_password_that_cannot_be_decrypted_is_reported(cluster):
-    node = node_at(cluster, "qemu:///system", auth_method=AuthMethod.SASL, username="u")
+    node = node_at(cluster, FIRST.qemu_uri, auth_method=AuthMethod.SASL, username="u")
     Node.objects.filter(pk=node.pk).update(sealed_password="garbage")
     assert not probe_and_record(refresh(node))
     assert "enter the password again" in refresh(node).last_error
@@ -156,7 +157,7 @@ def test_with_redis_down_a_check_says_so_and_queues_nothing(
 @pytest.mark.django_db(transaction=True)  # the watcher probes from threads of its own
 def test_the_watcher_marks_nodes_up_and_down(cluster, sim_node):
     broken = node_at(cluster, "qemu+tcp://127.0.0.1:1/system")
-    disabled = node_at(cluster, "qemu:///system", name="disabled", enabled=False)
+    disabled = node_at(cluster, FIRST.qemu_uri, name="disabled", enabled=False)
     call_command("runwatcher", once=True)
     assert refresh(sim_node).status == NodeStatus.UP
     assert refresh(broken).status == NodeStatus.DOWN

@@ -3,6 +3,7 @@
 import pytest
 
 from nodes.models import Cluster, Image, InstanceType, Node
+from tests.libvirtd import FIRST
 
 
 def text(response):
@@ -102,7 +103,7 @@ def node_form(cluster, **changes):
     data = {
         "cluster": cluster.pk,
         "name": "n1",
-        "uri": "qemu:///system",
+        "uri": FIRST.qemu_uri,
         "auth_method": "none",
         "domain_type": "qemu",
         "cpu_allocation_ratio": "4",

@@ -1,4 +1,4 @@
-"""A real QEMU (TCG) instance on qemu:///system: boot the Debian installer kernel and initrd
+"""A real QEMU (TCG) instance on the tests' own daemon: boot the Debian installer kernel and initrd
 with boot parameters from the user data, read the serial log, and walk the lifecycle."""
 
 from pathlib import Path

@@ -14,6 +14,7 @@ from nodes.domainxml import chain, instancexml, library
 from nodes.domainxml.facts import Disk, stylesheet_params
 from nodes.libvirt import Endpoint, check_definition
 from tests.domain_facts import BASE
+from tests.libvirtd import FIRST
 
 DEFAULT_XSL = Path(chain.__file__).with_name("default.xsl").read_text()
 VOLUME_PATH = (
@@ -144,7 +145,7 @@ def test_each_rule_keeps_the_domain_valid_against_libvirts_schema(slug, variant)
 def test_libvirts_test_driver_accepts_each_rules_output(slug, variant):
     outcome = run(slug, VARIANTS[variant])
     assert outcome.errors == []
-    check_definition(Endpoint("test+unix:///default"), outcome.domain_xml, 10)
+    check_definition(Endpoint(FIRST.test_uri), outcome.domain_xml, 10)
 
 
 # hugepages
@@ -309,7 +310,7 @@ def test_cpu_weight_cap_takes_the_instance_types_values_and_caps_the_whole_insta
     assert domain.xpath("string(/domain/cputune/shares)") == "512"
     assert domain.xpath("string(/domain/cputune/global_period)") == "100000"
     assert domain.xpath("string(/domain/cputune/global_quota)") == "150000"
-    check_definition(Endpoint("test+unix:///default"), etree.tostring(domain), 10)
+    check_definition(Endpoint(FIRST.test_uri), etree.tostring(domain), 10)
 
 
 def test_cpu_weight_cap_replaces_only_its_values_in_an_existing_cputune():
