@@ -62,8 +62,8 @@ def read_console_output(instance_id):
         with Hypervisor(lifecycle.endpoint_for(node), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
             output, truncated = console_log_tail(
                 Storage(hypervisor),
-                lifecycle.instance_pool(instance),
-                f"{node.instances_path}/{instance.ec2_id}",
+                instance.pool_name,
+                instance.directory,
                 ConsoleOutput.LIMIT,
             )
     ConsoleOutput.objects.update_or_create(

@@ -25,7 +25,7 @@ from nodes.libvirt import Endpoint, Hypervisor, NodeError, Storage
 from nodes.libvirt.consoles import vnc_port
 from nodes.models import Instance
 from nodes.placement import place
-from nodes.states import RESULT, TASK_FOR
+from nodes.states import RESULT, TASK_FOR, VM_STATE_FOR_POWER
 
 GIB = 1 << 30
 PREEMPTED = "Another action took this instance over (terminate or reset state)."
@@ -42,10 +42,6 @@ def endpoint_for(node):
     except ValueError as error:
         raise NodeError(str(error)) from error
     return Endpoint(node.uri, node.auth_method, node.username, password)
-
-
-def instance_pool(instance):
-    return f"kumo-{instance.ec2_id}"
 
 
 class Run:
@@ -122,11 +118,12 @@ def prepare_disks(run, storage):
     run.ensure_ours()  # uploads take long: no disks for an instance being terminated
     backing = f"{node.images_path}/{instance.image.ec2_id}"
     capacity = max(instance.instance_type.disk_gb * GIB, instance.image.size_bytes)
-    pool, directory = instance_pool(instance), f"{node.instances_path}/{instance.ec2_id}"
-    storage.create_volume(pool, directory, "root.qcow2", capacity, (backing, instance.image.format))
+    pool, directory = instance.pool_name, instance.directory
+    root_backing = (backing, instance.image.format)
+    storage.create_volume(pool, directory, Instance.ROOT_DISK, capacity, root_backing)
     if instance.instance_type.ephemeral_gb:
         size = instance.instance_type.ephemeral_gb * GIB
-        storage.create_volume(pool, directory, "ephemeral.qcow2", size)
+        storage.create_volume(pool, directory, Instance.EPHEMERAL_DISK, size)
     if instance.image.cloud_init:
         upload_config_drive(storage, instance, pool, directory)
 
@@ -139,7 +136,7 @@ def upload_config_drive(storage, instance, pool, directory):
     with tempfile.NamedTemporaryFile(prefix=f"{instance.ec2_id}-", suffix=".iso") as iso:
         iso.write(image)
         iso.flush()
-        storage.upload(pool, directory, "config.iso", iso.name, len(image), "raw")
+        storage.upload(pool, directory, Instance.CONFIG_DRIVE, iso.name, len(image), "raw")
 
 
 def define_and_start(run, hypervisor):
@@ -187,7 +184,7 @@ def adopt(run):
             run_hooks("pre-adopt", path)
     run.instance.record_domain(domain_xml, [{"rule": None, "name": "adopted", "revision": None}])
     run.finish(
-        power, vm_state=STATE_FOR_POWER.get(power, VmState.STOPPED), launched_at=timezone.now()
+        power, vm_state=VM_STATE_FOR_POWER.get(power, VmState.STOPPED), launched_at=timezone.now()
     )
 
 
@@ -269,7 +266,7 @@ def revert_snapshot(run):
         hypervisor.revert_snapshot(run.instance.uuid, name)
         power = hypervisor.power_state(run.instance.uuid)
         record_vnc_port(run, hypervisor)
-    run.finish(power, vm_state=STATE_FOR_POWER.get(power, VmState.STOPPED))
+    run.finish(power, vm_state=VM_STATE_FOR_POWER.get(power, VmState.STOPPED))
 
 
 def delete_snapshot(run):
@@ -289,11 +286,11 @@ def terminate(run):
             with run.step("Force the domain off"):
                 hypervisor.destroy(instance.uuid)
             with run.step("Run pre-clean hooks"):
-                run_hooks("pre-clean", f"{instance.node.instances_path}/{instance.ec2_id}")
+                run_hooks("pre-clean", instance.directory)
             with run.step("Remove the definition, managed save and snapshots"):
                 hypervisor.undefine(instance.uuid)
             with run.step("Delete the instance's disks"):
-                Storage(hypervisor).delete_pool(instance_pool(instance))
+                Storage(hypervisor).delete_pool(instance.pool_name)
     instance.snapshots.all().delete()  # gone with the domain and its disks
     run.finish(PowerState.NOSTATE, terminated_at=timezone.now())
 
@@ -312,22 +309,13 @@ def wait_for_interrupted(run):
             run.beat()
 
 
-STATE_FOR_POWER = {
-    PowerState.RUNNING: VmState.ACTIVE,
-    PowerState.PAUSED: VmState.PAUSED,
-    PowerState.SHUTOFF: VmState.STOPPED,
-    PowerState.SHUTDOWN: VmState.ACTIVE,
-    PowerState.PMSUSPENDED: VmState.ACTIVE,
-}
-
-
 def reset_state(run):
     """An admin's "just make it usable": vm_state from what the hypervisor says, no task."""
     power = PowerState.NOSTATE
     if run.instance.node_id:
         with run.hypervisor() as hypervisor, run.step("Read the power state"):
             power = hypervisor.power_state(run.instance.uuid)
-    vm_state = STATE_FOR_POWER.get(power, VmState.ERROR)
+    vm_state = VM_STATE_FOR_POWER.get(power, VmState.ERROR)
     run.advance(vm_state=vm_state, task_state=None, power_state=power)
     run.instance.actions.filter(status__in=["queued", "running"]).exclude(pk=run.action.pk).update(
         status="failed", error="Stopped by an admin's reset state.", finished_at=timezone.now()

@@ -70,7 +70,7 @@ RENDERED_RELATED = (
 def facts_for(instance):
     """InstanceFacts of a saved or unsaved Instance with its node, image and type set."""
     node, image, kind = instance.node, instance.image, instance.instance_type
-    instance_path = f"{node.instances_path}/{instance.ec2_id}"
+    instance_path = instance.directory
     cpu_mode, cpu_model = node.effective_cpu_mode
     return InstanceFacts(
         instance_id=instance.ec2_id,
@@ -107,19 +107,19 @@ def facts_for(instance):
         cpu_model=cpu_model,
         vnc_listen=node.vnc_listen,
         vnc_password=instance.vnc_password,
-        disks=disks_for(instance, instance_path),
-        config_drive=f"{instance_path}/config.iso" if image.cloud_init else "",
+        disks=disks_for(instance),
+        config_drive=instance.file_path(Instance.CONFIG_DRIVE) if image.cloud_init else "",
         nics=(Nic(mac_for(instance.ec2_id), node.nic_type, node.nic_source),),
     )
 
 
-def disks_for(instance, instance_path):
+def disks_for(instance):
     """The root disk (an overlay on the image) and, if the type has one, the ephemeral disk."""
-    disks = [Disk(f"{instance_path}/root.qcow2", "vda", "sda", f"{instance.ec2_id}-root")]
+    root = instance.file_path(Instance.ROOT_DISK)
+    disks = [Disk(root, "vda", "sda", f"{instance.ec2_id}-root")]
     if instance.instance_type.ephemeral_gb:
-        disks.append(
-            Disk(f"{instance_path}/ephemeral.qcow2", "vdb", "sdb", f"{instance.ec2_id}-ephemeral")
-        )
+        ephemeral = instance.file_path(Instance.EPHEMERAL_DISK)
+        disks.append(Disk(ephemeral, "vdb", "sdb", f"{instance.ec2_id}-ephemeral"))
     return tuple(disks)
 
 

@@ -30,6 +30,10 @@ class Instance(models.Model):
     """
 
     MEMBER_VISIBILITY = "own"
+    # The files in the instance's directory on its node.
+    ROOT_DISK = "root.qcow2"
+    EPHEMERAL_DISK = "ephemeral.qcow2"
+    CONFIG_DRIVE = "config.iso"
 
     ec2_id = models.CharField(
         "id", max_length=10, unique=True, editable=False, validators=[ec2_id_validator("i")]
@@ -140,6 +144,19 @@ class Instance(models.Model):
         """Keep the domain XML defined for this instance and what made it."""
         self.domain_xml, self.rendered_with = domain_xml, stylesheets
         self.save(update_fields=["domain_xml", "rendered_with"])
+
+    @property
+    def directory(self):
+        """The directory on its node holding its disks, config drive and console log."""
+        return f"{self.node.instances_path}/{self.ec2_id}"
+
+    def file_path(self, name):
+        return f"{self.directory}/{name}"
+
+    @property
+    def pool_name(self):
+        """The libvirt storage pool of its directory."""
+        return f"kumo-{self.ec2_id}"
 
     @property
     def domain_xml_shown(self):
