@@ -13,10 +13,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from nodes import consoles, states
-from nodes.choices import ActionKind, TaskState, VmState
+from nodes.choices import ActionKind, VmState
 from nodes.ids import new_ec2_id
 from nodes.models import Action, Cluster, ConsoleOutput, Instance, Quota
 from nodes.models.quotas import usage
@@ -134,12 +135,9 @@ class ActionRefused(Exception):
 
 def claim(instance, kind):
     """The compare-and-set of DESIGN.md §4: set the task if the instance is in a state that
-    allows kind. Terminate and reset pre-empt a task in progress."""
-    rows = Instance.objects.filter(pk=instance.pk, vm_state__in=states.ALLOWED_FROM[kind])
-    if kind == ActionKind.TERMINATE:
-        rows = rows.exclude(task_state=TaskState.DELETING)
-    elif kind != ActionKind.RESET_STATE:
-        rows = rows.filter(task_state__isnull=True)
+    allows kind, with no task or one that kind may take over (states.INTERRUPTS)."""
+    free = Q(task_state__isnull=True) | Q(task_state__in=states.INTERRUPTS.get(kind, ()))
+    rows = Instance.objects.filter(free, pk=instance.pk, vm_state__in=states.ALLOWED_FROM[kind])
     return rows.update(task_state=states.TASK_FOR.get(kind)) == 1
 
 

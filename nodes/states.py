@@ -1,6 +1,6 @@
 """Which action may start from which state, and where it leaves the instance (DESIGN.md §4)."""
 
-from nodes.choices import ActionKind, TaskState, VmState
+from nodes.choices import ActionKind, PowerState, TaskState, VmState
 
 EVERY_STATE = set(VmState.values) - {VmState.DELETED}
 # Where an instance holds its node's vCPUs, memory and disk, for capacity; one in error holds
@@ -37,6 +37,26 @@ ALLOWED_FROM = {
     ActionKind.TERMINATE: EVERY_STATE,
     ActionKind.RESET_STATE: EVERY_STATE,
 }
+
+# The tasks an action may take over: terminate any but its own, an admin's reset any; every
+# other action starts only on an instance with no task (the pre-emption rule, DESIGN.md §4).
+INTERRUPTS = {
+    ActionKind.TERMINATE: set(TaskState.values) - {TaskState.DELETING},
+    ActionKind.RESET_STATE: set(TaskState.values),
+}
+
+# The vm_state a power state seen on the node means; a crashed domain or none at all has
+# no such state: each caller says what it makes of that.
+VM_STATE_FOR_POWER = {
+    PowerState.RUNNING: VmState.ACTIVE,
+    PowerState.PAUSED: VmState.PAUSED,
+    PowerState.SHUTOFF: VmState.STOPPED,
+    PowerState.SHUTDOWN: VmState.ACTIVE,
+    PowerState.PMSUSPENDED: VmState.ACTIVE,
+}
+# The vm_states a power state seen from outside Kumo may move an idle instance from (a
+# suspended instance's shutoff domain stays suspended; an error one waits for an admin).
+SETTLED = {VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED}
 
 TASK_FOR = {
     ActionKind.LAUNCH: TaskState.SCHEDULING,
@@ -88,12 +108,10 @@ CHANGES_CONSOLE = {
 
 
 def allowed_now(instance, kind):
-    """Whether kind may start now; terminate and reset pre-empt a task in progress."""
+    """Whether kind may start now (the rule operations.claim applies in the database)."""
     if instance.vm_state not in ALLOWED_FROM[kind]:
         return False
-    if kind == ActionKind.TERMINATE:
-        return instance.task_state != TaskState.DELETING
-    return kind == ActionKind.RESET_STATE or instance.task_state is None
+    return instance.task_state is None or instance.task_state in INTERRUPTS.get(kind, ())
 
 
 def available_actions(instance, user):
@@ -111,7 +129,7 @@ def refusal(instance, kind):
     label = ActionKind(kind).label.lower()
     if instance.vm_state == "deleted":
         return f"{instance.ec2_id} is terminated."
-    if instance.task_state and kind not in (ActionKind.TERMINATE, ActionKind.RESET_STATE):
+    if instance.task_state and instance.task_state not in INTERRUPTS.get(kind, ()):
         busy = instance.get_task_state_display().lower()
         return f"{instance.ec2_id} is busy ({busy}); try again when it is done."
     allowed = ", ".join(sorted(ALLOWED_FROM[kind]))

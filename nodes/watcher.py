@@ -27,18 +27,9 @@ from nodes.libvirt.domains import CHECK_PREFIX
 from nodes.libvirt.events import NodeEvents, start_event_loop
 from nodes.lifecycle import endpoint_for, release
 from nodes.models import Action, Instance, Node, UnmanagedDomain
-from nodes.states import TASK_FOR
+from nodes.states import SETTLED, TASK_FOR, VM_STATE_FOR_POWER
 
 log = logging.getLogger("nodes.watcher")
-
-# How a power state seen from outside moves vm_state (only for instances with no task).
-SYNC = {
-    PowerState.RUNNING: ({VmState.STOPPED, VmState.PAUSED}, VmState.ACTIVE),
-    PowerState.PAUSED: ({VmState.ACTIVE}, VmState.PAUSED),
-    PowerState.SHUTOFF: ({VmState.ACTIVE, VmState.PAUSED}, VmState.STOPPED),
-    PowerState.CRASHED: ({VmState.ACTIVE, VmState.PAUSED}, VmState.ERROR),
-    PowerState.NOSTATE: ({VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED}, VmState.ERROR),
-}
 
 
 def sync_power(domain_uuid, power):
@@ -46,10 +37,10 @@ def sync_power(domain_uuid, power):
     idle = Instance.objects.filter(uuid=domain_uuid, task_state__isnull=True).exclude(
         vm_state__in=[VmState.DELETED, VmState.BUILDING]
     )
-    from_states, to_state = SYNC.get(power, (set(), None))
+    to_state = VM_STATE_FOR_POWER.get(power, VmState.ERROR)  # crashed, or no domain
     # One statement, so that nobody reads the new power state with the old vm_state.
-    vm_state = Case(When(vm_state__in=from_states, then=Value(to_state)), default=F("vm_state"))
-    idle.update(power_state=power, vm_state=vm_state if to_state else F("vm_state"))
+    moves = When(vm_state__in=SETTLED - {to_state}, then=Value(to_state))
+    idle.update(power_state=power, vm_state=Case(moves, default=F("vm_state")))
 
 
 def on_event(domain_uuid, power):
