@@ -200,6 +200,17 @@ AXES_DISABLE_ACCESS_LOG = True  # failures are kept (AccessAttempt); successes a
 # The API: wrong tokens per address, and requests per user (DRF throttles, per web process).
 KUMO_API_TOKEN_FAILURES = env_rate("KUMO_API_TOKEN_FAILURES", "10/minute")
 KUMO_API_RATE = env_rate("KUMO_API_RATE", "1200/minute")
+# The console proxy: a connection must finish its websocket handshake and token exchange
+# within KUMO_CONSOLE_HANDSHAKE_TIMEOUT seconds; connections still doing so are capped, in all
+# and per address; an address with KUMO_CONSOLE_TOKEN_FAILURES refused tokens within
+# KUMO_CONSOLE_TOKEN_WINDOW seconds is turned away until the oldest of them is that old.
+KUMO_CONSOLE_HANDSHAKE_TIMEOUT = env_int("KUMO_CONSOLE_HANDSHAKE_TIMEOUT", 5, minimum=1)
+KUMO_CONSOLE_MAX_PENDING = env_int("KUMO_CONSOLE_MAX_PENDING", 64, minimum=1)
+KUMO_CONSOLE_MAX_PENDING_PER_ADDRESS = env_int(
+    "KUMO_CONSOLE_MAX_PENDING_PER_ADDRESS", 16, minimum=1
+)
+KUMO_CONSOLE_TOKEN_FAILURES = env_int("KUMO_CONSOLE_TOKEN_FAILURES", 20, minimum=1)
+KUMO_CONSOLE_TOKEN_WINDOW = env_int("KUMO_CONSOLE_TOKEN_WINDOW", 300, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,5 +1,6 @@
 """Rate limits: failed logins lock a username, and an address, out for a while (the login
-page says how long); wrong API tokens from one address get 429; each user has an API rate."""
+page says how long); wrong API tokens from one address get 429; each user has an API rate;
+and the console proxy turns away an address that keeps presenting bad console tokens."""
 
 import time
 from datetime import timedelta
@@ -7,6 +8,15 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from nodes import consoles
+from nodes.choices import PowerState, VmState
+from nodes.models import ConsoleToken
+from nodes.models.consoles import token_digest
+
+ORIGIN = "http://console.test:8000"
 
 
 def log_in(username, password, address="10.0.0.1", path="/login/", **headers):
@@ -110,3 +120,30 @@ def test_each_user_has_an_api_rate(api, member_a, member_b, settings):
     assert int(response["Retry-After"]) > 0 and "seconds" in response.json()["detail"]
     api.force_authenticate(member_b)
     assert api.get("/api/v1/keypairs/").status_code == 200
+
+
+def refusal(url):
+    """(close code, reason) of a console connection the proxy refuses."""
+    with connect(url, origin=ORIGIN, open_timeout=10) as ws, pytest.raises(ConnectionClosed) as e:
+        ws.recv(timeout=10)
+    return e.value.rcvd.code, e.value.rcvd.reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_address_guessing_console_tokens_is_told_to_wait(world, console_proxy, settings):
+    settings.KUMO_CONSOLE_ORIGINS = [ORIGIN]
+    settings.KUMO_CONSOLE_TOKEN_FAILURES = 5
+    instance = world["instance_a"]
+    instance.vm_state, instance.power_state = VmState.ACTIVE, PowerState.RUNNING
+    instance.save()
+    token, _ = consoles.issue(instance, instance.owner, "serial")
+    base = settings.KUMO_CONSOLE_URL
+    codes = [refusal(f"{base}?token=guess{n}")[0] for n in range(5)]
+    assert codes == [consoles.TOKEN_INVALID] * 5
+    code, reason = refusal(f"{base}?token={token}")
+    assert code == consoles.TOO_MANY_ATTEMPTS and "wait 300 s" in reason
+    assert ConsoleToken.objects.get(digest=token_digest(token)).used_at is None  # not tried
+    settings.KUMO_CONSOLE_TOKEN_WINDOW = 1
+    time.sleep(1.1)
+    code, reason = refusal(f"{base}?token={token}")
+    assert code == consoles.NODE_DOWN, reason  # spent: the sim node has no console stream
