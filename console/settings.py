@@ -6,7 +6,9 @@ check kumo.E001 (see nodes/checks.py), so `manage.py check` and every start say 
 """
 
 import os
+import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,6 +49,20 @@ def env_bool(name, default=False):
 def env_list(name, default):
     raw = os.environ.get(name, "")
     return [item.strip() for item in raw.split(",") if item.strip()] if raw else default
+
+
+def env_rate(name, default):
+    """A rate as DRF's throttles take it: N/second, N/minute, N/hour or N/day."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if not re.fullmatch(r"[1-9][0-9]*/(second|minute|hour|day)", raw):
+        SETTINGS_ERRORS.append(
+            f"{name}={raw!r} must be a number of requests per second, minute, hour or day, "
+            "e.g. 600/minute."
+        )
+        return default
+    return raw
 
 
 def env_choice(name, default, choices):
@@ -170,6 +186,32 @@ KUMO_CONSOLE_HEARTBEAT = env_int("KUMO_CONSOLE_HEARTBEAT", 20, minimum=1)
 KUMO_TRUSTED_PROXIES = env_list("KUMO_TRUSTED_PROXIES", [])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Rate limits (docs/security.md), all counted by client address (nodes.middleware.client_ip).
+# Logins (django-axes): a username, and an address, is locked out for KUMO_LOGIN_COOLOFF
+# seconds once KUMO_LOGIN_FAILURES logins failed within that time; the page says how long.
+KUMO_LOGIN_FAILURES = env_int("KUMO_LOGIN_FAILURES", 10, minimum=1)
+KUMO_LOGIN_COOLOFF = env_int("KUMO_LOGIN_COOLOFF", 900, minimum=1)
+AXES_FAILURE_LIMIT = KUMO_LOGIN_FAILURES
+AXES_COOLOFF_TIME = timedelta(seconds=KUMO_LOGIN_COOLOFF)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "nodes.middleware.request_client_ip"
+AXES_LOCKOUT_CALLABLE = "nodes.lockout.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (AccessAttempt); successes are not
+# The API: wrong tokens per address, and requests per user (DRF throttles, per web process).
+KUMO_API_TOKEN_FAILURES = env_rate("KUMO_API_TOKEN_FAILURES", "10/minute")
+KUMO_API_RATE = env_rate("KUMO_API_RATE", "1200/minute")
+# The console proxy: a connection must finish its websocket handshake and token exchange
+# within KUMO_CONSOLE_HANDSHAKE_TIMEOUT seconds; connections still doing so are capped, in all
+# and per address; an address with KUMO_CONSOLE_TOKEN_FAILURES refused tokens within
+# KUMO_CONSOLE_TOKEN_WINDOW seconds is turned away until the oldest of them is that old.
+KUMO_CONSOLE_HANDSHAKE_TIMEOUT = env_int("KUMO_CONSOLE_HANDSHAKE_TIMEOUT", 5, minimum=1)
+KUMO_CONSOLE_MAX_PENDING = env_int("KUMO_CONSOLE_MAX_PENDING", 64, minimum=1)
+KUMO_CONSOLE_MAX_PENDING_PER_ADDRESS = env_int(
+    "KUMO_CONSOLE_MAX_PENDING_PER_ADDRESS", 16, minimum=1
+)
+KUMO_CONSOLE_TOKEN_FAILURES = env_int("KUMO_CONSOLE_TOKEN_FAILURES", 20, minimum=1)
+KUMO_CONSOLE_TOKEN_WINDOW = env_int("KUMO_CONSOLE_TOKEN_WINDOW", 300, minimum=1)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -183,6 +225,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_rq",
+    "axes",
     "nodes",
 ]
 
@@ -197,6 +240,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the login page's 429
+]
+# django-axes refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -243,9 +292,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "nodes.api.throttling.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["nodes.api.throttling.UserRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -264,6 +314,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"axes": {"level": "WARNING"}},  # a line per failure, not five
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"]),

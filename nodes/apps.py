@@ -6,4 +6,4 @@ class NodesConfig(AppConfig):
     verbose_name = "Cloud inventory"
 
     def ready(self):
-        from nodes import checks  # noqa: F401  (registers the system checks)
+        from nodes import checks, lockout  # noqa: F401  (register the checks and receivers)

@@ -5,15 +5,22 @@ VNC is relayed to the node's VNC port once that port is re-checked against the l
 domain; the serial console is relayed to the domain's libvirt console stream, which every
 session on that domain shares. A sweeper closes, within a second, the sessions revoked by
 a stop, a termination or a loss of access, and those past their time.
+
+Until its token is spent a connection is pending: it must get there within
+KUMO_CONSOLE_HANDSHAKE_TIMEOUT seconds, pending connections are capped, and an address whose
+tokens were refused too often is turned away for a while (counted in this process).
 """
 
 import contextlib
 import logging
+import math
 import re
 import select
 import socket
+import sys
 import threading
 import time
+from collections import deque
 from http.server import HTTPServer
 from socketserver import ThreadingMixIn
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +35,7 @@ from nodes.choices import ConsoleKind
 from nodes.libvirt import Hypervisor, NodeError
 from nodes.libvirt.consoles import SerialStream, vnc_port
 from nodes.lifecycle import endpoint_for
+from nodes.middleware import client_ip
 from nodes.models import Instance
 
 log = logging.getLogger("kumo.consoleproxy")
@@ -56,9 +64,7 @@ class ConsoleHandler(ProxyRequestHandler):
         """The browser's address: X-Forwarded-For only when a trusted proxy says it."""
         address = self.client_address[0] if self.client_address else ""
         forwarded = self.headers.get("X-Forwarded-For", "") if self.headers else ""
-        if forwarded and address in settings.KUMO_TRUSTED_PROXIES:
-            return forwarded.split(",")[-1].strip()
-        return address
+        return client_ip(address, forwarded)
 
     def validate_connection(self):
         """Nothing before the handshake: refusals go out as close frames with a reason,
@@ -66,7 +72,9 @@ class ConsoleHandler(ProxyRequestHandler):
 
     def new_websocket_client(self):
         try:
+            self.check_attempts()
             grant, session = self.open_session()
+            self.server.opened(self.connection)
             try:
                 target = self.open_target(grant)
             except consoles.Refused as refusal:
@@ -77,6 +85,8 @@ class ConsoleHandler(ProxyRequestHandler):
                 raise
         except consoles.Refused as refusal:
             log.info("%s refused: %s", self.peer(), refusal.reason)
+            if refusal.code == consoles.TOKEN_INVALID:
+                self.server.refusals.add(self.peer())
             raise self.CClose(refusal.code, close_reason(refusal.reason)) from None
         finally:
             close_old_connections()
@@ -93,6 +103,16 @@ class ConsoleHandler(ProxyRequestHandler):
         log.info("%s session %s ended: %s", self.peer(), session.pk, outcome or "browser left")
         if outcome:
             raise self.CClose(outcome[0], close_reason(outcome[1]))
+
+    def check_attempts(self):
+        """Refuse at once an address whose tokens were refused too often lately."""
+        wait = self.server.refusals.wait(self.peer())
+        if wait:
+            raise consoles.Refused(
+                consoles.TOO_MANY_ATTEMPTS,
+                f"Too many refused console links from your address: wait {wait} s, then "
+                "open the console again.",
+            )
 
     def open_session(self):
         token = parse_qs(urlsplit(self.path).query).get("token", [""])[0]
@@ -249,6 +269,45 @@ class SerialPeer:
         self.hub.detach(self.ours)
 
 
+class Refusals:
+    """When this proxy refused tokens (unknown, expired, used) from each address, over the
+    last KUMO_CONSOLE_TOKEN_WINDOW seconds."""
+
+    def __init__(self):
+        self.times = {}  # address -> deque of time.monotonic(), oldest first
+        self.lock = threading.Lock()
+
+    def add(self, address):
+        with self.lock:
+            self.times.setdefault(address, deque()).append(time.monotonic())
+
+    def wait(self, address):
+        """Whole seconds before address may try a token again (0: now): until so many of
+        its refusals aged out that fewer than KUMO_CONSOLE_TOKEN_FAILURES are left."""
+        with self.lock:
+            times = self.recent(address)
+            excess = len(times) - settings.KUMO_CONSOLE_TOKEN_FAILURES
+            if excess < 0:
+                return 0
+            ages_out = times[excess] + settings.KUMO_CONSOLE_TOKEN_WINDOW
+        return max(1, math.ceil(ages_out - time.monotonic()))
+
+    def forget_old(self):
+        """Drop the addresses whose refusals all aged out."""
+        with self.lock:
+            for address in list(self.times):
+                self.recent(address)
+
+    def recent(self, address):
+        times = self.times.get(address, deque())
+        horizon = time.monotonic() - settings.KUMO_CONSOLE_TOKEN_WINDOW
+        while times and times[0] <= horizon:
+            times.popleft()
+        if not times:
+            self.times.pop(address, None)
+        return times
+
+
 class ConsoleProxy(ThreadingMixIn, HTTPServer):
     """The websocket server: websocket connections only, one thread each."""
 
@@ -267,6 +326,58 @@ class ConsoleProxy(ThreadingMixIn, HTTPServer):
         self.hubs_lock = threading.Lock()
         self.stopping = threading.Event()
         self.name = proxy_name(self.server_address[1])
+        self.pending = {}  # socket -> (deadline, address), until its token is spent
+        self.pending_lock = threading.Lock()
+        self.refusals = Refusals()
+
+    def verify_request(self, request, client_address):
+        """Turn a connection away at once when too many are pending, in all or from its
+        address (not counted for a trusted reverse proxy: all its clients share it)."""
+        address = client_address[0]
+        with self.pending_lock:
+            pending = len(self.pending)
+            mine = sum(peer == address for _, peer in self.pending.values())
+            crowded = pending >= settings.KUMO_CONSOLE_MAX_PENDING
+            crowding = mine >= settings.KUMO_CONSOLE_MAX_PENDING_PER_ADDRESS and (
+                address not in settings.KUMO_TRUSTED_PROXIES
+            )
+            if not (crowded or crowding):
+                deadline = time.monotonic() + settings.KUMO_CONSOLE_HANDSHAKE_TIMEOUT
+                self.pending[request] = (deadline, address)
+                return True
+        log.info("%s turned away: %s connections pending, %s from it", address, pending, mine)
+        return False
+
+    def opened(self, request):
+        """request spent its token: it has no deadline any more."""
+        with self.pending_lock:
+            self.pending.pop(request, None)
+
+    def shutdown_request(self, request):
+        self.opened(request)
+        super().shutdown_request(request)
+
+    def close_late_forever(self, every=0.2):
+        while not self.stopping.wait(every):
+            self.close_late()
+            self.refusals.forget_old()
+
+    def close_late(self):
+        """Close the pending connections past their deadline: the thread reading one
+        sees it end."""
+        now = time.monotonic()
+        with self.pending_lock:
+            late = [(sock, peer) for sock, (due, peer) in self.pending.items() if due < now]
+            for sock, _ in late:
+                del self.pending[sock]
+        for sock, peer in late:
+            log.info(
+                "%s closed: no console opened within %s s",
+                peer,
+                settings.KUMO_CONSOLE_HANDSHAKE_TIMEOUT,
+            )
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def serial_peer(self, instance):
         with self.hubs_lock:
@@ -302,7 +413,11 @@ class ConsoleProxy(ThreadingMixIn, HTTPServer):
                 handler.stop = (consoles.REVOKED, reason)
 
     def handle_error(self, request, client_address):
-        log.exception("console connection from %s failed", client_address[0])
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):  # the browser left, or was closed as late
+            log.info("console connection from %s dropped: %s", client_address[0], error)
+        else:
+            log.exception("console connection from %s failed", client_address[0])
 
 
 def proxy_name(port):
@@ -315,6 +430,7 @@ def start(address, heartbeat):
     server = ConsoleProxy(address, heartbeat)
     threading.Thread(target=server.serve_forever, name="console proxy", daemon=True).start()
     threading.Thread(target=server.sweep_forever, name="console sweeper", daemon=True).start()
+    threading.Thread(target=server.close_late_forever, name="console doorman", daemon=True).start()
     return server
 
 

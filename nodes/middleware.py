@@ -16,3 +16,18 @@ def trusted_proxy_headers(get_response):
         return get_response(request)
 
     return middleware
+
+
+def client_ip(peer, forwarded=""):
+    """The client's address: the TCP peer, or when the peer is a trusted proxy the address
+    it appended to X-Forwarded-For (the entries before it are the client's own say)."""
+    if forwarded and peer in settings.KUMO_TRUSTED_PROXIES:
+        return forwarded.split(",")[-1].strip()
+    return peer
+
+
+def request_client_ip(request):
+    """client_ip of a Django request (what rate limits count by)."""
+    return client_ip(
+        request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", "")
+    )

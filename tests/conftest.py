@@ -14,8 +14,10 @@ from urllib.parse import quote
 import django_rq
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 from rq import SimpleWorker
 
@@ -64,6 +66,12 @@ def demo_password(username):
     """The password seeddemo made for username (kept in the var directory)."""
     logins = (settings.VAR_DIR / "demo-logins.txt").read_text().splitlines()
     return next(line.split()[1] for line in logins if line.split()[0] == username)
+
+
+def logs_in(username, password):
+    """Whether the login page lets username in with password, in a new browser."""
+    response = Client().post("/login/", {"username": username, "password": password})
+    return response.status_code == 302
 
 
 def console_process(args, var_dir, **env):
@@ -245,6 +253,12 @@ def page(live_server):
     """A headless Chromium page; pair it with `live_server.url`."""
     with chromium_page() as page:
         yield page
+
+
+@pytest.fixture(autouse=True)
+def rate_counts_forgotten():
+    """The API's throttle counts live in the cache, which outlives each test's database."""
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

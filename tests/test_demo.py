@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from nodes.models import Cluster, Image, InstanceType, Node
+from tests.conftest import logs_in
 
 
 def counts():
@@ -29,12 +30,12 @@ def test_it_seeds_the_demo_cloud(seeded):
     assert users.get(username="admin").is_staff and not users.get(username="member").is_staff
 
 
-def test_it_prints_the_logins_every_time_and_they_work(demo, settings, client):
+def test_it_prints_the_logins_every_time_and_they_work(demo, settings):
     out = io.StringIO()
     call_command("seeddemo", stdout=out)
     line = next(line for line in out.getvalue().splitlines() if "member" in line)
     password = line.split()[1]
-    assert client.login(username="member", password=password)
+    assert logs_in("member", password)
 
 
 def test_running_it_again_changes_nothing(demo):

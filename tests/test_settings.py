@@ -18,6 +18,7 @@ def manage_check(var_dir, **env):
         ("DATABASE_URL", "nosuch://x", "DATABASE_URL is not a database URL"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL='CHATTY' must be one of"),
         ("KUMO_PROBE_TIMEOUT", "0", "KUMO_PROBE_TIMEOUT='0' must be a whole number ≥ 1"),
+        ("KUMO_API_RATE", "lots", "KUMO_API_RATE='lots' must be a number of requests per"),
     ],
 )
 def test_a_bad_setting_fails_the_check_with_its_name(name, value, message, tmp_path):

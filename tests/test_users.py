@@ -3,10 +3,10 @@ reactivate, and quotas (the defaults and a member's own). Members reach none of 
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from nodes.models import ConsoleSession, ConsoleToken, Quota
+from tests.conftest import logs_in
 
 User = get_user_model()
 
@@ -28,7 +28,7 @@ def test_an_admin_creates_a_user_whose_password_is_shown_once(admin_client):
     dave = User.objects.get(username="dave")
     assert not dave.is_staff and dave.check_password(password)
     assert password not in admin_client.get("/users/dave/").content.decode()
-    assert Client().login(username="dave", password=password)
+    assert logs_in("dave", password)
 
 
 def test_a_given_password_must_pass_the_password_rules(admin_client):
@@ -69,14 +69,14 @@ def test_deactivating_ends_logins_the_api_token_and_consoles(admin_client, world
     admin_client.post("/users/bob/deactivate/")
     member_a.refresh_from_db()
     assert not member_a.is_active
-    assert not Client().login(username="bob", password="pw")
+    assert not logs_in("bob", "pw")
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/instances/").status_code == 401
     assert not ConsoleToken.objects.exists()
     session.refresh_from_db()
     assert session.ended_at and session.end_reason == "The account was deactivated."
     admin_client.post("/users/bob/activate/")
-    assert Client().login(username="bob", password="pw")
+    assert logs_in("bob", "pw")
 
 
 def test_an_admin_sets_a_members_own_quota_and_takes_it_back(admin_client, member_a):

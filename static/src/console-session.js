@@ -7,7 +7,7 @@ const RETRY_MS = 3000;
 const MAX_TOKEN_RETRIES = 3;
 
 // Close codes of the console proxy; anything else is treated as a dropped connection.
-const STOP_CODES = new Set([4403, 4408, 4409]);
+const STOP_CODES = new Set([4403, 4408, 4409, 4429]);
 const FRESH_TOKEN_CODES = new Set([4401, 4503]);
 const ALERT_TONES = { connecting: "info", connected: "success", retrying: "warning", failed: "danger" };
 
