@@ -21,7 +21,7 @@ supervise() {
   wait_for 20 supervisorctl avail || die "supervisord did not start: see $KUMO_VAR_DIR/supervisord.log."
   local process logs=()
   for process in $(supervisorctl avail | awk '{ sub(/.*:/, "", $1); print $1 }'); do
-    logs+=("$LOGS/$process.log")  # (supervisorctl names worker-0 "worker:worker-0")
+    logs+=("$LOGS/$process.log")  # (supervisorctl names worker-0 "kumo:worker-0")
   done
   tail -n +1 -F "${logs[@]}" 2>/dev/null &
   FOLLOWER=$!
