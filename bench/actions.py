@@ -10,7 +10,7 @@ Prints one JSON line:
 - libvirt_create: bare defineXML + create of the same domain XML, for comparison.
 Targets: enqueue→start p50 ≤ 20 ms; actions_per_s ≥ 50; launch_to_running ≤ libvirt_create + 0.5 s.
 Uses its own SQLite database, Redis database 14 and two `manage.py rqworker` processes run
-as the Procfile runs them.
+as deploy/supervisord.conf runs them.
 """
 
 import json
@@ -28,7 +28,7 @@ import _django  # noqa: E402
 INSTANCES = 20
 ROUNDS = 4
 LAUNCHES = 4
-WORKER_ARGS = ["--worker-class", "rq.worker.SimpleWorker"]  # as the Procfile runs them
+WORKER_ARGS = ["--worker-class", "rq.worker.SimpleWorker"]  # as deploy/supervisord.conf runs them
 
 
 def start_workers(count):

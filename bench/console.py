@@ -10,7 +10,7 @@ Prints one JSON line:
 - proxy_rss_mb: the proxy process's resident memory with `sessions` VNC sessions open.
 Targets: ratio ≥ 0.4, connect p50 ≤ 30 ms, 100 sessions in ≤ 1 GiB.
 Uses its own SQLite database, Redis database 14, a `manage.py rqworker` and the proxy
-process (`python -m console.proxy`) as the Procfile runs them.
+process (`python -m console.proxy`) as deploy/supervisord.conf runs them.
 """
 
 import json

@@ -6,7 +6,6 @@ a task in progress: the action that owns it will record the outcome.
 """
 
 import logging
-import os
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,6 +27,7 @@ from nodes.libvirt.events import NodeEvents, start_event_loop
 from nodes.lifecycle import endpoint_for, release
 from nodes.models import Action, Instance, Node, UnmanagedDomain
 from nodes.states import SETTLED, TASK_FOR, VM_STATE_FOR_POWER
+from nodes.workers import process_exists
 
 log = logging.getLogger("nodes.watcher")
 
@@ -79,16 +79,6 @@ def record_unmanaged(node, domains):
         )
     stale = UnmanagedDomain.objects.filter(node=node).exclude(uuid__in=[d[0] for d in foreign])
     stale.delete()
-
-
-def process_exists(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 ENDED = (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, JobStatus.FINISHED)

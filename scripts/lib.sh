@@ -9,7 +9,6 @@ as_root() {
 
 # Environment defaults every process shares.
 export PORT="${PORT:-8000}"
-export KUMO_WEB_PORT="$PORT"  # honcho gives each Procfile process a PORT of its own
 export CONSOLE_PORT="${CONSOLE_PORT:-6080}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 export KUMO_VAR_DIR="${KUMO_VAR_DIR:-$PWD/var}"

@@ -1,8 +1,12 @@
 """GET /healthz without logging in: 200 when the database and Redis answer, else 503."""
 
 import json
+import subprocess
 
+from django.utils import timezone
 from rq import Worker
+from rq.defaults import DEFAULT_WORKER_TTL
+from rq.utils import utcformat
 
 from nodes.models import Node
 from tests.conftest import console_process
@@ -23,6 +27,34 @@ def test_it_counts_the_workers_registered_in_redis(client, db, queue):
         assert client.get("/healthz").json()["workers"] == 1
     finally:
         worker.register_death()
+
+
+def registered_worker(queue, name, **attributes):
+    """A worker registered in Redis as rq registers one, with attributes overridden."""
+    worker = Worker([queue], connection=queue.connection, name=name)
+    vars(worker).update(attributes)
+    worker.register_birth()
+    return worker
+
+
+def a_dead_pid():
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_it_does_not_count_a_worker_of_this_host_whose_process_is_gone(client, db, queue):
+    registered_worker(queue, "alive")
+    registered_worker(queue, "killed", pid=a_dead_pid())
+    assert client.get("/healthz").json()["workers"] == 1
+
+
+def test_it_counts_a_worker_of_another_host_while_its_heartbeat_is_fresh(client, db, queue):
+    worker = registered_worker(queue, "elsewhere", hostname="another-host", pid=a_dead_pid())
+    assert client.get("/healthz").json()["workers"] == 1
+    stale = worker.last_heartbeat - timezone.timedelta(seconds=DEFAULT_WORKER_TTL + 1)
+    queue.connection.hset(worker.key, "last_heartbeat", utcformat(stale))
+    assert client.get("/healthz").json()["workers"] == 0
 
 
 def test_it_is_503_when_redis_is_down(client, db, settings):

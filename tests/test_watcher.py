@@ -120,7 +120,8 @@ def pre_boot_hook(folder, seconds):
 
 @pytest.fixture
 def worker_process():
-    """Start a real `manage.py rqworker` process, as the Procfile runs it, with hooks_dir."""
+    """Start a real `manage.py rqworker` process, as deploy/supervisord.conf runs it, with
+    hooks_dir."""
     started = []
 
     def start(hooks_dir):

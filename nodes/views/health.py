@@ -5,10 +5,10 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
-from rq import Worker
 
 from nodes import operations
 from nodes.models import Node
+from nodes.workers import live_worker_count
 
 
 def database_is_reachable():
@@ -21,8 +21,9 @@ def database_is_reachable():
 
 
 def worker_count():
+    """Workers that are alive, not merely registered: a killed one stays registered."""
     try:
-        return Worker.count(connection=operations.job_queue().connection)
+        return live_worker_count(operations.job_queue().connection)
     except RedisError:
         return 0
 
