@@ -147,13 +147,12 @@ def bare_create(instance):
     from lxml import etree
 
     from nodes.libvirt import Hypervisor
-    from nodes.lifecycle import endpoint_for
 
     domain = etree.fromstring(instance.domain_xml.encode())
     domain.find("name").text = f"bench-{uuid.uuid4().hex[:8]}"
     domain.find("uuid").text = str(uuid.uuid4())
     xml = etree.tostring(domain, encoding="unicode")
-    with Hypervisor(endpoint_for(instance.node), 10) as hypervisor:
+    with Hypervisor(instance.node.endpoint(), 10) as hypervisor:
         hypervisor.destroy(instance.uuid)
         started = time.perf_counter()
         hypervisor.define(xml)
@@ -170,9 +169,9 @@ def main():
     import django_rq
     from django.contrib.auth import get_user_model
 
-    from nodes.jobs import probe_and_record
     from nodes.libvirt import Endpoint, open_connection
     from nodes.models import Node
+    from nodes.probing import probe_and_record
 
     django_rq.get_connection("default").flushdb()
     keep_alive = open_connection(Endpoint("test+unix:///default"), 10)  # as the watcher does

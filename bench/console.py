@@ -208,8 +208,8 @@ def main():
     from bench.actions import wait_done
     from nodes import operations
     from nodes.choices import ActionKind
-    from nodes.jobs import probe_and_record
     from nodes.models import Node
+    from nodes.probing import probe_and_record
 
     django_rq.get_connection("default").flushdb()
     local = Node.objects.get(name="local")

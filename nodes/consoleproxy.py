@@ -34,7 +34,6 @@ from nodes import consoles
 from nodes.choices import ConsoleKind
 from nodes.libvirt import Hypervisor, NodeError
 from nodes.libvirt.consoles import SerialStream, vnc_port
-from nodes.lifecycle import endpoint_for
 from nodes.middleware import client_ip
 from nodes.models import Instance
 
@@ -173,7 +172,7 @@ def vnc_socket(grant):
             "listen address.",
         )
     try:
-        with Hypervisor(endpoint_for(node), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
+        with Hypervisor(node.endpoint(), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
             live = vnc_port(hypervisor, instance.uuid)
     except NodeError as error:
         raise consoles.Refused(consoles.NODE_DOWN, str(error)) from error
@@ -197,7 +196,7 @@ class SerialHub:
     goes to every session; what an interactive session types goes to the guest."""
 
     def __init__(self, instance):
-        self.hypervisor = Hypervisor(endpoint_for(instance.node), settings.KUMO_PROBE_TIMEOUT)
+        self.hypervisor = Hypervisor(instance.node.endpoint(), settings.KUMO_PROBE_TIMEOUT)
         self.hypervisor.__enter__()
         try:
             self.stream = SerialStream(self.hypervisor, instance.uuid)

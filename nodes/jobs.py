@@ -5,28 +5,17 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from nodes import lifecycle
+from nodes import runners
 from nodes.choices import DomainType
 from nodes.hooks import HookFailed
-from nodes.libvirt import Hypervisor, NodeError, Storage, check_definition, probe
+from nodes.libvirt import Hypervisor, NodeError, Storage, check_definition
 from nodes.libvirt.consoles import console_log_tail
 from nodes.models import Action, ConsoleOutput, Instance, Node
 from nodes.placement import PlacementFailed
+from nodes.probing import probe_and_record
 
 log = logging.getLogger(__name__)
 EXPECTED = (NodeError, HookFailed, PlacementFailed)
-
-
-def probe_and_record(node):
-    """Probe one node and store the outcome on it: facts and up, or the reason and down."""
-    try:
-        facts = probe(lifecycle.endpoint_for(node), settings.KUMO_PROBE_TIMEOUT)
-    except NodeError as error:
-        log.info("node %s is down: %s", node.name, error)
-        node.record_failure(str(error))
-        return False
-    node.record_probe(facts)
-    return True
 
 
 def probe_node(node_id):
@@ -44,7 +33,7 @@ def check_domain_definition(node_id, domain_xml):
     if node is None:
         return {"ok": False, "message": "The node was deleted."}
     try:
-        check_definition(lifecycle.endpoint_for(node), domain_xml, settings.KUMO_PROBE_TIMEOUT)
+        check_definition(node.endpoint(), domain_xml, settings.KUMO_PROBE_TIMEOUT)
     except NodeError as error:
         return {"ok": False, "message": str(error)}
     return {"ok": True, "message": f"libvirt on {node.name} accepts this domain."}
@@ -59,7 +48,7 @@ def read_console_output(instance_id):
     output, truncated = b"", False
     node = instance.node
     if node.domain_type != DomainType.TEST:  # the test driver keeps no console log
-        with Hypervisor(lifecycle.endpoint_for(node), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
+        with Hypervisor(node.endpoint(), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
             output, truncated = console_log_tail(
                 Storage(hypervisor),
                 instance.pool_name,
@@ -93,21 +82,21 @@ def run_action(action_id):
     if action is None or action.finished:
         return "nothing to do"
     action.mark_running()
-    run = lifecycle.Run(action)
+    run = runners.Run(action)
     try:
         run.ensure_ours()  # taken over while the job waited in the queue?
-        lifecycle.RUNNERS[action.kind](run)
-    except lifecycle.Preempted as error:
+        runners.RUNNERS[action.kind](run)
+    except runners.Preempted as error:
         action.fail(str(error))
     except EXPECTED as error:
         action.fail(str(error))
-        lifecycle.after_failure(run)
+        runners.after_failure(run)
     except Exception as error:
         log.exception("action %s failed", action.pk)
         action.fail(
             f"Kumo failed unexpectedly ({type(error).__name__}: {error}); see the worker log."
         )
-        lifecycle.after_failure(run)
+        runners.after_failure(run)
     else:
         action.succeed()
     return action.status

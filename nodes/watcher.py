@@ -20,12 +20,11 @@ from rq.worker import Worker
 
 from nodes import operations
 from nodes.choices import ActionStatus, NodeStatus, PowerState, TaskState, VmState
-from nodes.jobs import probe_and_record
 from nodes.libvirt import Hypervisor, NodeError
 from nodes.libvirt.domains import CHECK_PREFIX
 from nodes.libvirt.events import NodeEvents, start_event_loop
-from nodes.lifecycle import endpoint_for, release
 from nodes.models import Action, Instance, Node, UnmanagedDomain
+from nodes.probing import probe_and_record
 from nodes.states import SETTLED, TASK_FOR, VM_STATE_FOR_POWER
 from nodes.workers import process_exists
 
@@ -56,7 +55,7 @@ def on_event(domain_uuid, power):
 def reconcile(node):
     """Catch what events missed: every idle instance of node gets the state libvirt reports;
     domains Kumo did not create are listed as unmanaged."""
-    with Hypervisor(endpoint_for(node), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
+    with Hypervisor(node.endpoint(), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
         domains = hypervisor.domains()
     seen = {domain_uuid: power for domain_uuid, _name, power in domains}
     live = Instance.objects.filter(node=node).exclude(
@@ -157,7 +156,7 @@ def recover_stale_actions():
             continue  # it moved on meanwhile
         log.warning("action %s (%s): %s", action.pk, action.kind, reason)
         action.fail(reason)
-        release(action, {TASK_FOR.get(action.kind), TaskState.SPAWNING} - {None})
+        action.release_instance({TASK_FOR.get(action.kind), TaskState.SPAWNING} - {None})
 
 
 class Watcher:
@@ -184,9 +183,7 @@ class Watcher:
             self.events.pop(pk).close()
         for pk, node in nodes.items():
             if pk not in self.events:
-                self.events[pk] = NodeEvents(
-                    endpoint_for(node), settings.KUMO_PROBE_TIMEOUT, on_event
-                )
+                self.events[pk] = NodeEvents(node.endpoint(), settings.KUMO_PROBE_TIMEOUT, on_event)
             self.events[pk].ensure()
 
     @staticmethod

@@ -24,9 +24,9 @@ from rq import SimpleWorker
 from nodes import consoleproxy, operations
 from nodes.choices import ActionKind, DomainType, ImageKind, NicType
 from nodes.domainxml import library
-from nodes.jobs import probe_and_record
 from nodes.libvirt import Endpoint, open_connection
 from nodes.models import Cluster, Image, Instance, InstanceType, Keypair, Node, Rule
+from nodes.probing import probe_and_record
 from tests.browser import chromium_page
 from tests.libvirtd import FIRST, NETWORK, SECOND, DaemonFailed
 

@@ -6,8 +6,8 @@ import pytest
 
 from nodes import operations
 from nodes.choices import ActionKind
-from nodes.jobs import probe_and_record
 from nodes.models import Image, Instance, Node
+from nodes.probing import probe_and_record
 from tests.browser import log_in
 from tests.conftest import demo_password
 from tests.test_qemu_lifecycle import serial_log, wait_for_text

@@ -6,10 +6,10 @@ import pytest
 from django.core.management import call_command
 
 from nodes.choices import AuthMethod, DomainType, NodeStatus
-from nodes.jobs import probe_and_record
 from nodes.libvirt import Endpoint
 from nodes.libvirt.connection import explain
 from nodes.models import Node
+from nodes.probing import probe_and_record
 from tests.libvirtd import FIRST
 
 

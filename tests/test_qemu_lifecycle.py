@@ -8,7 +8,6 @@ import pytest
 from nodes import configdrive, operations
 from nodes.choices import ActionKind
 from nodes.libvirt import Hypervisor
-from nodes.lifecycle import endpoint_for
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,7 +33,7 @@ def test_a_stop_resends_the_acpi_request_until_its_timeout(installer, monkeypatc
     sent = []
     real = libvirt.virDomain.shutdown
     monkeypatch.setattr(libvirt.virDomain, "shutdown", lambda d: sent.append(1) or real(d))
-    with Hypervisor(endpoint_for(installer.node), 10) as hypervisor:
+    with Hypervisor(installer.node.endpoint(), 10) as hypervisor:
         off = hypervisor.shutdown(installer.uuid, timeout=3.5, resend_every=1)
     assert not off and len(sent) == 4
 

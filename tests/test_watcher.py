@@ -16,7 +16,6 @@ from django.utils import timezone
 from nodes import operations
 from nodes.choices import ActionKind
 from nodes.libvirt import Hypervisor
-from nodes.lifecycle import endpoint_for
 from nodes.models import Action, Image, Instance, InstanceType
 from nodes.watcher import Watcher, reconcile, recover_stale_actions, sync_power
 from tests.conftest import database_url_for_tests, wait_for
@@ -38,7 +37,7 @@ def running(demo_sim, member_a, queue, run_jobs):
     instance.refresh_from_db()
     assert instance.vm_state == "active"
     yield instance
-    with Hypervisor(endpoint_for(sim), 10) as hypervisor:
+    with Hypervisor(sim.endpoint(), 10) as hypervisor:
         hypervisor.destroy(instance.uuid)
         hypervisor.undefine(instance.uuid)
 
@@ -190,7 +189,7 @@ def test_terminate_waits_for_the_action_it_interrupts_and_leaves_nothing_behind(
     assert not any(step["name"] == "Define the domain" for step in reboot.steps)
     assert terminate.status == "succeeded", terminate.error
     assert terminate.steps[0]["name"] == "Wait for the interrupted action to stop"
-    with Hypervisor(endpoint_for(running.node), 10) as hypervisor:
+    with Hypervisor(running.node.endpoint(), 10) as hypervisor:
         assert hypervisor.domain(running.uuid) is None
 
 

@@ -6,7 +6,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from nodes.choices import ActionKind, ActionStatus
+from nodes.choices import ActionKind, ActionStatus, VmState
+from nodes.models.instances import Instance
 from nodes.querysets import VisibleQuerySet
 
 
@@ -95,6 +96,17 @@ class Action(models.Model):
         self.finish_step()
         self.status, self.finished_at = ActionStatus.SUCCEEDED, timezone.now()
         self.save(update_fields=["status", "finished_at"])
+
+    def release_instance(self, tasks):
+        """After this action failed, leave its instance actionable if it still holds one of
+        tasks: no task; a failed launch is in error; a refused adoption leaves the domain
+        alone and unmanaged (listed again at the next sweep)."""
+        fields = {"task_state": None}
+        if self.kind == ActionKind.LAUNCH:
+            fields["vm_state"] = VmState.ERROR
+        elif self.kind == ActionKind.ADOPT:
+            fields.update(vm_state=VmState.DELETED, terminated_at=timezone.now())
+        Instance.objects.filter(pk=self.instance_id, task_state__in=tasks).update(**fields)
 
     def fail(self, error):
         self.status, self.error, self.finished_at = ActionStatus.FAILED, error, timezone.now()

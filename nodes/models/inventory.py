@@ -213,6 +213,18 @@ class Node(models.Model):
         """None until a probe has measured the images pool's filesystem."""
         return int(self.disk_gb * self.disk_allocation_ratio) if self.disk_gb else None
 
+    def endpoint(self):
+        """How to reach its libvirt: the URI and credentials (NodeError when its sealed
+        password cannot be opened)."""
+        # Imported here: libvirt is loaded only by the processes that talk to nodes.
+        from nodes.libvirt import Endpoint, NodeError
+
+        try:
+            password = self.password
+        except ValueError as error:
+            raise NodeError(str(error)) from error
+        return Endpoint(self.uri, self.auth_method, self.username, password)
+
     @property
     def vnc_address(self):
         """Where the console proxy reaches this node's VNC servers; "" when it cannot (a

@@ -8,7 +8,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from nodes import lifecycle
 from nodes.domainxml import pipeline
 from nodes.libvirt import NodeError, check_definition
 from nodes.management.commands._instances import add_instance_arguments, chosen_instance
@@ -52,7 +51,7 @@ class Command(BaseCommand):
 
     def check_on_node(self, node, domain_xml):
         try:
-            check_definition(lifecycle.endpoint_for(node), domain_xml, settings.KUMO_PROBE_TIMEOUT)
+            check_definition(node.endpoint(), domain_xml, settings.KUMO_PROBE_TIMEOUT)
         except NodeError as error:
             self.stderr.write(f"error: libvirt on {node.name} refuses the domain: {error}")
             sys.exit(1)

@@ -1,4 +1,5 @@
-"""What each action does, step by step, inside an rq job (Nova's flows are the reference).
+"""The action runners: what each action does, step by step, inside an rq job (Nova's flows
+are the reference). Only nodes.jobs calls them.
 
 Every change to the instance is a compare-and-set on the task_state the action set when it
 started (`Run.advance`): if terminate or an admin's reset took the instance over meanwhile,
@@ -21,7 +22,7 @@ from nodes import configdrive
 from nodes.choices import ActionKind, ActionStatus, PowerState, TaskState, VmState
 from nodes.domainxml import pipeline
 from nodes.hooks import run_hooks
-from nodes.libvirt import Endpoint, Hypervisor, NodeError, Storage
+from nodes.libvirt import Hypervisor, NodeError, Storage
 from nodes.libvirt.consoles import vnc_port
 from nodes.models import Instance
 from nodes.placement import place
@@ -34,14 +35,6 @@ BEAT_EVERY_S = 2
 
 class Preempted(Exception):
     """Another action (terminate, reset state) took the instance over."""
-
-
-def endpoint_for(node):
-    try:
-        password = node.password
-    except ValueError as error:
-        raise NodeError(str(error)) from error
-    return Endpoint(node.uri, node.auth_method, node.username, password)
 
 
 class Run:
@@ -75,7 +68,7 @@ class Run:
     def hypervisor(self):
         if self.instance.node is None:
             raise NodeError(f"{self.instance.ec2_id} was never placed on a node.")
-        return Hypervisor(endpoint_for(self.instance.node), settings.KUMO_PROBE_TIMEOUT)
+        return Hypervisor(self.instance.node.endpoint(), settings.KUMO_PROBE_TIMEOUT)
 
     def advance(self, **fields):
         """Save fields on the instance if it is still ours (its task_state unchanged)."""
@@ -342,16 +335,4 @@ RUNNERS = {
 
 
 def after_failure(run):
-    release(run.action, [run.task])
-
-
-def release(action, tasks):
-    """After a failed action, leave its instance actionable if it still holds one of tasks:
-    no task; a failed launch is in error; a refused adoption leaves the domain alone and
-    unmanaged (listed again at the next sweep)."""
-    fields = {"task_state": None}
-    if action.kind == ActionKind.LAUNCH:
-        fields["vm_state"] = VmState.ERROR
-    elif action.kind == ActionKind.ADOPT:
-        fields.update(vm_state=VmState.DELETED, terminated_at=timezone.now())
-    Instance.objects.filter(pk=action.instance_id, task_state__in=tasks).update(**fields)
+    run.action.release_instance([run.task])

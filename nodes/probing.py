@@ -1,0 +1,22 @@
+"""Probing a node and recording what it found: the "Check connection" job and the watcher's
+sweep both come through here."""
+
+import logging
+
+from django.conf import settings
+
+from nodes.libvirt import NodeError, probe
+
+log = logging.getLogger(__name__)
+
+
+def probe_and_record(node):
+    """Probe one node and store the outcome on it: facts and up, or the reason and down."""
+    try:
+        facts = probe(node.endpoint(), settings.KUMO_PROBE_TIMEOUT)
+    except NodeError as error:
+        log.info("node %s is down: %s", node.name, error)
+        node.record_failure(str(error))
+        return False
+    node.record_probe(facts)
+    return True
