@@ -1,6 +1,8 @@
 """Console pages: VNC (noVNC) and serial (xterm.js), and the console output panel. The
 pages fetch their one-time tokens from the API themselves, once per (re)connect."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
@@ -29,6 +31,10 @@ def instance_console(request, key, kind):
             "title": f"{ConsoleKind(kind).label} console of {instance.ec2_id}",
         },
     )
+
+
+# xterm.js colours selected and 24-bit-colour cells with style attributes.
+serial_console = csp_update({"style-src-attr": [UNSAFE_INLINE]})(instance_console)
 
 
 def instance_console_output(request, key):
