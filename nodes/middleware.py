@@ -7,6 +7,7 @@ import hashlib
 from contextlib import suppress
 
 from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
@@ -49,6 +50,12 @@ def refuse_unserved_methods(get_response):
         return HttpResponseNotAllowed(SERVED_METHODS, message, content_type="text/plain")
 
     return middleware
+
+
+# For the pages whose widgets write style attributes: the serial console (xterm.js colours
+# selected and 24-bit-colour cells with them) and the rule editor (Chromium's own editing
+# adds them when typing over a selection of several lines; CodeMirror redraws those lines).
+allow_style_attributes = csp_update({"style-src-attr": [UNSAFE_INLINE]})
 
 
 def browsable_api_styles(renderer):

@@ -65,12 +65,14 @@ def test_the_console_proxy_is_in_connect_src(admin_client, world, settings):
     assert connect == ["'self'", "wss://kumo.example.org/console-ws/"]
 
 
-def test_only_the_serial_console_allows_style_attributes(admin_client, world):
+def test_only_the_serial_console_and_the_rule_editor_allow_style_attributes(admin_client, world):
     key = world["instance_a"].ec2_id
-    serial = policy(admin_client.get(f"/instances/{key}/serial/"))
-    assert serial["style-src-attr"] == ["'unsafe-inline'"]
-    assert serial["style-src"][0] == "'self'"
-    assert "style-src-attr" not in policy(admin_client.get(f"/instances/{key}/console/"))
+    for path in [f"/instances/{key}/serial/", "/rules/new/"]:
+        directives = policy(admin_client.get(path))
+        assert directives["style-src-attr"] == ["'unsafe-inline'"], path
+        assert directives["style-src"][0] == "'self'", path
+    for path in ["/", f"/instances/{key}/console/", f"/instances/{key}/", "/rules/"]:
+        assert "style-src-attr" not in policy(admin_client.get(path)), path
 
 
 @pytest.mark.parametrize("path", ["/", "/api/v1/", "/login/", "/static/dist/kumo.js"])
@@ -105,9 +107,14 @@ def test_kumo_https_turns_on_what_check_deploy_asks_for(tmp_path):
     https_checks = ["security.W004", "security.W008", "security.W012", "security.W016"]
     plain = deploy_check(tmp_path)
     assert all(check in plain for check in https_checks)
-    behind_tls = deploy_check(tmp_path, KUMO_HTTPS="true")
+    behind_tls = deploy_check(tmp_path, KUMO_HTTPS="true", KUMO_TRUSTED_PROXIES="127.0.0.1")
     # Left to the operator: HSTS for every subdomain, and the browsers' preload list.
     assert set(re.findall(r"security\.W\d+", behind_tls)) == {"security.W005", "security.W021"}
+    assert "kumo.W002" not in behind_tls
+
+
+def test_kumo_https_without_a_trusted_proxy_is_flagged(tmp_path):
+    assert "kumo.W002" in deploy_check(tmp_path, KUMO_HTTPS="true")
 
 
 # In Chromium (the page fixture also fails a test whose pages the policy blocked on).
@@ -142,6 +149,13 @@ def test_the_rule_editor_is_styled_under_the_policy(admin_page, live_server):
     # CodeMirror's own stylesheet (a <style> with the nonce) makes the editor a flex box.
     assert page.eval_on_selector(".cm-editor", "e => getComputedStyle(e).display") == "flex"
     assert page.eval_on_selector("#editor", "e => e.offsetHeight") >= 300  # 24rem, from CSS
+    # Typing over lines: Chromium's editing writes a style attribute, which this page allows.
+    page.click(".cm-content")
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.type("x")
+    page.wait_for_selector("form[data-preview-state=error]")
     assert page.csp_violations == []
 
 
@@ -162,7 +176,7 @@ def test_the_console_pages_are_styled_under_the_policy(page, live_server, world)
     rows = page.eval_on_selector(".xterm-rows", "e => getComputedStyle(e).pointerEvents")
     assert rows == "none"
     page.goto(f"{live_server.url}/instances/{key}/console/")
-    page.wait_for_function("typeof window.kumoKeyFor === 'function'")
+    page.wait_for_function("() => typeof window.kumoKeyFor === 'function'")
     page.wait_for_selector(
         "#console-status[data-state='retrying'], #console-status[data-state='failed']"
     )

@@ -1,13 +1,12 @@
 """Console pages: VNC (noVNC) and serial (xterm.js), and the console output panel. The
 pages fetch their one-time tokens from the API themselves, once per (re)connect."""
 
-from csp.constants import UNSAFE_INLINE
-from csp.decorators import csp_update
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from nodes import operations
 from nodes.choices import ConsoleKind
+from nodes.middleware import allow_style_attributes
 from nodes.models import ConsoleOutput, Instance
 
 OUTPUT_POLLS = 20
@@ -33,8 +32,7 @@ def instance_console(request, key, kind):
     )
 
 
-# xterm.js colours selected and 24-bit-colour cells with style attributes.
-serial_console = csp_update({"style-src-attr": [UNSAFE_INLINE]})(instance_console)
+serial_console = allow_style_attributes(instance_console)
 
 
 def instance_console_output(request, key):
