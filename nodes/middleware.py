@@ -43,7 +43,7 @@ def refuse_unserved_methods(get_response):
         if request.method in SERVED_METHODS:
             return get_response(request)
         message = f'Method "{request.method}" not allowed.'
-        if request.path.startswith("/api/"):
+        if request.path_info.startswith("/api/"):
             response = JsonResponse({"detail": message}, status=405)
             response["Allow"] = ", ".join(SERVED_METHODS)
             return response
