@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("KUMO_VAR_DIR", BASE_DIR / "var"))
@@ -212,6 +213,37 @@ KUMO_CONSOLE_MAX_PENDING_PER_ADDRESS = env_int(
 KUMO_CONSOLE_TOKEN_FAILURES = env_int("KUMO_CONSOLE_TOKEN_FAILURES", 20, minimum=1)
 KUMO_CONSOLE_TOKEN_WINDOW = env_int("KUMO_CONSOLE_TOKEN_WINDOW", 300, minimum=1)
 
+# Security headers (docs/security.md). These hold on plain HTTP too: no MIME sniffing, no
+# referrer to other sites, no framing, a window of our own, and a strict Content-Security-
+# Policy (django-csp; nodes.middleware.ContentSecurityPolicy adds the console proxy's URL).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        # CodeMirror and xterm.js add <style> elements: they carry the page's nonce.
+        "style-src": [SELF, NONCE],
+        # Bootstrap's icons and noVNC's cursor and JPEG rectangles are data: URLs.
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# KUMO_HTTPS: browsers reach the console over HTTPS only (a TLS proxy in front, see
+# docs/consoles.md): redirect plain HTTP, send HSTS, keep the cookies off plain HTTP.
+KUMO_HTTPS = env_bool("KUMO_HTTPS")
+SECURE_SSL_REDIRECT = KUMO_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # local probes ask over plain HTTP
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if KUMO_HTTPS else 0
+SESSION_COOKIE_SECURE = KUMO_HTTPS
+CSRF_COOKIE_SECURE = KUMO_HTTPS
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -224,6 +256,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "csp",
     "django_rq",
     "axes",
     "nodes",
@@ -232,6 +265,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "nodes.middleware.trusted_proxy_headers",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "nodes.middleware.ContentSecurityPolicy",
+    "nodes.middleware.refuse_unserved_methods",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -239,7 +275,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the login page's 429
 ]
 # django-axes refuses a locked-out login before the password is checked.

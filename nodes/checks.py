@@ -30,3 +30,18 @@ def check_secret_key(app_configs, **kwargs):
     if len(settings.SECRET_KEY) < 32:
         return [Warning("SECRET_KEY is shorter than 32 characters.", id="kumo.W001")]
     return []
+
+
+@register("kumo")
+def check_https_proxy(app_configs, **kwargs):
+    """kumo.W002: KUMO_HTTPS without a trusted proxy redirects every request, for ever."""
+    if settings.KUMO_HTTPS and not settings.KUMO_TRUSTED_PROXIES:
+        return [
+            Warning(
+                "KUMO_HTTPS is on but KUMO_TRUSTED_PROXIES is empty: no request counts as "
+                "HTTPS, so every one is redirected to HTTPS again.",
+                hint="Set KUMO_TRUSTED_PROXIES to the address of the TLS proxy in front.",
+                id="kumo.W002",
+            )
+        ]
+    return []

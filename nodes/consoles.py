@@ -193,12 +193,16 @@ def end_all_open(proxy, reason):
     ConsoleToken.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()
 
 
+def ws_base(request):
+    """Where the browser opens consoles: KUMO_CONSOLE_URL behind a reverse proxy, else the
+    proxy's port on the host the page came from."""
+    if settings.KUMO_CONSOLE_URL:
+        return settings.KUMO_CONSOLE_URL
+    scheme = "wss" if request.is_secure() else "ws"
+    host, _port = split_domain_port(request.get_host())
+    return f"{scheme}://{host}:{settings.CONSOLE_PORT}/"
+
+
 def ws_url(request, token):
-    """The websocket URL the browser opens: KUMO_CONSOLE_URL behind a reverse proxy, else
-    the proxy's port on the host the page came from."""
-    base = settings.KUMO_CONSOLE_URL
-    if not base:
-        scheme = "wss" if request.is_secure() else "ws"
-        host, _port = split_domain_port(request.get_host())
-        base = f"{scheme}://{host}:{settings.CONSOLE_PORT}/"
-    return f"{base}?token={token}"
+    """The websocket URL of one console session."""
+    return f"{ws_base(request)}?token={token}"

@@ -1,8 +1,25 @@
-"""Forwarded headers are believed only from the reverse proxies in KUMO_TRUSTED_PROXIES."""
+"""The console's own middleware: forwarded headers believed only from the reverse proxies in
+KUMO_TRUSTED_PROXIES, methods no view serves refused, and the Content-Security-Policy
+completed with what depends on the request."""
 
+import base64
+import hashlib
+from contextlib import suppress
+
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
+from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.http import HttpResponseNotAllowed, JsonResponse
+from django.utils.html import conditional_escape
+from rest_framework.compat import pygments_css
+from rest_framework.renderers import BrowsableAPIRenderer
+
+from nodes import consoles
 
 FORWARDED = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST")
+SERVED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def trusted_proxy_headers(get_response):
@@ -31,3 +48,55 @@ def request_client_ip(request):
     return client_ip(
         request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", "")
     )
+
+
+def refuse_unserved_methods(get_response):
+    """405 for TRACE, CONNECT, TRACK and every other method outside SERVED_METHODS, on every
+    path: function views that do not look at the method would answer them like a GET."""
+
+    def middleware(request):
+        if request.method in SERVED_METHODS:
+            return get_response(request)
+        message = f'Method "{request.method}" not allowed.'
+        if request.path_info.startswith("/api/"):
+            response = JsonResponse({"detail": message}, status=405)
+            response["Allow"] = ", ".join(SERVED_METHODS)
+            return response
+        return HttpResponseNotAllowed(SERVED_METHODS, message, content_type="text/plain")
+
+    return middleware
+
+
+# For the pages whose widgets write style attributes: the serial console (xterm.js colours
+# selected and 24-bit-colour cells with them) and the rule editor (Chromium's own editing
+# adds them when typing over a selection of several lines; CodeMirror redraws those lines).
+allow_style_attributes = csp_update({"style-src-attr": [UNSAFE_INLINE]})
+
+
+def browsable_api_styles(renderer):
+    """What DRF's browsable API pages need: their templates carry style attributes and a
+    <style> of Pygments' CSS (allowed by its hash: the text as the template escapes it)."""
+    allowed = {"style-src-attr": [UNSAFE_INLINE]}
+    css = pygments_css(renderer.code_style)
+    if css:
+        digest = hashlib.sha256(str(conditional_escape(css)).encode()).digest()
+        allowed["style-src"] = [f"'sha256-{base64.b64encode(digest).decode()}'"]
+    return allowed
+
+
+class ContentSecurityPolicy(CSPMiddleware):
+    """django-csp's header from CONTENT_SECURITY_POLICY, plus: the console proxy's websocket
+    URL in connect-src (by default it is on the host the page was asked for), and the styles
+    of DRF's browsable API pages."""
+
+    def get_policy_parts(self, request, response, report_only=False):
+        parts = super().get_policy_parts(request, response, report_only)
+        update = {key: list(sources) for key, sources in (parts.update or {}).items()}
+        with suppress(DisallowedHost):  # the 400 that says so needs no console
+            update.setdefault("connect-src", []).append(consoles.ws_base(request))
+        renderer = getattr(response, "accepted_renderer", None)
+        if isinstance(renderer, BrowsableAPIRenderer):
+            for directive, sources in browsable_api_styles(renderer).items():
+                update.setdefault(directive, []).extend(sources)
+        parts.update = update
+        return parts

@@ -69,7 +69,7 @@ urlpatterns = [
     ),
     path(
         "instances/<str:key>/serial/",
-        consoles.instance_console,
+        consoles.serial_console,
         {"kind": "serial"},
         name="instance_serial",
     ),

@@ -26,8 +26,16 @@ def chromium_page():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.set_default_timeout(10_000)
+        # Chromium reports what the Content-Security-Policy blocked on the page's console.
+        page.csp_violations = []
+        page.on("console", lambda message: record_csp_violation(page, message))
         yield page
         browser.close()
+
+
+def record_csp_violation(page, message):
+    if "Content Security Policy" in message.text:
+        page.csp_violations.append(f"{page.url}: {message.text}")
 
 
 def log_in(page, live_server, username, password):

@@ -250,9 +250,11 @@ def world(admin, member_a, member_b, cluster, sim_node, small):
 
 @pytest.fixture
 def page(live_server):
-    """A headless Chromium page; pair it with `live_server.url`."""
+    """A headless Chromium page; pair it with `live_server.url`. A test fails if the
+    Content-Security-Policy blocked anything on its pages."""
     with chromium_page() as page:
         yield page
+        assert not page.csp_violations
 
 
 @pytest.fixture(autouse=True)

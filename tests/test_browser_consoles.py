@@ -70,14 +70,14 @@ def test_the_vnc_console_draws_the_screen_and_comes_back_after_a_hard_reboot(
     page.goto(f"{live_server.url}/instances/{installer.ec2_id}/")
     page.click("text=VNC console")
     page.wait_for_selector("#vnc-screen[data-connected='true']", timeout=20_000)
-    page.wait_for_function(f"({LIT_PIXELS})() > 100", timeout=30_000)
+    page.wait_for_function(f"() => ({LIT_PIXELS})() > 100", timeout=30_000)
     assert page.get_attribute("#console-status", "data-state") == "connected"
 
     page.click("summary:has-text('Paste text as keystrokes')")
     page.select_option("#vnc-paste-layout", "de")
     page.fill("#vnc-paste-text", "z@")
     page.click("button:has-text('Type into the console')")
-    page.wait_for_function("!document.querySelector('#vnc-paste button').disabled")
+    page.wait_for_function("() => !document.querySelector('#vnc-paste button').disabled")
     sent = bytes(page.evaluate("window.kumoSent"))
     assert key_press(ord("z"), 0x15) in sent  # the key labelled Y on a US keyboard
     assert key_press(0xFE03, 0xB8) in sent and key_press(ord("@"), 0x10) in sent  # AltGr+Q
@@ -85,9 +85,9 @@ def test_the_vnc_console_draws_the_screen_and_comes_back_after_a_hard_reboot(
     page.evaluate(RECORD_STATES)
     operations.request_action(installer, ActionKind.HARD_REBOOT, admin)
     run_jobs()
-    page.wait_for_function("window.kumoStates.includes('retrying')", timeout=20_000)
+    page.wait_for_function("() => window.kumoStates.includes('retrying')", timeout=20_000)
     page.wait_for_selector("#console-status[data-state='connected']", timeout=30_000)
-    page.wait_for_function(f"({LIT_PIXELS})() > 100", timeout=30_000)
+    page.wait_for_function(f"() => ({LIT_PIXELS})() > 100", timeout=30_000)
 
 
 def test_the_serial_console_shows_the_kernel_booting(
@@ -98,7 +98,7 @@ def test_the_serial_console_shows_the_kernel_booting(
     worker_soon(0.2)  # reads the console output the page asks for first
     page.goto(f"{live_server.url}/instances/{installer.ec2_id}/serial/?watch=1")
     page.wait_for_selector("#console-status[data-state='connected']", timeout=30_000)
-    page.wait_for_function(f"({TERMINAL_TEXT})().includes('Linux version')", timeout=30_000)
+    page.wait_for_function(f"() => ({TERMINAL_TEXT})().includes('Linux version')", timeout=30_000)
     assert "read-only" in page.inner_text("body").lower()
 
 
@@ -144,7 +144,7 @@ PASTED = [  # (character, the guest's layout, the key that types it there)
 def test_pasted_characters_find_their_keys_on_the_guests_layout(page, live_server, world):
     log_in(page, live_server, "bob", "pw")
     page.goto(f"{live_server.url}/instances/{world['instance_a'].ec2_id}/console/")
-    page.wait_for_function("typeof window.kumoKeyFor === 'function'")  # noVNC awaits first
+    page.wait_for_function("() => typeof window.kumoKeyFor === 'function'")  # noVNC awaits first
     for char, layout, key in PASTED:
         assert page.evaluate("([c, l]) => window.kumoKeyFor(c, l)", [char, layout]) == key, char
 
@@ -182,7 +182,7 @@ def test_an_admin_boots_the_installer_from_the_pages_and_watches_both_consoles(
     page.goto(f"{live_server.url}/instances/{instance.ec2_id}/")
     page.click("text=VNC console")
     page.wait_for_selector("#vnc-screen[data-connected='true']", timeout=20_000)
-    page.wait_for_function(f"({LIT_PIXELS})() > 100", timeout=30_000)
+    page.wait_for_function(f"() => ({LIT_PIXELS})() > 100", timeout=30_000)
     page.goto(f"{live_server.url}/instances/{instance.ec2_id}/")
     page.click("text=Watch serial (read-only)")
     page.wait_for_selector("#console-status[data-state='connected']", timeout=30_000)

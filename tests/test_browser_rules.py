@@ -34,7 +34,7 @@ def test_the_preview_follows_typing(editor):
     assert "<domain" in editor.inner_text("#pane-domain")
     replace_text(editor, HUGEPAGES)
     editor.wait_for_function(
-        "document.querySelector('#pane-domain').textContent.includes('<hugepages/>')"
+        "() => document.querySelector('#pane-domain').textContent.includes('<hugepages/>')"
     )
     editor.click("button[data-bs-target='#pane-diff']")
     assert "+  <memoryBacking>" in editor.inner_text("#pane-diff")
@@ -57,7 +57,7 @@ def test_an_error_gets_a_marker_on_its_line(editor):
 def test_the_sample_picker_changes_the_preview(editor):
     editor.select_option("#sample-type", "m1.xlarge")
     editor.wait_for_function(
-        "document.querySelector('#pane-domain').textContent.includes('>4</vcpu>')"
+        "() => document.querySelector('#pane-domain').textContent.includes('>4</vcpu>')"
     )
 
 
@@ -66,6 +66,7 @@ def test_check_with_libvirt_shows_the_nodes_answer(editor, worker_soon):
     editor.click("[data-check-url]")
     worker_soon()
     editor.wait_for_function(
-        "document.querySelector('#check-status').textContent.includes('libvirt on sim accepts')",
+        "() => document.querySelector('#check-status').textContent.includes("
+        "'libvirt on sim accepts')",
         timeout=30_000,
     )

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from nodes import operations
 from nodes.choices import ConsoleKind
+from nodes.middleware import allow_style_attributes
 from nodes.models import ConsoleOutput, Instance
 
 OUTPUT_POLLS = 20
@@ -29,6 +30,9 @@ def instance_console(request, key, kind):
             "title": f"{ConsoleKind(kind).label} console of {instance.ec2_id}",
         },
     )
+
+
+serial_console = allow_style_attributes(instance_console)
 
 
 def instance_console_output(request, key):

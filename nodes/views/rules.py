@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from nodes.domainxml import library, pipeline, review
 from nodes.forms import RuleForm
+from nodes.middleware import allow_style_attributes
 from nodes.models import Image, Instance, InstanceType, Node, Rule
 from nodes.models.rules import unified_diff
 
@@ -59,6 +60,7 @@ def sample_choices():
     }
 
 
+@allow_style_attributes
 def editor(request, form, rule=None, checked=None):
     return render(
         request,

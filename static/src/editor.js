@@ -3,6 +3,7 @@
 import { EditorView, basicSetup } from "codemirror";
 import { xml } from "@codemirror/lang-xml";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
+import { nonce } from "./csp-nonce.js";
 
 const DEBOUNCE_MS = 75;
 
@@ -106,6 +107,7 @@ function mount(form) {
     parent: document.getElementById("editor"),
     extensions: [
       basicSetup,
+      EditorView.cspNonce.of(nonce),
       xml(),
       lintGutter(),
       EditorView.updateListener.of((update) => {

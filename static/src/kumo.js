@@ -3,11 +3,21 @@ import htmx from "htmx.org";
 import "bootstrap";
 
 window.htmx = htmx;
+// The Content-Security-Policy refuses inline styles, inline scripts and eval
+// (docs/security.md); the pages need none of the htmx features that use them.
+htmx.config.includeIndicatorStyles = false;
+htmx.config.allowEval = false;
+htmx.config.allowScriptTags = false;
 
 // Destructive buttons ask first: <button data-confirm="Really terminate?">.
 document.addEventListener("submit", (event) => {
   const question = event.submitter?.dataset.confirm || event.target.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
+});
+
+// <button data-back>: back to the page before, as a Cancel.
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-back]")) history.back();
 });
 
 // The launch form says what the launch will use: count × the type's vCPUs and memory.

@@ -3,12 +3,16 @@
 import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
 import { ConsoleSession } from "./console-session.js";
+import { nonceEveryStyle } from "./csp-nonce.js";
 
 const DIM = "\x1b[2m";
 const RESET = "\x1b[0m";
 const SETTLE_MS = 1000;
 const OUTPUT_POLLS = 20;
 const OUTPUT_POLL_MS = 500;
+
+// xterm.js adds <style> elements of its own and takes no nonce.
+nonceEveryStyle();
 
 const root = document.getElementById("console");
 const readOnly = root.dataset.readOnly === "true";
