@@ -334,7 +334,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "nodes.api.schema.ErrorsAutoSchema",
+    # API bodies: JSON nested at most 64 deep, oversized bodies a JSON 400 (nodes/api/).
+    "DEFAULT_PARSER_CLASSES": [
+        "nodes.api.bodies.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "nodes.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kumo API",

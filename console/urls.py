@@ -11,3 +11,5 @@ urlpatterns = [
     path("api/", include("nodes.api.urls")),
     path("", include("nodes.urls")),
 ]
+
+handler404 = "nodes.api.errors.not_found"

@@ -2,16 +2,22 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as detail_action
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.response import Response
 
 from nodes import consoles, operations, states
+from nodes.api.schema import errors
 from nodes.api.serializers import InstanceSerializer
 from nodes.api.views import QueueDown
-from nodes.choices import ActionKind, ConsoleKind, ImageKind
+from nodes.choices import ActionKind, ActionStatus, ConsoleKind, ImageKind
 from nodes.models import Action, Cluster, Image, Instance, InstanceType, Keypair, Node
 from nodes.validators import validate_xml_text
 
@@ -26,7 +32,7 @@ class Conflict(APIException):
 class ActionSerializer(serializers.ModelSerializer):
     action = serializers.CharField(source="kind")
     instance = serializers.SlugRelatedField(slug_field="ec2_id", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Action
@@ -105,6 +111,16 @@ class LaunchSerializer(serializers.Serializer):
         return {**data, "cluster": cluster}
 
 
+class ActionRequest(serializers.Serializer):
+    action = serializers.ChoiceField(
+        states.USER_ACTIONS,
+        error_messages={"invalid_choice": f"Choose one of {', '.join(states.USER_ACTIONS)}."},
+    )
+    snapshot = serializers.CharField(
+        required=False, allow_blank=True, help_text="The snapshot to revert to or delete."
+    )
+
+
 class ConsoleRequest(serializers.Serializer):
     type = serializers.ChoiceField(ConsoleKind.choices)
     read_only = serializers.BooleanField(
@@ -144,7 +160,8 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                     "instances": InstanceSerializer(many=True),
                     "actions": ActionSerializer(many=True),
                 },
-            )
+            ),
+            **errors(503),
         },
     )
     def create(self, request):
@@ -166,27 +183,21 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         )
 
     @extend_schema(
-        request=inline_serializer(
-            "ActionRequest",
-            {
-                "action": serializers.ChoiceField(states.USER_ACTIONS),
-                "snapshot": serializers.CharField(required=False),
-            },
-        ),
-        responses={202: inline_serializer("ActionStarted", {"action": ActionSerializer()})},
+        request=ActionRequest,
+        responses={
+            202: inline_serializer("ActionStarted", {"action": ActionSerializer()}),
+            **errors(409, 503),
+        },
     )
     @detail_action(detail=True, methods=["post"])
     def actions(self, request, id=None):
         """Start an action; 409 with the reason when the instance's state does not allow it."""
         instance = self.get_object()
-        kind = request.data.get("action")
-        if kind not in states.USER_ACTIONS:
-            raise serializers.ValidationError(
-                {"action": f"Choose one of {', '.join(states.USER_ACTIONS)}."}
-            )
-        snapshot = None
-        if request.data.get("snapshot"):
-            snapshot = instance.snapshots.filter(name=request.data["snapshot"]).first()
+        wanted = ActionRequest(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        kind, snapshot = wanted.validated_data["action"], None
+        if wanted.validated_data.get("snapshot"):
+            snapshot = instance.snapshots.filter(name=wanted.validated_data["snapshot"]).first()
             if snapshot is None:
                 raise serializers.ValidationError(
                     {"snapshot": "No such snapshot of this instance."}
@@ -201,7 +212,7 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied(str(error)) from error
         return Response({"action": ActionSerializer(started).data}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=ConsoleRequest, responses={201: ConsoleGrant})
+    @extend_schema(request=ConsoleRequest, responses={201: ConsoleGrant, **errors(409)})
     @detail_action(detail=True, methods=["post"])
     def console(self, request, id=None):
         """A one-time token (60 s, single use) to open the instance's VNC or serial console;
@@ -239,7 +250,7 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         responses=inline_serializer(
-            "SnapshotList",
+            "Snapshot",
             {
                 "name": serializers.CharField(),
                 "created_at": serializers.DateTimeField(),
@@ -247,13 +258,22 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             many=True,
         )
     )
-    @detail_action(detail=True)
+    @detail_action(detail=True, pagination_class=None)
     def snapshots(self, request, id=None):
         """The instance's snapshots, newest first; revert or delete one with an action."""
         rows = self.get_object().snapshots.values("name", "created_at")
         return Response(list(rows))
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("instance", description="Only this instance's (its i- id)."),
+            OpenApiParameter("status", enum=ActionStatus.values),
+            OpenApiParameter("action", enum=ActionKind.values),
+        ]
+    )
+)
 class ActionViewSet(viewsets.ReadOnlyModelViewSet):
     """Every action the caller may see, newest first; ?instance=i-…&status=…&action=…"""
 

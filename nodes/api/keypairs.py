@@ -6,6 +6,7 @@ that name, or with `?owner=USERNAME` another user's (admins, who see every keypa
 
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -29,6 +30,14 @@ class NewKeypairSerializer(serializers.Serializer):
     key_type = serializers.ChoiceField(["ed25519", "rsa"], default="ed25519")
 
 
+OWNER = OpenApiParameter("owner", description="Another user's keypairs (admins).")
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[OWNER]),
+    retrieve=extend_schema(parameters=[OWNER]),
+    destroy=extend_schema(parameters=[OWNER]),
+)
 class KeypairViewSet(
     mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet
 ):

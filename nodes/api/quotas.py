@@ -66,7 +66,7 @@ class UserQuota(APIView):
         limits.save()
         return Response(described(user))
 
-    @extend_schema(responses=QUOTA)
+    @extend_schema(responses={200: QUOTA})
     def delete(self, request, username):
         """Drop the user's own limits: the defaults apply again."""
         user = get_object_or_404(get_user_model(), username=username)

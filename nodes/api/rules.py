@@ -4,13 +4,20 @@ import copy
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from nodes import operations
+from nodes.api.schema import errors
 from nodes.api.views import QueueDown
 from nodes.choices import RuleScope
 from nodes.domainxml import pipeline, review
@@ -26,11 +33,18 @@ def slug(field, queryset, **kwargs):
 
 
 class RevisionSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = RuleRevision
         fields = ["number", "text", "author", "message", "created_at"]
+
+
+class RuleText(serializers.CharField):
+    """A rule's text: read from its current revision, written as a new one."""
+
+    def get_attribute(self, rule):
+        return rule.current.text if rule.current else ""
 
 
 class RuleSerializer(serializers.ModelSerializer):
@@ -39,7 +53,7 @@ class RuleSerializer(serializers.ModelSerializer):
     image = slug("ec2_id", Image.objects.all())
     instance_type = slug("name", InstanceType.objects.all())
     owner = slug("username", get_user_model().objects.all())
-    text = serializers.CharField(trim_whitespace=False, max_length=2_000_000, write_only=True)
+    text = RuleText(trim_whitespace=False, max_length=2_000_000)
     message = serializers.CharField(
         write_only=True, required=False, allow_blank=True, max_length=255
     )
@@ -49,6 +63,7 @@ class RuleSerializer(serializers.ModelSerializer):
         help_text="Save even though the change stops some instances' domain XML rendering.",
     )
     revision = serializers.SerializerMethodField()
+    library_slug = serializers.CharField(read_only=True, help_text="Blank unless from the library.")
 
     class Meta:
         model = Rule
@@ -72,19 +87,15 @@ class RuleSerializer(serializers.ModelSerializer):
             "accept_failures",
             "created_at",
         ]
-        read_only_fields = ["is_default", "library_slug"]
+        read_only_fields = ["is_default"]
 
     def get_revision(self, rule) -> int | None:
         current = rule.current
         return current.number if current else None
 
-    def to_representation(self, rule):
-        data = super().to_representation(rule)
-        data["text"] = rule.current.text if rule.current else ""
-        return data
-
     def validate_text(self, text):
-        problems = compile_problems(Stage(self.initial_data.get("name", "rule"), text))
+        name = self.initial_data.get("name")  # raw: its own check may refuse it
+        problems = compile_problems(Stage(name if isinstance(name, str) else "rule", text))
         if problems:
             raise ValidationError([str(problem) for problem in problems])
         return text
@@ -126,12 +137,6 @@ class RuleSerializer(serializers.ModelSerializer):
         return rule
 
 
-def accepts_failures(data):
-    """{"accept_failures": bool} from a request's body or query string."""
-    value = data.get("accept_failures", False)
-    return {"accept_failures": serializers.BooleanField().to_internal_value(value)}
-
-
 def refuse_breaking(override, user, data):
     """400 when the change stops some instance's domain XML rendering, unless accepted."""
     checked = review.review(override, user)
@@ -145,6 +150,17 @@ def refuse_breaking(override, user, data):
                 "broken": [effect.as_dict() for effect in checked.broken],
             }
         )
+
+
+class AcceptFailures(serializers.Serializer):
+    accept_failures = serializers.BooleanField(default=False)
+
+
+class RollbackSerializer(AcceptFailures):
+    revision = serializers.IntegerField(
+        min_value=1,
+        error_messages={"required": "Give the revision number to roll back to."},
+    )
 
 
 class PreviewSerializer(serializers.Serializer):
@@ -269,6 +285,12 @@ def proposed_rule(data):
     return rule
 
 
+@extend_schema_view(
+    destroy=extend_schema(
+        parameters=[OpenApiParameter("accept_failures", bool)],
+        responses={204: None, **errors(400)},
+    )
+)
 class RuleViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -292,36 +314,43 @@ class RuleViewSet(
     def perform_destroy(self, rule):
         """Delete a rule (`?accept_failures=true` when that breaks instances)."""
         if rule.is_default:
-            raise ValidationError("The default stylesheet cannot be deleted; reset it instead.")
-        accepted = accepts_failures(self.request.query_params)
-        refuse_breaking(pipeline.Override(rule, without=True), self.request.user, accepted)
+            raise ValidationError(
+                {
+                    api_settings.NON_FIELD_ERRORS_KEY: [
+                        "The default stylesheet cannot be deleted; reset it instead."
+                    ]
+                }
+            )
+        accepted = AcceptFailures(data=self.request.query_params)
+        accepted.is_valid(raise_exception=True)
+        refuse_breaking(
+            pipeline.Override(rule, without=True), self.request.user, accepted.validated_data
+        )
         rule.delete()
 
     @extend_schema(responses=RevisionSerializer(many=True))
-    @action(detail=True)
+    @action(detail=True, pagination_class=None)
     def revisions(self, request, pk=None):
         return Response(RevisionSerializer(self.get_object().revisions.all(), many=True).data)
 
-    @extend_schema(
-        request=inline_serializer(
-            "Rollback",
-            {"revision": serializers.IntegerField(), "accept_failures": serializers.BooleanField()},
-        ),
-        responses={201: RevisionSerializer},
-    )
+    @extend_schema(request=RollbackSerializer, responses={201: RevisionSerializer})
     @action(detail=True, methods=["post"])
     def rollback(self, request, pk=None):
         rule = self.get_object()
-        old = revision_of(rule, str(request.data.get("revision", "")))
-        if old is None:
-            raise ValidationError({"revision": "Give the revision number to roll back to."})
-        refuse_breaking(
-            pipeline.Override(rule, old.text), request.user, accepts_failures(request.data)
-        )
+        wanted = RollbackSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        old = revision_of(rule, str(wanted.validated_data["revision"]))
+        refuse_breaking(pipeline.Override(rule, old.text), request.user, wanted.validated_data)
         revision = rule.revise(old.text, request.user, f"Rolled back to r{old.number}")
         return Response(RevisionSerializer(revision).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=inline_serializer("RevisionDiff", {"diff": serializers.CharField()}))
+    @extend_schema(
+        parameters=[OpenApiParameter("from", int), OpenApiParameter("to", int)],
+        responses={
+            200: inline_serializer("RevisionDiff", {"diff": serializers.CharField()}),
+            **errors(400),
+        },
+    )
     @action(detail=True)
     def diff(self, request, pk=None):
         """`?from=N&to=M`: unified diff between two revisions (to defaults to the latest)."""
@@ -345,7 +374,7 @@ class RuleViewSet(
             }
         )
 
-    @extend_schema(request=PreviewSerializer, responses={202: CheckQueuedSerializer})
+    @extend_schema(request=PreviewSerializer, responses={202: CheckQueuedSerializer, **errors(503)})
     @action(detail=False, methods=["post"])
     def check(self, request):
         """Queue libvirt's own validation of the previewed domain on the node of the instance
@@ -362,7 +391,7 @@ class RuleViewSet(
         body = {"job_id": job_id, "node": instance.node.name}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses=CheckResultSerializer)
+    @extend_schema(responses={200: CheckResultSerializer, **errors(503)})
     @action(detail=False, url_path=r"check/(?P<job_id>[A-Za-z0-9-]+)")
     def check_result(self, request, job_id=None):
         """The outcome of a check: `status` (queued, started, finished, failed) and, once

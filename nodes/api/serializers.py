@@ -72,6 +72,7 @@ class ImageSerializer(serializers.ModelSerializer):
             "location",
             "created_at",
         ]
+        extra_kwargs = {"location": {"required": False}}  # admins only: see below
 
     def to_representation(self, image):
         data = super().to_representation(image)
@@ -91,12 +92,12 @@ class InstanceSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="ec2_id", read_only=True)
     owner = slug("username")
     cluster = slug("name")
-    node = slug("name")
+    node = slug("name", allow_null=True)
     image = slug("ec2_id")
-    kernel = slug("ec2_id")
-    ramdisk = slug("ec2_id")
+    kernel = slug("ec2_id", allow_null=True)
+    ramdisk = slug("ec2_id", allow_null=True)
     instance_type = slug("name")
-    keypair = slug("name")
+    keypair = slug("name", allow_null=True)
 
     class Meta:
         model = Instance

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from nodes import operations
 from nodes.api import serializers as shapes
+from nodes.api.schema import errors
 
 # Names may hold dots (m1.small): DRF's default lookup pattern stops at the first one.
 NAME_IN_URL = "[^/]+"
@@ -41,7 +42,10 @@ class NodeViewSet(VisibleViewSet):
 
     @extend_schema(
         request=None,
-        responses={202: inline_serializer("ProbeQueued", {"job_id": serializers.CharField()})},
+        responses={
+            202: inline_serializer("ProbeQueued", {"job_id": serializers.CharField()}),
+            **errors(503),
+        },
     )
     @action(detail=True, methods=["post"])
     def check(self, request, name=None):
