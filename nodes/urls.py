@@ -80,6 +80,8 @@ urlpatterns = [
     ),
     path("actions/", instances.ActionList.as_view(), name="action_list"),
     path("actions/<int:key>/", instances.ActionDetail.as_view(), name="action_detail"),
+    path("actions/<int:key>/live/", instances.ActionLive.as_view(), name="action_live"),
+    path("instances/<str:key>/live/", instances.InstanceLive.as_view(), name="instance_live"),
     path("instances/<str:key>/", instances.InstanceDetail.as_view(), name="instance_detail"),
     path("users/", users.UserList.as_view(), name="user_list"),
     path("users/new/", users.user_create, name="user_create"),

@@ -93,6 +93,7 @@ ROWS = [
     ("get", "/instances/new/", None, EVERYONE),
     ("post", "/instances/new/", {"image": "{image_a}"}, EVERYONE),  # errors: B can't see it
     ("get", "/instances/{instance_a}/", None, OWN),
+    ("get", "/instances/{instance_a}/live/", None, OWN),
     ("post", "/instances/{instance_a}/actions/stop/", None, page(302, 404, 302)),
     ("post", "/instances/{instance_a}/actions/reset_state/", None, page(403, 404, 302)),
     ("post", "/instances/{instance_a}/actions/explode/", None, page(403, 404, 403)),
@@ -107,6 +108,7 @@ ROWS = [
     ("get", "/instances/{instance_a}/console-output/", None, OWN),
     ("get", "/actions/", None, EVERYONE),
     ("get", "/actions/{action_a}/", None, OWN),
+    ("get", "/actions/{action_a}/live/", None, OWN),
     # People and quotas: admins only
     ("get", "/users/", None, ADMINS),
     ("get", "/users/new/", None, ADMINS),

@@ -132,3 +132,14 @@ def test_the_page_shows_the_domain_xml_without_the_vnc_password(launched, member
     page = member_client.get(launched.get_absolute_url()).content.decode()
     assert "&lt;domain" in page and "passwd=&quot;(hidden)&quot;" in page
     assert launched.vnc_password not in page
+
+
+def test_the_live_panel_is_a_fragment_of_a_few_kib_without_the_domain_xml(launched, member_client):
+    page = member_client.get(launched.get_absolute_url()).content.decode()
+    live_url = f"/instances/{launched.ec2_id}/live/"
+    assert f'hx-get="{live_url}"' in page and "Domain XML" in page
+    fragment = member_client.get(live_url).content.decode()
+    assert len(fragment.encode()) < 8 * 1024
+    assert fragment.lstrip().startswith('<div id="detail-body"')
+    assert "<html" not in fragment and "Domain XML" not in fragment
+    assert "Active" in fragment and "Terminate" in fragment

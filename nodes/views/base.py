@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.urls import reverse
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
 
 
@@ -108,22 +109,37 @@ class InventoryListView(VisibleMixin, ListView):
 
 
 class InventoryDetailView(VisibleMixin, DetailView):
+    """A detail page: its fields and extra_template make the part that may change by itself,
+    which live_url_name's view (a DetailFragment of the same class) serves alone for htmx
+    to poll; static_template is rendered once, below it."""
+
     template_name = "nodes/object_detail.html"
     fields: list[Column] = []
     edit_url_name = None
     extra_template = None
-    live_refresh = False  # re-read every 2 s (htmx), for objects that change by themselves
+    static_template = None
+    live_url_name = None  # the fragment's URL, for objects that change by themselves
 
     def get_context_data(self, **kwargs):
+        live_url = (
+            reverse(self.live_url_name, args=[self.kwargs["key"]]) if self.live_url_name else ""
+        )
         return super().get_context_data(
             fields=shown_to(self.request.user, self.fields),
-            live_refresh=self.live_refresh,
+            live_url=live_url,
+            static_template=self.static_template,
             title=str(self.object),
             kind=self.model._meta.verbose_name,
             edit_url_name=self.edit_url_name,
             extra_template=self.extra_template,
             **kwargs,
         )
+
+
+class DetailFragment:
+    """Mixed in before a detail view: the same object and context, only the live part."""
+
+    template_name = "nodes/partials/detail_live.html"
 
 
 class InventoryCreateView(StaffRequiredMixin, CreateView):

@@ -11,7 +11,7 @@ from nodes.choices import ActionKind, ActionStatus, PowerState, VmState
 from nodes.forms import KeypairForm, LaunchForm
 from nodes.models import Action, Instance, InstanceType, Keypair, Quota
 from nodes.models.quotas import usage
-from nodes.views.base import Column, InventoryDetailView, InventoryListView
+from nodes.views.base import Column, DetailFragment, InventoryDetailView, InventoryListView
 
 CONFIRM = {
     ActionKind.STOP: "Power off {id}? The guest gets an ACPI request, then is forced off.",
@@ -69,7 +69,8 @@ class InstanceDetail(InventoryDetailView):
         Column("Terminated", "terminated_at"),
     ]
     extra_template = "nodes/instance_live.html"
-    live_refresh = True
+    static_template = "nodes/instance_domain.html"
+    live_url_name = "instance_live"
 
     def get_context_data(self, **kwargs):
         instance = self.object
@@ -84,6 +85,10 @@ class InstanceDetail(InventoryDetailView):
             console_open=not consoles.not_usable(instance),
             **kwargs,
         )
+
+
+class InstanceLive(DetailFragment, InstanceDetail):
+    """The instance page's live panel: state, actions, snapshots, the last actions."""
 
 
 @require_POST
@@ -173,7 +178,11 @@ class ActionDetail(InventoryDetailView):
         Column("Error", "error"),
     ]
     extra_template = "nodes/action_steps.html"
-    live_refresh = True
+    live_url_name = "action_live"
+
+
+class ActionLive(DetailFragment, ActionDetail):
+    """The action page's live panel: status and steps."""
 
 
 class KeypairList(InventoryListView):
