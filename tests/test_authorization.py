@@ -96,7 +96,7 @@ ROWS = [
     ("get", "/instances/{instance_a}/live/", None, OWN),
     ("post", "/instances/{instance_a}/actions/stop/", None, page(302, 404, 302)),
     ("post", "/instances/{instance_a}/actions/reset_state/", None, page(403, 404, 302)),
-    ("post", "/instances/{instance_a}/actions/explode/", None, page(403, 404, 403)),
+    ("post", "/instances/{instance_a}/actions/explode/", None, page(400, 404, 400)),
     (
         "post",
         "/instances/{instance_a}/snapshots/{snapshot_a}/revert_snapshot/",

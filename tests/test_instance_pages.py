@@ -143,3 +143,22 @@ def test_the_live_panel_is_a_fragment_of_a_few_kib_without_the_domain_xml(launch
     assert fragment.lstrip().startswith('<div id="detail-body"')
     assert "<html" not in fragment and "Domain XML" not in fragment
     assert "Active" in fragment and "Terminate" in fragment
+
+
+def test_the_page_and_the_api_answer_the_same_mistakes_alike(launched, member_client, member_a):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(member_a)
+    url = f"/api/v1/instances/{launched.ec2_id}/actions/"
+    page = member_client.post(f"/instances/{launched.ec2_id}/actions/explode/")
+    answer = api.post(url, {"action": "explode"}, format="json")
+    assert page.status_code == answer.status_code == 400
+    assert page.content.decode() == answer.json()["action"][0]
+
+    api_refusal = api.post(url, {"action": "start"}, format="json")  # it is running
+    assert api_refusal.status_code == 409
+    page = member_client.post(f"/instances/{launched.ec2_id}/actions/start/", follow=True)
+    assert api_refusal.json()["detail"] in [str(m) for m in page.context["messages"]]
+    denied = member_client.post(f"/instances/{launched.ec2_id}/actions/reset_state/")
+    assert denied.status_code == api.post(url, {"action": "reset_state"}).status_code == 403

@@ -1,6 +1,5 @@
 """Instances API: launch, act, read actions. What a user may see comes from for_user."""
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -10,13 +9,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as detail_action
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
 from nodes import consoles, operations, states
 from nodes.api.schema import errors
 from nodes.api.serializers import InstanceSerializer
-from nodes.api.views import QueueDown
+from nodes.api.views import QueueDown, refused
 from nodes.choices import ActionKind, ActionStatus, ConsoleKind, ImageKind
 from nodes.models import Action, Cluster, Image, Instance, InstanceType, Keypair, Node
 from nodes.validators import validate_xml_text
@@ -112,9 +111,9 @@ class LaunchSerializer(serializers.Serializer):
 
 
 class ActionRequest(serializers.Serializer):
-    action = serializers.ChoiceField(
-        states.USER_ACTIONS,
-        error_messages={"invalid_choice": f"Choose one of {', '.join(states.USER_ACTIONS)}."},
+    action = serializers.CharField(
+        help_text=f"One of {', '.join(states.USER_ACTIONS)}.",
+        error_messages={"invalid": f"Choose one of {', '.join(states.USER_ACTIONS)}."},
     )
     snapshot = serializers.CharField(
         required=False, allow_blank=True, help_text="The snapshot to revert to or delete."
@@ -195,21 +194,11 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         instance = self.get_object()
         wanted = ActionRequest(data=request.data)
         wanted.is_valid(raise_exception=True)
-        kind, snapshot = wanted.validated_data["action"], None
-        if wanted.validated_data.get("snapshot"):
-            snapshot = instance.snapshots.filter(name=wanted.validated_data["snapshot"]).first()
-            if snapshot is None:
-                raise serializers.ValidationError(
-                    {"snapshot": "No such snapshot of this instance."}
-                )
+        name, snapshot = wanted.validated_data["action"], wanted.validated_data.get("snapshot")
         try:
-            started = operations.request_action(instance, ActionKind(kind), request.user, snapshot)
-        except operations.ActionRefused as error:
-            raise Conflict(str(error)) from error
-        except operations.QueueUnavailable as error:
-            raise QueueDown(str(error)) from error
-        except DjangoPermissionDenied as error:
-            raise PermissionDenied(str(error)) from error
+            started = operations.request_named_action(instance, name, request.user, snapshot)
+        except operations.Refused as error:
+            raise refused(error) from error
         return Response({"action": ActionSerializer(started).data}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=ConsoleRequest, responses={201: ConsoleGrant, **errors(409)})

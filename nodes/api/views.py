@@ -14,6 +14,15 @@ from nodes.api.schema import errors
 NAME_IN_URL = "[^/]+"
 
 
+def refused(error):
+    """The API's answer to an operations.Refused: its status, its message (under its field,
+    if it names one), as the pages give it."""
+    detail = {error.field: [error.message]} if error.field else error.message
+    answer = APIException(detail)
+    answer.status_code = error.status
+    return answer
+
+
 class QueueDown(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "queue_unavailable"

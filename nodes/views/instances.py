@@ -1,8 +1,11 @@
 """Pages for instances, their actions, and keypairs."""
 
+from http import HTTPStatus
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -93,15 +96,17 @@ class InstanceLive(DetailFragment, InstanceDetail):
 
 @require_POST
 def instance_action(request, key, kind, snapshot=None):
+    """Start an action (the API's POST …/actions/ does the same, with the same answers)."""
     instance = get_object_or_404(Instance.objects.for_user(request.user), ec2_id=key)
-    if kind not in states.USER_ACTIONS:
-        raise PermissionDenied(f"No action {kind!r}.")
-    if snapshot is not None:
-        snapshot = get_object_or_404(instance.snapshots, pk=snapshot)
+    name = get_object_or_404(instance.snapshots, pk=snapshot).name if snapshot else ""
     try:
-        operations.request_action(instance, ActionKind(kind), request.user, snapshot)
-    except (operations.ActionRefused, operations.QueueUnavailable) as error:
-        messages.error(request, str(error))
+        operations.request_named_action(instance, kind, request.user, name)
+    except operations.NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except operations.Refused as error:
+        if error.status == HTTPStatus.BAD_REQUEST:
+            return HttpResponseBadRequest(error.message, content_type="text/plain")
+        messages.error(request, error.message)  # not now (409) or no queue (503): say why
     else:
         messages.info(request, f"{ActionKind(kind).label} of {instance.ec2_id} queued.")
     return redirect(instance)

@@ -1,0 +1,68 @@
+"""Decide, record, enqueue: what pages and the API call to make something happen, split by
+noun. Refusals are `Refused` (errors.py), which carries the HTTP status and message that
+pages and the API both answer."""
+
+from nodes.operations.actions import (
+    adopt,
+    claim,
+    enqueue_action,
+    queue_action,
+    request_action,
+    request_named_action,
+)
+from nodes.operations.console_output import CONSOLE_OUTPUT_FRESH, console_output, is_recent
+from nodes.operations.errors import (
+    ActionRefused,
+    LaunchInvalid,
+    NotAllowed,
+    QueueUnavailable,
+    QuotaExceeded,
+    Refused,
+)
+from nodes.operations.launch import (
+    LABELS,
+    MAX_USER_DATA,
+    check_quota,
+    encoded_user_data,
+    launch,
+    launch_cluster,
+)
+from nodes.operations.probes import (
+    CHECK_JOB_PREFIX,
+    definition_check,
+    request_definition_check,
+    request_probe,
+)
+from nodes.operations.queue import enqueue_node_job, job_queue, redis_is_reachable, require_queue
+
+__all__ = [
+    "CHECK_JOB_PREFIX",
+    "CONSOLE_OUTPUT_FRESH",
+    "LABELS",
+    "MAX_USER_DATA",
+    "ActionRefused",
+    "LaunchInvalid",
+    "NotAllowed",
+    "QueueUnavailable",
+    "QuotaExceeded",
+    "Refused",
+    "adopt",
+    "check_quota",
+    "claim",
+    "console_output",
+    "definition_check",
+    "encoded_user_data",
+    "enqueue_action",
+    "enqueue_node_job",
+    "is_recent",
+    "job_queue",
+    "launch",
+    "launch_cluster",
+    "queue_action",
+    "redis_is_reachable",
+    "request_action",
+    "request_definition_check",
+    "request_named_action",
+    "request_probe",
+    "require_queue",
+]

@@ -1,0 +1,94 @@
+"""Starting actions on instances: the compare-and-set claim, the Action row, its job queued
+after the transaction commits; and adopting a domain Kumo did not create."""
+
+import uuid
+
+from django.db import transaction
+from django.db.models import Q
+
+from nodes import consoles, states
+from nodes.choices import ActionKind
+from nodes.models import Action, Instance
+from nodes.operations.errors import ActionRefused, NotAllowed, Refused
+from nodes.operations.queue import job_queue, require_queue
+
+
+def claim(instance, kind):
+    """The compare-and-set of DESIGN.md §4: set the task if the instance is in a state that
+    allows kind, with no task or one that kind may take over (states.INTERRUPTS)."""
+    free = Q(task_state__isnull=True) | Q(task_state__in=states.INTERRUPTS.get(kind, ()))
+    rows = Instance.objects.filter(free, pk=instance.pk, vm_state__in=states.ALLOWED_FROM[kind])
+    return rows.update(task_state=states.TASK_FOR.get(kind)) == 1
+
+
+def queue_action(instance, kind, user, snapshot=None):
+    """Record an Action and enqueue its job (after the transaction commits)."""
+    action = Action.objects.create(
+        instance=instance,
+        kind=kind,
+        owner=user,
+        snapshot=snapshot,
+        job_id=f"action-{uuid.uuid4().hex}",
+    )
+    enqueue_action(action)
+    return action
+
+
+def enqueue_action(action):
+    job_queue().enqueue(
+        "nodes.jobs.run_action",
+        action.pk,
+        job_id=action.job_id,
+        job_timeout=3600,
+        description=f"{action.get_kind_display()} {action.instance.ec2_id}",
+    )
+
+
+def request_named_action(instance, name, user, snapshot_name=""):
+    """What pages and the API call for a user's action request: the action by its name and,
+    for revert and delete, the snapshot by its name. The Action, or Refused."""
+    if name not in states.USER_ACTIONS:
+        raise Refused(f"Choose one of {', '.join(states.USER_ACTIONS)}.", field="action")
+    snapshot = None
+    if snapshot_name:
+        snapshot = instance.snapshots.filter(name=snapshot_name).first()
+        if snapshot is None:
+            raise Refused("No such snapshot of this instance.", field="snapshot")
+    return request_action(instance, ActionKind(name), user, snapshot)
+
+
+def request_action(instance, kind, user, snapshot=None):
+    """Start kind on instance for user; the Action, or ActionRefused / NotAllowed /
+    QueueUnavailable with nothing written. Revert and delete name one of its snapshots."""
+    if kind in states.ADMIN_ONLY and not user.is_staff:
+        raise NotAllowed("Only admins can reset an instance's state.")
+    if (kind in states.ON_SNAPSHOT) != (snapshot is not None):
+        raise ActionRefused(f"{ActionKind(kind).label} names one of the instance's snapshots.")
+    require_queue()
+    with transaction.atomic():
+        if not claim(instance, kind):
+            instance.refresh_from_db(fields=["vm_state", "task_state"])
+            raise ActionRefused(states.refusal(instance, kind))
+        if kind in states.CHANGES_CONSOLE:
+            consoles.revoke_tokens(instance)
+        return queue_action(instance, kind, user, snapshot)
+
+
+def adopt(user, unmanaged, owner, image, instance_type):
+    """Make an unmanaged domain a Kumo instance of owner; the adopt action does the rest."""
+    require_queue()
+    with transaction.atomic():
+        node = unmanaged.node
+        instance = Instance.objects.create(
+            uuid=unmanaged.uuid,
+            name=unmanaged.name,
+            owner=owner,
+            cluster=node.cluster,
+            node=node,
+            image=image,
+            instance_type=instance_type,
+            task_state=states.TASK_FOR[ActionKind.ADOPT],
+        )
+        unmanaged.delete()
+        action = queue_action(instance, ActionKind.ADOPT, user)
+    return instance, action
