@@ -62,6 +62,16 @@ def console_process(args, var_dir, **env):
     )
 
 
+def pytest_collection_modifyitems(items):
+    """A transactional test empties the database when it ends: each starts again from what
+    the migrations made (the default stylesheet's rule among it), by serialized rollback."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction"):
+            kwargs = {**marker.kwargs, "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+
+
 @pytest.fixture
 def admin(django_user_model):
     return django_user_model.objects.create_user(
