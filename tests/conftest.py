@@ -44,15 +44,15 @@ def demo_password(username):
     return next(line.split()[1] for line in logins if line.split()[0] == username)
 
 
-def console_process(args, var_dir, **env):
+def console_process(args, var_dir, timeout=60, **env):
     """`python ARGS` run as a console process is (console.settings, KUMO_VAR_DIR=var_dir),
-    with env added to the environment."""
+    with env added to the environment; it must end within timeout seconds."""
     return subprocess.run(
         [sys.executable, *args],
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "console.settings",
