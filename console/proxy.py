@@ -8,7 +8,10 @@ def main():
     import django
 
     django.setup()
+    from nodes.checks import run_checks_or_exit
     from nodes.consoleproxy import serve
+
+    run_checks_or_exit()
 
     serve()
 

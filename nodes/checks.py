@@ -1,9 +1,12 @@
-"""System checks for Kumo's configuration, with stable ids (README.md lists them)."""
+"""System checks for Kumo's configuration, with stable ids (README.md lists them), and
+their run at the start of every process."""
 
 import os
+import sys
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.core.management.base import BaseCommand, SystemCheckError
 
 
 @register("kumo")
@@ -45,3 +48,19 @@ def check_https_proxy(app_configs, **kwargs):
             )
         ]
     return []
+
+
+def run_checks():
+    """Run the system checks as management commands do before they start (rqworker and
+    runwatcher among them): warnings go to stderr; errors raise SystemCheckError, whose text
+    is the report `manage.py check` prints."""
+    BaseCommand().check()
+
+
+def run_checks_or_exit():
+    """At a process's start: run the checks; on an error, print their report and exit 1."""
+    try:
+        run_checks()
+    except SystemCheckError as error:
+        sys.stderr.write(f"{error}\n")  # it starts "SystemCheckError:", as manage.py prints it
+        sys.exit(1)

@@ -74,15 +74,15 @@ def logs_in(username, password):
     return response.status_code == 302
 
 
-def console_process(args, var_dir, **env):
+def console_process(args, var_dir, timeout=60, **env):
     """`python ARGS` run as a console process is (console.settings, KUMO_VAR_DIR=var_dir),
-    with env added to the environment."""
+    with env added to the environment; it must end within timeout seconds."""
     return subprocess.run(
         [sys.executable, *args],
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "console.settings",
@@ -90,6 +90,16 @@ def console_process(args, var_dir, **env):
             **env,
         },
     )
+
+
+def pytest_collection_modifyitems(items):
+    """A transactional test empties the database when it ends: each starts again from what
+    the migrations made (the default stylesheet's rule among it), by serialized rollback."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction"):
+            kwargs = {**marker.kwargs, "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
 
 
 @pytest.fixture

@@ -3,11 +3,13 @@
 import copy
 
 import pytest
+from django.core.management import call_command
 from lxml import etree
 
 from nodes.domainxml import pipeline, review
 from nodes.models import Image, Instance, InstanceType, Node, Rule
 
+DEFAULT_NAME = "Default stylesheet"  # as the migration names it
 HUGEPAGES = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
   <xsl:template match="@*|node()"><xsl:copy><xsl:apply-templates select="@*|node()"/></xsl:copy></xsl:template>
   <xsl:template match="currentMemory">
@@ -54,11 +56,11 @@ def description(rendered):
     return etree.fromstring(rendered.outcome.domain_xml).findtext("description")
 
 
-def test_the_default_stylesheet_is_created_from_the_shipped_file(db):
+def test_a_fresh_database_has_the_default_stylesheet_from_the_shipped_file(db):
     rule = pipeline.default_rule()
-    assert rule.is_default and rule.current.number == 1
+    assert rule.is_default and rule.name == DEFAULT_NAME and rule.current.number == 1
     assert rule.current.text == pipeline.shipped_default_text()
-    assert pipeline.default_rule() == rule
+    assert list(Rule.objects.filter(is_default=True)) == [rule]
 
 
 def test_revisions_count_up_and_an_unchanged_text_adds_none(db, admin):
@@ -111,7 +113,7 @@ def test_the_rendered_domain_says_which_revisions_made_it(instance):
     instance.record_domain(rendered.domain_text, rendered.stylesheets)
     instance.refresh_from_db()
     assert instance.rendered_with[-1] == {"rule": rule.pk, "name": "why", "revision": 1}
-    assert instance.rendered_with[0]["name"] == pipeline.DEFAULT_RULE_NAME
+    assert instance.rendered_with[0]["name"] == DEFAULT_NAME
     assert "+W" in instance.domain_xml
 
 
@@ -327,7 +329,7 @@ def test_members_cannot_reach_rules(api, member_a, client, db):
 
 def test_the_rule_list_shows_the_chain(admin_client, demo):
     page = admin_client.get("/rules/").content.decode()
-    assert pipeline.DEFAULT_RULE_NAME in page and "Rule library" in page
+    assert DEFAULT_NAME in page and "Rule library" in page
 
 
 def test_saving_in_the_editor_shows_the_impact_first(admin_client, instance):
@@ -377,11 +379,27 @@ def test_the_default_stylesheet_resets_to_the_shipped_one(admin_client, db, admi
     assert Rule.objects.get(pk=rule.pk).current.text == pipeline.shipped_default_text()
 
 
-def test_a_default_rule_without_a_revision_gets_the_shipped_one(instance):
-    Rule.objects.create(name=pipeline.DEFAULT_RULE_NAME, is_default=True, enabled=True)
+def test_without_the_default_rule_renders_fail_saying_how_to_restore_it(instance):
+    Rule.objects.filter(is_default=True).delete()
     rendered = pipeline.render(instance)
-    assert rendered.outcome.ok
-    assert Rule.objects.get(is_default=True).current.text == pipeline.shipped_default_text()
+    assert not rendered.outcome.ok
+    assert "default stylesheet's rule is missing" in str(rendered.outcome.errors[0])
+    with pytest.raises(pipeline.MissingDefaultRule, match="manage.py migrate nodes"):
+        pipeline.default_rule()
+    assert not Rule.objects.exists()  # nothing creates it behind the admin's back
+
+
+@pytest.mark.django_db(transaction=True)  # migrations run outside a test's transaction
+def test_migrating_again_restores_a_deleted_default_rule_and_keeps_an_edited_one():
+    Rule.objects.filter(is_default=True).delete()
+    call_command("migrate", "nodes", "0007_xml_text_validators", verbosity=0)
+    call_command("migrate", "nodes", verbosity=0)
+    rule = pipeline.default_rule()
+    assert rule.current.text == pipeline.shipped_default_text()
+    rule.revise("<edited/>", None)
+    call_command("migrate", "nodes", "0007_xml_text_validators", verbosity=0)
+    call_command("migrate", "nodes", verbosity=0)
+    assert pipeline.default_rule().current.text == "<edited/>"
 
 
 def test_enabling_disabling_and_deleting_show_the_impact_first(admin_client, instance):

@@ -1,5 +1,7 @@
 """Bad settings stop the console at start with a clear message and a stable check id."""
 
+import socket
+
 import pytest
 
 from tests.conftest import console_process
@@ -25,6 +27,31 @@ def test_a_bad_setting_fails_the_check_with_its_name(name, value, message, tmp_p
     result = manage_check(tmp_path, **{name: value})
     assert result.returncode != 0
     assert "kumo.E001" in result.stderr and message in result.stderr
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+ENTRY_POINTS = {
+    "web": ["-m", "gunicorn", "console.wsgi", "--no-control-socket", "--bind"],  # + address
+    "worker": ["manage.py", "rqworker", "default", "--worker-class", "rq.worker.SimpleWorker"],
+    "watcher": ["manage.py", "runwatcher"],
+    "proxy": ["-m", "console.proxy"],
+}
+
+
+@pytest.mark.parametrize("process", ENTRY_POINTS)
+def test_every_process_refuses_to_start_on_a_bad_setting(process, tmp_path):
+    port = free_port()
+    args = ENTRY_POINTS[process] + ([f"127.0.0.1:{port}"] if process == "web" else [])
+    result = console_process(
+        args, tmp_path, timeout=30, KUMO_PROBE_TIMEOUT="abc", CONSOLE_PORT=str(port)
+    )
+    assert result.returncode != 0
+    assert "(kumo.E001) KUMO_PROBE_TIMEOUT='abc' must be a whole number" in result.stderr
 
 
 def test_good_settings_pass_and_a_secret_key_is_generated_once(tmp_path):

@@ -303,7 +303,6 @@ class RuleViewSet(
     permission_classes = [permissions.IsAdminUser]
 
     def get_queryset(self):
-        pipeline.default_rule()
         related = ["cluster", "node", "image", "instance_type", "owner"]
         return (
             Rule.objects.for_user(self.request.user)

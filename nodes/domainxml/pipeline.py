@@ -9,7 +9,6 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
 from django.db.models import Q
 
 from nodes.choices import ImageKind
@@ -20,7 +19,6 @@ from nodes.models import Image, Instance, InstanceType, Node, Rule
 from nodes.models.rules import SCOPE_TARGETS, unified_diff
 
 SHIPPED_DEFAULT = Path(__file__).with_name("default.xsl")
-DEFAULT_RULE_NAME = "Default stylesheet"
 BLANK_RULE = """<?xml version="1.0" encoding="UTF-8"?>
 <!-- A rule: the domain XML in, the domain XML out. This one copies everything; add a
      template for what you want to change. -->
@@ -38,20 +36,22 @@ def shipped_default_text():
     return SHIPPED_DEFAULT.read_text()
 
 
+class MissingDefaultRule(LookupError):
+    """The default stylesheet's rule (or its text) is not in the database."""
+
+
+MISSING_DEFAULT = (
+    "The default stylesheet's rule is missing from the database (was it deleted?): "
+    "`manage.py migrate nodes 0007_xml_text_validators` then `manage.py migrate nodes` "
+    "recreates it with the shipped text."
+)
+
+
 def default_rule():
-    """The default stylesheet's rule, created from the shipped file on first use."""
-    with transaction.atomic():
-        rule, _ = Rule.objects.get_or_create(
-            is_default=True,
-            defaults={
-                "name": DEFAULT_RULE_NAME,
-                "position": 0,
-                "enabled": True,
-                "description": "Kumo's stylesheet from instance.xml to the domain; runs first.",
-            },
-        )
-        if rule.current_id is None:
-            rule.revise(shipped_default_text(), None, "Shipped with Kumo")
+    """The default stylesheet's rule, with its current revision (a migration creates it)."""
+    rule = Rule.objects.filter(is_default=True, current__isnull=False).first()
+    if rule is None:
+        raise MissingDefaultRule(MISSING_DEFAULT)
     return rule
 
 
@@ -188,11 +188,7 @@ def chain_rules():
     query, shared by the renders of a preview or a review."""
     wanted = Q(is_default=True) | Q(enabled=True)
     found = Rule.objects.filter(wanted, current__isnull=False).select_related("current")
-    rules = list(found.order_by())  # ordered() sorts them
-    if not any(rule.is_default for rule in rules):
-        default_rule()
-        return chain_rules()
-    return rules
+    return list(found.order_by())  # ordered() sorts them
 
 
 def ordered(rules, override=None):
@@ -221,6 +217,8 @@ def render_variants(instance, variants, rules, with_rules=True, key=None):
     """Render the instance through its chain changed by each (override, check_schema) of
     variants, in one round trip to the sandbox: one Rendered per variant. A key makes a
     render stop the previous one with that key (sandbox.render_chains)."""
+    if not any(rule.is_default for rule in rules):
+        return [Rendered(Outcome(errors=[Problem(MISSING_DEFAULT)])) for _ in variants]
     facts = facts_for(instance)
     try:
         xml = instancexml.to_bytes(instancexml.build(facts))

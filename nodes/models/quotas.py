@@ -39,7 +39,9 @@ class Quota(models.Model):
 
     @classmethod
     def defaults(cls):
-        return cls.objects.get_or_create(user=None)[0]
+        """The defaults' row; until an admin first changes them, an unsaved one (so that
+        reading them writes nothing) with the fields' defaults."""
+        return cls.objects.filter(user=None).first() or cls(user=None)
 
     @classmethod
     def of(cls, user):

@@ -37,7 +37,10 @@ class Command(BaseCommand):
                 text = options["stylesheet"].read_text()
             except OSError as error:
                 raise CommandError(f"Cannot read {options['stylesheet']}: {error}") from error
-            override = pipeline.Override(pipeline.default_rule(), text)
+            try:
+                override = pipeline.Override(pipeline.default_rule(), text)
+            except pipeline.MissingDefaultRule as error:
+                raise CommandError(str(error)) from error
         rendered = pipeline.render(instance, override, with_rules=not options["no_rules"])
         for warning in rendered.outcome.warnings:
             self.stderr.write(f"warning: {warning}")
