@@ -9,7 +9,7 @@ def main():
 
     django.setup()
     from nodes.checks import run_checks_or_exit
-    from nodes.consoleproxy import serve
+    from nodes.consoles.proxy import serve
 
     run_checks_or_exit()
 

@@ -54,6 +54,8 @@ VM_STATE_FOR_POWER = {
     PowerState.SHUTDOWN: VmState.ACTIVE,
     PowerState.PMSUSPENDED: VmState.ACTIVE,
 }
+# The power states in which a domain runs (and has a console).
+LIVE_POWER = (PowerState.RUNNING, PowerState.PAUSED)
 # The vm_states a power state seen from outside Kumo may move an idle instance from (a
 # suspended instance's shutoff domain stays suspended; an error one waits for an admin).
 SETTLED = {VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED}

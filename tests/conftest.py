@@ -21,8 +21,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 from rq import SimpleWorker
 
-from nodes import consoleproxy, operations
+from nodes import operations
 from nodes.choices import ActionKind, DomainType, ImageKind, NicType
+from nodes.consoles import proxy as console_proxy_server
 from nodes.domainxml import library
 from nodes.libvirt import Endpoint, open_connection
 from nodes.models import Cluster, Image, Instance, InstanceType, Keypair, Node, Rule
@@ -334,7 +335,7 @@ def installer(demo, admin, api, queue, run_jobs, settings):
 @pytest.fixture
 def console_proxy(settings):
     """The console proxy on a free port, in this process, pinging every second."""
-    server = consoleproxy.start(("127.0.0.1", 0), heartbeat=1)
+    server = console_proxy_server.start(("127.0.0.1", 0), heartbeat=1)
     settings.CONSOLE_PORT = server.server_address[1]
     settings.KUMO_CONSOLE_URL = f"ws://127.0.0.1:{settings.CONSOLE_PORT}/"
     yield server

@@ -113,3 +113,11 @@ def test_a_session_ends_when_its_instance_moves_to_another_node(running, member_
     other = Node.objects.create(cluster=running.cluster, name="other", uri="test:///default")
     Instance.objects.filter(pk=running.pk).update(node=other)
     assert "moved to another node" in consoles.revoked([session.pk])[session.pk]
+
+
+def test_the_console_pages_get_the_close_codes_from_the_one_table(member_client, world):
+    from nodes.consoles import codes
+
+    page = member_client.get(f"/instances/{world['instance_a'].ec2_id}/serial/").content.decode()
+    assert 'id="console-close-codes"' in page
+    assert f'"stop": [{", ".join(map(str, codes.STOP))}]' in page

@@ -84,7 +84,7 @@ def test_pages_and_the_api_never_load_libvirt(tmp_path):
 def test_the_proxy_and_the_watcher_load_neither_the_runners_nor_the_jobs(tmp_path):
     """They talk to nodes through nodes.libvirt and the models, not through the actions."""
     code = (
-        "import sys, django; django.setup(); import nodes.consoleproxy, nodes.watcher; "
+        "import sys, django; django.setup(); import nodes.consoles.proxy, nodes.watcher; "
         "print(sorted(m for m in sys.modules if m in ('nodes.runners', 'nodes.jobs')))"
     )
     result = console_process(["-c", code], tmp_path)

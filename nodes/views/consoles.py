@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from nodes import operations
 from nodes.choices import ConsoleKind
+from nodes.consoles import codes
 from nodes.middleware import allow_style_attributes
 from nodes.models import ConsoleOutput, Instance
 
@@ -27,6 +28,7 @@ def instance_console(request, key, kind):
             "token_url": reverse("instance-console", args=[key]),
             "output_url": reverse("instance-console-output", args=[key]),
             "read_only": request.GET.get("watch") == "1",
+            "close_codes": codes.for_pages(),
             "title": f"{ConsoleKind(kind).label} console of {instance.ec2_id}",
         },
     )

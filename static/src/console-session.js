@@ -6,9 +6,11 @@
 const RETRY_MS = 3000;
 const MAX_TOKEN_RETRIES = 3;
 
-// Close codes of the console proxy; anything else is treated as a dropped connection.
-const STOP_CODES = new Set([4403, 4408, 4409, 4429]);
-const FRESH_TOKEN_CODES = new Set([4401, 4503]);
+// Close codes of the console proxy, as the page received them (nodes/consoles/codes.py);
+// anything else is treated as a dropped connection.
+const CODES = JSON.parse(document.getElementById("console-close-codes").textContent);
+const STOP_CODES = new Set(CODES.stop);
+const FRESH_TOKEN_CODES = new Set(CODES.fresh_token);
 const ALERT_TONES = { connecting: "info", connected: "success", retrying: "warning", failed: "danger" };
 
 function setStatus(element, state, text) {
@@ -90,7 +92,7 @@ export class ConsoleSession {
   closed(code, reason) {
     this.socket = null;
     if (FRESH_TOKEN_CODES.has(code)) {
-      if (code === 4503 || this.tokenRetries++ < MAX_TOKEN_RETRIES) this.connect();
+      if (code === CODES.port_changed || this.tokenRetries++ < MAX_TOKEN_RETRIES) this.connect();
       else this.fail(reason || "The console token was refused.");
     } else if (STOP_CODES.has(code)) {
       this.fail(reason || `The console closed (code ${code}).`);

@@ -16,23 +16,19 @@ from django.db import transaction
 from django.http.request import split_domain_port
 from django.utils import timezone
 
-from nodes.choices import ConsoleKind, NodeStatus, PowerState, TaskState, VmState
+from nodes.choices import ConsoleKind, NodeStatus, TaskState, VmState
+from nodes.consoles.codes import (
+    DENIED,
+    NODE_DOWN,
+    NOT_RUNNING,
+    TOKEN_INVALID,
+    TOO_MANY,
+)
 from nodes.models import ConsoleSession, ConsoleToken, Instance
 from nodes.models.consoles import token_digest
+from nodes.states import LIVE_POWER
 
 TOKEN_TTL = timedelta(seconds=60)
-LIVE_POWER = (PowerState.RUNNING, PowerState.PAUSED)
-
-# Close codes the console pages understand (static/src/console-session.js).
-TOKEN_INVALID = 4401
-DENIED = 4403
-NOT_RUNNING = 4404
-SESSION_TOO_LONG = 4408
-TOO_MANY = 4409
-REVOKED = 4410
-TOO_MANY_ATTEMPTS = 4429
-NODE_DOWN = 4502
-PORT_CHANGED = 4503
 
 
 class Refused(Exception):
