@@ -1,24 +1,16 @@
 """A GET changes nothing: every URL of the console and the API, fetched by an admin and by a
 member on a fresh database, runs no INSERT, UPDATE or DELETE."""
 
-import re
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 
 from tests import test_authorization as matrix
-from tests.test_authorization import ROWS, any_ids, client_for, filled, routes
+from tests.test_authorization import ROWS, any_ids, as_resolved, client_for, filled, routes
 
 ids, personas = matrix.ids, matrix.personas  # the matrix's fixtures, shared
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
-
-
-def as_resolved(route):
-    """A route of routes() as ResolverMatch.route spells it: Django drops the leading ^ of
-    each included part."""
-    return re.sub(r"(?<=/)\^", "", route)
 
 
 def urls_by_route():

@@ -171,3 +171,10 @@ def test_instance_type_sizes_must_be_positive(admin_client, db):
     )
     assert "needs at least 1 vCPU" in page
     assert not InstanceType.objects.filter(name="zero").exists()
+
+
+def test_a_column_path_never_calls_a_method_that_changes_data(admin):
+    from nodes.templatetags.kumo import resolve
+
+    assert resolve(admin, "save") is None and resolve(admin, "delete") is None
+    assert resolve(admin, "get_username") == admin.username

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from nodes.api import instances, keypairs, quotas, rules, views
 
+app_name = "api"  # reverse("api:instance-list"): the API's names never meet the pages
 router = DefaultRouter()
 router.register("clusters", views.ClusterViewSet, basename="cluster")
 router.register("nodes", views.NodeViewSet, basename="node")

@@ -26,7 +26,8 @@ BADGES = {
 
 @register.filter
 def resolve(obj, path):
-    """Follow a dotted path ("image.ec2_id", "nodes.count", "get_kind_display")."""
+    """Follow a dotted path ("image.ec2_id", "get_kind_display") as Django's templates do:
+    a method that changes data (`alters_data`, like save or delete) is never called."""
     value = obj
     for part in path.split("."):
         if value is None:
@@ -35,6 +36,10 @@ def resolve(obj, path):
         if isinstance(value, Manager):
             value = value.all()
         elif callable(value):
+            if getattr(value, "alters_data", False) or getattr(
+                value, "do_not_call_in_templates", False
+            ):
+                return None
             value = value()
     return value
 

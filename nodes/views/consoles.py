@@ -25,8 +25,8 @@ def instance_console(request, key, kind):
         f"nodes/console_{kind}.html",
         {
             "instance": instance,
-            "token_url": reverse("instance-console", args=[key]),
-            "output_url": reverse("instance-console-output", args=[key]),
+            "token_url": reverse("api:instance-console", args=[key]),
+            "output_url": reverse("api:instance-console-output", args=[key]),
             "read_only": request.GET.get("watch") == "1",
             "close_codes": codes.for_pages(),
             "title": f"{ConsoleKind(kind).label} console of {instance.ec2_id}",
