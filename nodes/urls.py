@@ -28,6 +28,7 @@ urlpatterns = [
     path("nodes/new/", inventory.NodeCreate.as_view(), name="node_create"),
     path("nodes/<str:key>/", inventory.NodeDetail.as_view(), name="node_detail"),
     path("nodes/<str:key>/edit/", inventory.NodeEdit.as_view(), name="node_edit"),
+    path("nodes/<str:key>/probe/", inventory.NodeProbe.as_view(), name="node_probe"),
     path("nodes/<str:key>/check/", inventory.node_check, name="node_check"),
     path("nodes/<str:key>/unmanaged/<int:pk>/adopt/", inventory.node_adopt, name="node_adopt"),
     path("nodes/<str:key>/unmanaged/<int:pk>/ignore/", inventory.node_ignore, name="node_ignore"),

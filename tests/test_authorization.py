@@ -64,6 +64,7 @@ ROWS = [
     ("get", "/nodes/new/", None, ADMINS),
     ("post", "/nodes/new/", {"name": "x"}, page(403, 403, 200)),  # the form's errors
     ("get", "/nodes/sim/edit/", None, ADMINS),
+    ("get", "/nodes/sim/probe/", None, page(404, 404, 200)),
     ("post", "/nodes/sim/edit/", {"name": "sim"}, page(403, 403, 200)),
     ("post", "/nodes/sim/check/", None, page(404, 404, 302)),
     ("post", "/nodes/sim/unmanaged/{unmanaged}/adopt/", None, page(404, 404, 302)),

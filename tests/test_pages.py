@@ -178,3 +178,14 @@ def test_a_column_path_never_calls_a_method_that_changes_data(admin):
 
     assert resolve(admin, "save") is None and resolve(admin, "delete") is None
     assert resolve(admin, "get_username") == admin.username
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [("/instances/", "list-body"), ("/", "dashboard"), ("/nodes/sim/probe/", None)],
+)
+def test_live_panels_poll_a_fragment_not_the_page(admin_client, sim_node, url, target):
+    headers = {"HX-Request": "true", **({"HX-Target": target} if target else {})}
+    fragment = admin_client.get(url, headers=headers).content.decode()
+    assert "<html" not in fragment and len(fragment.encode()) < 16 * 1024
+    assert "<html" in admin_client.get(url if target else "/nodes/sim/").content.decode()

@@ -6,6 +6,7 @@ from django.contrib.auth.mixins import UserPassesTestMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
 
 
@@ -76,6 +77,16 @@ class InventoryListView(VisibleMixin, ListView):
             if value in {str(key) for key, _ in choices}:
                 rows = rows.filter(**{field: value})
         return rows
+
+    def get_template_names(self):
+        if self.request.headers.get("HX-Target") == "list-body":  # the live list's poll
+            return ["nodes/partials/list_body.html"]
+        return super().get_template_names()
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        patch_vary_headers(response, ["HX-Target"])  # the page and its rows share a URL
+        return response
 
     def filter_choices(self):
         return {

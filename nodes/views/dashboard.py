@@ -2,6 +2,7 @@
 
 from django.db.models import Count, Sum
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from nodes.choices import NodeStatus, VmState
 from nodes.models import Instance, Node
@@ -28,9 +29,10 @@ def dashboard(request):
     nodes = list(Node.objects.for_user(request.user).select_related("cluster"))
     instances = Instance.objects.for_user(request.user)
     counts = dict(instances.values_list("vm_state").annotate(n=Count("pk")).order_by())
-    return render(
+    polled = request.headers.get("HX-Target") == "dashboard"
+    response = render(
         request,
-        "nodes/dashboard.html",
+        "nodes/partials/dashboard_body.html" if polled else "nodes/dashboard.html",
         {
             "nodes": nodes,
             "capacity": capacity(nodes, instances),
@@ -38,3 +40,5 @@ def dashboard(request):
             "instance_total": sum(counts.values()),
         },
     )
+    patch_vary_headers(response, ["HX-Target"])  # the page and its figures share a URL
+    return response

@@ -119,6 +119,12 @@ class NodeDetail(InventoryDetailView):
         )
 
 
+class NodeProbe(NodeDetail):
+    """The node page's probe panel alone: status, last error, what was discovered."""
+
+    template_name = "nodes/partials/node_probe.html"
+
+
 class NodeCreate(InventoryCreateView):
     model = Node
     form_class = NodeForm
