@@ -26,7 +26,8 @@ from nodes.libvirt import Endpoint, NodeError, open_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 # Short, so that socket paths stay under the 108 bytes a unix socket's address may take.
-BASE = Path("/tmp") / f"kumo-libvirtd-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]}"
+CHECKOUT = hashlib.sha256(str(ROOT).encode()).hexdigest()[:6]  # two checkouts, two sets
+BASE = Path("/tmp") / f"kumo-libvirtd-{CHECKOUT}"
 PRIVATE = ("/run/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt")
 NETWORK = "kumo-isolated"
 START_TIMEOUT_S = 30
@@ -60,7 +61,8 @@ class PrivateLibvirtd:
 
     @property
     def bridge(self):
-        return f"kumo{self.name}0"
+        """Its network's bridge: one per checkout and daemon (15 characters at most)."""
+        return f"kumo{CHECKOUT}{self.name}"
 
     @property
     def pid(self):
@@ -143,9 +145,10 @@ class PrivateLibvirtd:
             connection.close()
 
     def warm_up(self):
-        """A new daemon probes QEMU on its first domain call: do it now, not in a test."""
+        """A new daemon probes QEMU on its first calls: make them now, not in a test."""
         connection = self.connect()
         try:
+            connection.getCapabilities()
             connection.getDomainCapabilities(None, None, None, "qemu", 0)
         finally:
             connection.close()
@@ -178,6 +181,7 @@ class PrivateLibvirtd:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(20)
         self.spawn()
+        self.warm_up()
 
     def destroy_guests(self):
         connection = self.connect()
