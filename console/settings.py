@@ -98,7 +98,7 @@ def secret_key():
 def user_page(user):
     from django.urls import reverse  # settings load before the URL conf
 
-    return reverse("user_detail", args=[user.username])
+    return reverse("kumo:user_detail", args=[user.username])
 
 
 def database(url):
@@ -308,7 +308,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Django's user model has no page of its own; Kumo's user pages are its.
 ABSOLUTE_URL_OVERRIDES = {"auth.user": lambda user: user_page(user)}
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard"
+LOGIN_REDIRECT_URL = "kumo:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"

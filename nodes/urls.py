@@ -14,6 +14,8 @@ from nodes.views import (
     users,
 )
 
+app_name = "kumo"  # {% url "kumo:instance_detail" %}: the pages' names
+
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),

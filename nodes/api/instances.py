@@ -214,7 +214,7 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             token, grant = consoles.issue(instance, request.user, kind, read_only)
         except consoles.Refused as refusal:
             raise Conflict(refusal.reason) from refusal
-        page = "instance_console" if kind == ConsoleKind.VNC else "instance_serial"
+        page = "kumo:instance_console" if kind == ConsoleKind.VNC else "kumo:instance_serial"
         body = {
             "url": request.build_absolute_uri(reverse(page, args=[instance.ec2_id])),
             "ws_url": consoles.ws_url(request, token),

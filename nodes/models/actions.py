@@ -63,7 +63,7 @@ class Action(models.Model):
         return f"{self.get_kind_display()} {self.instance_id and self.instance.ec2_id}"
 
     def get_absolute_url(self):
-        return reverse("action_detail", args=[self.pk])
+        return reverse("kumo:action_detail", args=[self.pk])
 
     @property
     def finished(self):

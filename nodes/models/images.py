@@ -95,7 +95,7 @@ class Image(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("image_detail", args=[self.ec2_id])
+        return reverse("kumo:image_detail", args=[self.ec2_id])
 
 
 class InstanceType(models.Model):
@@ -149,4 +149,4 @@ class InstanceType(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("instancetype_detail", args=[self.name])
+        return reverse("kumo:instancetype_detail", args=[self.name])

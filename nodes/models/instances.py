@@ -138,7 +138,7 @@ class Instance(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("instance_detail", args=[self.ec2_id])
+        return reverse("kumo:instance_detail", args=[self.ec2_id])
 
     def record_domain(self, domain_xml, stylesheets):
         """Keep the domain XML defined for this instance and what made it."""

@@ -63,7 +63,7 @@ class Cluster(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("cluster_detail", args=[self.name])
+        return reverse("kumo:cluster_detail", args=[self.name])
 
 
 class Node(models.Model):
@@ -191,7 +191,7 @@ class Node(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("node_detail", args=[self.name])
+        return reverse("kumo:node_detail", args=[self.name])
 
     @property
     def password(self):

@@ -39,7 +39,7 @@ class Keypair(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("keypair_detail", args=[self.pk])
+        return reverse("kumo:keypair_detail", args=[self.pk])
 
     @classmethod
     def import_public(cls, owner, name, text):

@@ -116,7 +116,7 @@ class Rule(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("rule_edit", args=[self.pk])
+        return reverse("kumo:rule_edit", args=[self.pk])
 
     @property
     def target(self):

@@ -27,4 +27,4 @@ def account_token(request):
 def account_token_delete(request):
     Token.objects.filter(user=request.user).delete()
     messages.info(request, "API token revoked.")
-    return redirect("account")
+    return redirect("kumo:account")

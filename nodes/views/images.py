@@ -25,7 +25,7 @@ class ImageList(InventoryListView):
     ]
     search_fields = ["ec2_id", "name", "description"]
     filters = {"kind": ImageKind.choices, "is_public": [("True", "yes"), ("False", "no")]}
-    create_url_name = "image_create"
+    create_url_name = "kumo:image_create"
     empty_hint = "Register a machine image (emi-), or a kernel (eki-) and ramdisk (eri-) to boot."
 
     def get_queryset(self):
@@ -52,7 +52,7 @@ class ImageDetail(InventoryDetailView):
         Column("virtio disk", "virtio_disk"),
         Column("virtio net", "virtio_net"),
     ]
-    edit_url_name = "image_edit"
+    edit_url_name = "kumo:image_edit"
 
 
 class ImageFormMixin:
@@ -88,7 +88,7 @@ class InstanceTypeList(InventoryListView):
     search_fields = ["name"]
     filters = {"vcpus": vcpu_choices}
     filter_labels = {"vcpus": "vCPUs"}
-    create_url_name = "instancetype_create"
+    create_url_name = "kumo:instancetype_create"
     empty_hint = "Instance types are the sizes members launch: m1.small, m1.medium …"
 
 
@@ -100,7 +100,7 @@ class InstanceTypeDetail(InventoryDetailView):
         Column("CPU weight", "cpu_weight"),
         Column("CPU cap (%)", "cpu_cap"),
     ]
-    edit_url_name = "instancetype_edit"
+    edit_url_name = "kumo:instancetype_edit"
 
 
 class InstanceTypeCreate(InventoryCreateView):

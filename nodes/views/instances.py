@@ -41,7 +41,7 @@ class InstanceList(InventoryListView):
     filters = {"vm_state": VmState.choices, "power_state": PowerState.choices}
     empty_hint = "No instances yet. Launched instances appear here with their state."
     live_refresh = True
-    create_url_name = "instance_launch"
+    create_url_name = "kumo:instance_launch"
     members_create = True
 
     def get_queryset(self):
@@ -73,7 +73,7 @@ class InstanceDetail(InventoryDetailView):
     ]
     extra_template = "nodes/instance_live.html"
     static_template = "nodes/instance_domain.html"
-    live_url_name = "instance_live"
+    live_url_name = "kumo:instance_live"
 
     def get_context_data(self, **kwargs):
         instance = self.object
@@ -183,7 +183,7 @@ class ActionDetail(InventoryDetailView):
         Column("Error", "error"),
     ]
     extra_template = "nodes/action_steps.html"
-    live_url_name = "action_live"
+    live_url_name = "kumo:action_live"
 
 
 class ActionLive(DetailFragment, ActionDetail):
@@ -208,7 +208,7 @@ class KeypairList(InventoryListView):
         ]
     }
     filter_labels = {"public_key__startswith": "key type"}
-    create_url_name = "keypair_create"
+    create_url_name = "kumo:keypair_create"
     members_create = True
     empty_hint = "Keypairs hold the SSH public keys put into your instances."
 
@@ -223,7 +223,7 @@ def keypair_create(request):
                 if data["public_key"]:
                     Keypair.import_public(request.user, data["name"], data["public_key"])
                     messages.success(request, f"Imported keypair {data['name']}.")
-                    return redirect("keypair_list")
+                    return redirect("kumo:keypair_list")
                 keypair, private = Keypair.generate(request.user, data["name"], data["key_type"])
         except IntegrityError:  # the same name, created by a request that overtook this one
             form.add_error("name", "You already have a keypair with this name.")
@@ -240,7 +240,7 @@ def keypair_delete(request, key):
     keypair = get_object_or_404(Keypair.objects.for_user(request.user), pk=key)
     keypair.delete()
     messages.success(request, f"Deleted keypair {keypair.name}; running instances keep the key.")
-    return redirect("keypair_list")
+    return redirect("kumo:keypair_list")
 
 
 class KeypairDetail(InventoryDetailView):

@@ -28,7 +28,7 @@ class ClusterList(InventoryListView):
     ]
     search_fields = ["name", "description"]
     filters = {"placement_policy": PlacementPolicy.choices}
-    create_url_name = "cluster_create"
+    create_url_name = "kumo:cluster_create"
     empty_hint = "A cluster groups nodes that share a placement policy. Create one first."
 
     def get_queryset(self):
@@ -44,7 +44,7 @@ class ClusterDetail(InventoryDetailView):
         Column("Description", "description"),
         Column("Created", "created_at"),
     ]
-    edit_url_name = "cluster_edit"
+    edit_url_name = "kumo:cluster_edit"
     extra_template = "nodes/cluster_nodes.html"
 
     def get_context_data(self, **kwargs):
@@ -77,7 +77,7 @@ class NodeList(InventoryListView):
     ]
     search_fields = ["name", "uri", "hostname", "cluster__name"]
     filters = {"status": NodeStatus.choices, "domain_type": DomainType.choices}
-    create_url_name = "node_create"
+    create_url_name = "kumo:node_create"
     empty_hint = (
         "A node is a hypervisor host reached by a libvirt URI such as qemu+ssh://root@host/system."
     )
@@ -107,7 +107,7 @@ class NodeDetail(InventoryDetailView):
         Column("Images on the node", "images_path"),
         Column("Instances on the node", "instances_path"),
     ]
-    edit_url_name = "node_edit"
+    edit_url_name = "kumo:node_edit"
     extra_template = "nodes/node_extra.html"
 
     def get_context_data(self, **kwargs):

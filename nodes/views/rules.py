@@ -123,7 +123,7 @@ def rule_enable_library(request, slug):
     taken = f"A rule named {entry.title} exists already: rename it first."
     if Rule.objects.filter(name=entry.title).exists():
         messages.error(request, taken)
-        return redirect("rule_list")
+        return redirect("kumo:rule_list")
     new = Rule(name=entry.title, description=entry.explanation, library_slug=slug, enabled=True)
 
     def create():
@@ -135,7 +135,7 @@ def rule_enable_library(request, slug):
             messages.error(request, taken)
         else:
             messages.success(request, f"Enabled {new.name}.")
-        return redirect("rule_list")
+        return redirect("kumo:rule_list")
 
     return review_then(request, pipeline.Override(new, entry.text), f"Enable {new.name}", create)
 
@@ -147,7 +147,7 @@ def set_enabled(request, rule, enabled):
     def apply():
         changed.save(update_fields=["enabled"])
         messages.success(request, f"{'Enabled' if enabled else 'Disabled'} {rule.name}.")
-        return redirect("rule_list")
+        return redirect("kumo:rule_list")
 
     title = f"{'Enable' if enabled else 'Disable'} {rule.name}"
     override = pipeline.Override(changed, rule.current.text)  # disabled: left out of the chain
@@ -173,7 +173,7 @@ def rule_delete(request, pk):
     def apply():
         rule.delete()
         messages.success(request, f"Deleted {rule.name}.")
-        return redirect("rule_list")
+        return redirect("kumo:rule_list")
 
     override = pipeline.Override(rule, without=True)
     return review_then(request, override, f"Delete {rule.name} and its history", apply)

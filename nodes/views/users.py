@@ -58,7 +58,7 @@ class UserList(UserMixin, InventoryListView):
     search_fields = ["username", "first_name", "last_name", "email"]
     filters = {"is_staff": YES_NO, "is_active": YES_NO}
     filter_labels = {"is_staff": "admin", "is_active": "active"}
-    create_url_name = "user_create"
+    create_url_name = "kumo:user_create"
     empty_hint = "Create accounts for the people who launch instances."
 
     def get_queryset(self):
@@ -83,7 +83,7 @@ class UserDetail(UserMixin, InventoryDetailView):
         Column("Joined", "date_joined"),
         Column("Last login", "last_login"),
     ]
-    edit_url_name = "user_edit"
+    edit_url_name = "kumo:user_edit"
     extra_template = "nodes/user_manage.html"
 
     def get_context_data(self, **kwargs):
@@ -120,7 +120,7 @@ def user_create(request):
         person.save()
         if form.cleaned_data["password"]:
             messages.success(request, f"Created {person.username}.")
-            return redirect("user_detail", person.username)
+            return redirect("kumo:user_detail", person.username)
         context = {"person": person, "password": password}
         response = render(request, "nodes/user_created.html", context)
         response["Cache-Control"] = "no-store"  # the password must not linger anywhere
@@ -135,7 +135,7 @@ def user_set_active(request, key, active):
     person = admin_user(request, key)
     if person == request.user:
         messages.error(request, "You cannot deactivate your own account.")
-        return redirect("user_detail", key)
+        return redirect("kumo:user_detail", key)
     person.is_active = active
     person.save(update_fields=["is_active"])
     if active:
@@ -143,7 +143,7 @@ def user_set_active(request, key, active):
     else:
         consoles.revoke_user(person, "The account was deactivated.")
         messages.success(request, f"Deactivated {person.username}: logins, API and consoles end.")
-    return redirect("user_detail", key)
+    return redirect("kumo:user_detail", key)
 
 
 @require_POST
@@ -153,7 +153,7 @@ def user_quota(request, key):
     if "use_defaults" in request.POST:
         Quota.objects.filter(user=person).delete()
         messages.success(request, f"{person.username} has the default quota again.")
-        return redirect("user_detail", key)
+        return redirect("kumo:user_detail", key)
     quota = Quota.objects.filter(user=person).first() or Quota(user=person)
     form = QuotaForm(request.POST, instance=quota)
     if form.is_valid():
@@ -162,7 +162,7 @@ def user_quota(request, key):
     else:
         errors = "; ".join(f"{field}: {' '.join(e)}" for field, e in form.errors.items())
         messages.error(request, f"The quota was not saved ({errors}).")
-    return redirect("user_detail", key)
+    return redirect("kumo:user_detail", key)
 
 
 def quota_defaults(request):
@@ -173,6 +173,6 @@ def quota_defaults(request):
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Saved the default quota.")
-        return redirect("user_list")
+        return redirect("kumo:user_list")
     title = "Default quota (members without one of their own)"
     return render(request, "nodes/object_form.html", {"form": form, "title": title})
