@@ -82,18 +82,23 @@ def test_a_keypair_whose_comment_holds_a_control_character_is_refused(member_a, 
     assert "U+0007" in str(response.json())
 
 
-@pytest.fixture
-def broken(demo, member_a):
-    """An active instance whose name was made unusable behind the door's back."""
+def demo_instance(owner, **fields):
+    """An instance of the demo's disk on the sim node, saved without the door's checks."""
     node = Node.objects.get(name="sim")
-    instance = Instance.objects.create(
-        owner=member_a,
+    return Instance.objects.create(
+        owner=owner,
         cluster=node.cluster,
         node=node,
         image=Image.objects.get(kind="machine"),
         instance_type=InstanceType.objects.get(name="m1.small"),
-        vm_state="active",
+        **fields,
     )
+
+
+@pytest.fixture
+def broken(demo, member_a):
+    """An active instance whose name was made unusable behind the door's back."""
+    instance = demo_instance(member_a, vm_state="active")
     Instance.objects.filter(pk=instance.pk).update(name="poison\u0001name")
     return instance
 
@@ -126,16 +131,8 @@ def test_the_review_page_lists_an_unrenderable_instance_and_lets_the_change_thro
 
 
 def test_no_byte_of_stored_user_data_can_stop_a_render(demo, member_a):
-    node = Node.objects.get(name="sim")
     raw = b"bootparams=console=ttyS0 \x01\x1b[0m\nboth \xef\xbf\xbf\n"
-    instance = Instance.objects.create(
-        owner=member_a,
-        cluster=node.cluster,
-        node=node,
-        image=Image.objects.get(kind="machine"),
-        instance_type=InstanceType.objects.get(name="m1.small"),
-        user_data=base64.b64encode(raw).decode(),
-    )
+    instance = demo_instance(member_a, user_data=base64.b64encode(raw).decode())
     rendered = pipeline.render(instance)
     assert rendered.outcome.ok, rendered.outcome.errors
 
