@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from rq import SimpleWorker
 
 from nodes import operations
-from nodes.choices import ActionKind, DomainType, ImageKind, NicType
+from nodes.choices import ActionKind, DomainType, ImageKind, NicType, PowerState, VmState
 from nodes.consoles import proxy as console_proxy_server
 from nodes.domainxml import library
 from nodes.libvirt import Endpoint, open_connection
@@ -257,6 +257,15 @@ def world(admin, member_a, member_b, cluster, sim_node, small):
             owner=user, cluster=cluster, node=sim_node, image=public, instance_type=small
         )
     return objects
+
+
+@pytest.fixture
+def running(world):
+    """Member A's instance, as if it ran (no domain behind it: for console checks)."""
+    instance = world["instance_a"]
+    instance.vm_state, instance.power_state = VmState.ACTIVE, PowerState.RUNNING
+    instance.save()
+    return instance
 
 
 @pytest.fixture

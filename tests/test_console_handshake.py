@@ -13,7 +13,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from nodes import consoles
-from nodes.choices import PowerState, VmState
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,14 +67,6 @@ def console_answers(settings, instance):
     with connect(url, origin=ORIGIN, open_timeout=10) as ws, pytest.raises(ConnectionClosed) as e:
         ws.recv(timeout=10)
     return e.value.rcvd.code
-
-
-@pytest.fixture
-def running(world):
-    instance = world["instance_a"]
-    instance.vm_state, instance.power_state = VmState.ACTIVE, PowerState.RUNNING
-    instance.save()
-    return instance
 
 
 def test_300_idle_connections_are_all_closed_within_the_handshake_timeout(proxy, settings, running):

@@ -5,18 +5,10 @@ import pytest
 from django.conf import settings
 
 from nodes import consoles, operations
-from nodes.choices import ActionKind, PowerState, TaskState, VmState
+from nodes.choices import ActionKind, PowerState, TaskState
 from nodes.models import ConsoleSession, ConsoleToken, Instance, Node
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def running(world):
-    instance = world["instance_a"]
-    instance.vm_state, instance.power_state = VmState.ACTIVE, PowerState.RUNNING
-    instance.save()
-    return instance
 
 
 def ask(api, instance, kind="serial", **extra):

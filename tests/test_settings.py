@@ -70,23 +70,27 @@ def test_a_var_dir_that_cannot_hold_the_secret_key_is_reported(tmp_path):
     assert "kumo.E001" in result.stderr and "cannot be kept in KUMO_VAR_DIR" in result.stderr
 
 
+def loaded_modules(imports, condition, var_dir):
+    """The modules matching condition (an expression on m) that a console process has loaded
+    after running imports."""
+    code = (
+        f"import sys, django; django.setup(); {imports}; "
+        f"print(sorted(m for m in sys.modules if {condition}))"
+    )
+    result = console_process(["-c", code], var_dir)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def test_pages_and_the_api_never_load_libvirt(tmp_path):
     """Every libvirt call happens in a worker or the watcher (DESIGN.md §2)."""
-    code = (
-        "import sys, django; django.setup(); from django.urls import get_resolver; "
-        "get_resolver().url_patterns; import console.wsgi; print(sorted(m for m in sys.modules if 'libvirt' in m))"
+    imports = (
+        "from django.urls import get_resolver; get_resolver().url_patterns; import console.wsgi"
     )
-    result = console_process(["-c", code], tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert loaded_modules(imports, "'libvirt' in m", tmp_path) == "[]"
 
 
 def test_the_proxy_and_the_watcher_load_neither_the_runners_nor_the_jobs(tmp_path):
     """They talk to nodes through nodes.libvirt and the models, not through the actions."""
-    code = (
-        "import sys, django; django.setup(); import nodes.consoles.proxy, nodes.watcher; "
-        "print(sorted(m for m in sys.modules if m in ('nodes.runners', 'nodes.jobs')))"
-    )
-    result = console_process(["-c", code], tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    imports = "import nodes.consoles.proxy, nodes.watcher"
+    assert loaded_modules(imports, "m in ('nodes.runners', 'nodes.jobs')", tmp_path) == "[]"
