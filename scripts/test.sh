@@ -9,7 +9,6 @@ source scripts/services.sh
 
 trap stop_started EXIT
 ensure_redis
-apply_kvm_device_rule
 
 say "Lint"
 .venv/bin/ruff format --check --quiet .

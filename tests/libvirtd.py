@@ -113,7 +113,9 @@ class PrivateLibvirtd:
                 f'\nunix_sock_dir = "{self.socket.parent}"\nhost_uuid = "{self.host_uuid}"\n'
             )
         with open(self.dir / "etc/qemu.conf", "a") as conf:
-            conf.write('\nstdio_handler = "file"\n')
+            # QEMU as root: /dev/kvm may be root's alone in a container, and libvirt re-probes
+            # QEMU (seconds) on every call when its user cannot open what the probe used.
+            conf.write('\nstdio_handler = "file"\nuser = "root"\ngroup = "root"\n')
 
     def wait_until_up(self):
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -57,7 +57,7 @@ def test_a_refused_connection_is_explained(cluster):
 
 
 def test_an_unknown_driver_is_explained(cluster):
-    node = node_at(cluster, "vz:///system")
+    node = node_at(cluster, f"vz+unix:///system?socket={FIRST.socket}")
     assert not probe_and_record(node)
     assert "no driver for the URI" in refresh(node).last_error
 
