@@ -260,6 +260,7 @@ INSTALLED_APPS = [
     "django_rq",
     "axes",
     "nodes",
+    "nodes.metrics",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,7 @@ import uuid
 import libvirt
 from lxml import etree
 
+from nodes.libvirt import stats
 from nodes.libvirt.connection import NodeError, explain, open_connection
 
 CHECK_PREFIX = "kumo-check-"  # throw-away definitions of check_definition
@@ -178,3 +179,10 @@ class Hypervisor:
         if domain is None:
             raise NodeError(f"The node has no domain {domain_uuid}: was it undefined by hand?")
         return domain
+
+    def counters(self):
+        """(the host's counters, {domain UUID: counters}) as nodes/libvirt/stats.py reads them."""
+        return self.call(
+            "Reading the statistics",
+            lambda: (stats.node_counters(self.connection), stats.domain_counters(self.connection)),
+        )

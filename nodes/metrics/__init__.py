@@ -1,0 +1,2 @@
+"""Metrics: the collector's samples of every instance and node, their consolidated history,
+graphs, diagnostics and the Prometheus endpoint."""

@@ -1,0 +1,71 @@
+"""What the collector stores: the latest reading of each instance and node, and their
+consolidated history in bounded rings of points (see series.TIERS)."""
+
+from django.db import models
+
+from nodes.metrics.series import SERIES, Subject
+
+
+class Reading(models.Model):
+    """The latest sample of one instance or node: the raw counters the next rates are
+    computed from (and /metrics serves), and the figures of the last interval."""
+
+    kind = models.CharField(max_length=8, choices=Subject)
+    subject_id = models.PositiveBigIntegerField()
+    taken_at = models.FloatField(help_text="Unix time of the sample.")
+    counters = models.JSONField(default=dict)
+    figures = models.JSONField(default=dict, help_text="{series: value or null}")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "subject_id"], name="reading_one_per_subject")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.subject_id} at {self.taken_at}"
+
+
+class Point(models.Model):
+    """One step of one subject's series in one tier: the average and maximum of the samples
+    that fell in it. A tier's slots are reused in a ring, so storage per subject is bounded;
+    a slot whose period_start is not the step asked for holds an older period (a gap)."""
+
+    kind = models.CharField(max_length=8, choices=Subject)
+    subject_id = models.PositiveBigIntegerField()
+    tier = models.PositiveSmallIntegerField()
+    slot = models.PositiveIntegerField()
+    period_start = models.BigIntegerField(help_text="Unix time the step begins.")
+    samples = models.PositiveIntegerField(default=1)
+    # Two columns per series of series.SERIES, named <series>_avg and <series>_max.
+    for _series in SERIES:
+        locals()[f"{_series}_avg"] = models.FloatField(null=True)
+        locals()[f"{_series}_max"] = models.FloatField(null=True)
+    del _series
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject_id", "tier", "slot"], name="point_one_per_slot"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.subject_id} tier {self.tier} at {self.period_start}"
+
+
+class Diagnostics(models.Model):
+    """The last diagnostics a worker read for an instance, as `nova diagnostics` gives them."""
+
+    instance = models.OneToOneField(
+        "nodes.Instance", on_delete=models.CASCADE, related_name="diagnostics"
+    )
+    requested_at = models.DateTimeField(null=True, blank=True)
+    taken_at = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "diagnostics"
+
+    def __str__(self):
+        return f"diagnostics of {self.instance}"
