@@ -160,6 +160,11 @@ KUMO_STOP_TIMEOUT = env_int("KUMO_STOP_TIMEOUT", 60, minimum=0)
 KUMO_REBOOT_TIMEOUT = env_int("KUMO_REBOOT_TIMEOUT", 60, minimum=0)
 # Seconds without a heartbeat after which a running action whose worker died is failed.
 KUMO_ACTION_STALE_AFTER = env_int("KUMO_ACTION_STALE_AFTER", 120, minimum=10)
+# Metrics: seconds between two samples of every running instance and node by the collector,
+# and days a deleted instance's history is kept before it is removed.
+KUMO_METRICS_INTERVAL = env_int("KUMO_METRICS_INTERVAL", 10, minimum=1)
+KUMO_METRICS_KEEP_DELETED_DAYS = env_int("KUMO_METRICS_KEEP_DELETED_DAYS", 30, minimum=0)
+# (KUMO_METRICS_TOKEN and KUMO_METRICS_ALLOW, who may scrape /metrics, go here.)
 # Where the demo images and other generated files live.
 KUMO_IMAGES_DIR = Path(os.environ.get("KUMO_IMAGES_DIR", VAR_DIR / "images"))
 
