@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("nodes.api.urls")),
+    path("api/v1/", include("nodes.metrics.urls")),
     path("", include("nodes.urls")),
 ]
 

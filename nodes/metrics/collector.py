@@ -1,0 +1,132 @@
+"""The collector: every KUMO_METRICS_INTERVAL seconds, one bulk-stats call per node, its
+figures recorded into the history. Run by `manage.py runcollector`; never called from a page.
+
+Each node is read in a thread of its own, so a slow or dead node costs only its own timeout;
+its instances simply get no sample for that interval (a gap in their graphs).
+"""
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, transaction
+from django.utils import timezone
+
+from nodes.choices import VmState
+from nodes.libvirt import Hypervisor, NodeError
+from nodes.metrics import history
+from nodes.metrics.figures import instance_figures, node_figures
+from nodes.metrics.models import Point, Reading
+from nodes.metrics.series import Subject
+from nodes.models import Instance, Node
+
+log = logging.getLogger("nodes.metrics")
+GAP_AFTER_INTERVALS = 3  # readings further apart than this give no rates: a gap
+
+
+def previous_readings(kind, subject_ids, unix_time):
+    """{subject id: counters} of the readings recent enough to compute rates from."""
+    oldest = unix_time - GAP_AFTER_INTERVALS * settings.KUMO_METRICS_INTERVAL
+    readings = Reading.objects.filter(kind=kind, subject_id__in=subject_ids, taken_at__gte=oldest)
+    return {
+        subject_id: (taken_at, counters)
+        for subject_id, taken_at, counters in readings.values_list(
+            "subject_id", "taken_at", "counters"
+        )
+    }
+
+
+def figures_of(kind, counters_by_subject, unix_time, compute, *extra):
+    previous = previous_readings(kind, list(counters_by_subject), unix_time)
+    figures = {}
+    for subject_id, counters in counters_by_subject.items():
+        taken_at, before = previous.get(subject_id, (None, None))
+        seconds = unix_time - taken_at if taken_at is not None else None
+        if not seconds or seconds <= 0:
+            before = None
+        figures[subject_id] = compute(before, counters, seconds, *extra)
+    return figures
+
+
+def save_readings(kind, counters_by_subject, figures, unix_time):
+    Reading.objects.bulk_create(
+        [
+            Reading(
+                kind=kind,
+                subject_id=subject_id,
+                taken_at=unix_time,
+                counters=counters,
+                figures=figures[subject_id],
+            )
+            for subject_id, counters in counters_by_subject.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["kind", "subject_id"],
+        update_fields=["taken_at", "counters", "figures"],
+    )
+
+
+def ingest(node, node_counters, domain_counters, unix_time):
+    """Record one interval of node: its own counters and {domain UUID: counters} of its
+    running domains (those of unmanaged domains are left out)."""
+    managed = Instance.objects.filter(node=node, uuid__in=list(domain_counters)).exclude(
+        vm_state=VmState.DELETED
+    )
+    by_instance = {pk: domain_counters[str(uuid)] for pk, uuid in managed.values_list("pk", "uuid")}
+    instances = figures_of(Subject.INSTANCE, by_instance, unix_time, instance_figures)
+    nodes = figures_of(
+        Subject.NODE, {node.pk: node_counters}, unix_time, node_figures, list(instances.values())
+    )
+    with transaction.atomic():
+        save_readings(Subject.INSTANCE, by_instance, instances, unix_time)
+        save_readings(Subject.NODE, {node.pk: node_counters}, nodes, unix_time)
+        history.record(Subject.INSTANCE, instances, unix_time)
+        history.record(Subject.NODE, nodes, unix_time)
+
+
+def sample(node):
+    """Read node and record what it says; a failure costs this interval's samples only."""
+    try:
+        with Hypervisor(node.endpoint(), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
+            node_counters, domain_counters = hypervisor.counters()
+        ingest(node, node_counters, domain_counters, time.time())
+    except NodeError as error:
+        log.info("no sample of node %s: %s", node.name, error)
+    except DatabaseError as error:
+        log.warning("samples of node %s dropped, the database refused them: %s", node.name, error)
+    finally:
+        close_old_connections()
+
+
+def prune(now=None):
+    """Remove the history of instances deleted more than KUMO_METRICS_KEEP_DELETED_DAYS ago,
+    and of instances and nodes that no longer exist."""
+    now = now or timezone.now()
+    cutoff = now - timezone.timedelta(days=settings.KUMO_METRICS_KEEP_DELETED_DAYS)
+    expired = Instance.objects.filter(vm_state=VmState.DELETED, terminated_at__lt=cutoff)
+    kept = {
+        Subject.INSTANCE: Instance.objects.exclude(pk__in=expired.values("pk")).values("pk"),
+        Subject.NODE: Node.objects.values("pk"),
+    }
+    for kind, subjects in kept.items():
+        for model in (Point, Reading):
+            model.objects.filter(kind=kind).exclude(subject_id__in=subjects).delete()
+
+
+class Collector:
+    """One read in flight per node at most."""
+
+    def __init__(self, max_parallel=8):
+        self.pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="collect")
+        self.in_flight = {}
+
+    def collect(self):
+        """Start a sample of every enabled node whose previous one has finished."""
+        self.in_flight = {pk: f for pk, f in self.in_flight.items() if not f.done()}
+        for node in Node.objects.filter(enabled=True):
+            if node.pk not in self.in_flight:
+                self.in_flight[node.pk] = self.pool.submit(sample, node)
+
+    def wait(self):
+        wait(list(self.in_flight.values()))
