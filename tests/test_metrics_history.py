@@ -82,12 +82,24 @@ def test_samples_of_a_minute_become_one_point_of_their_average_and_maximum():
 
 
 @pytest.mark.django_db
-def test_every_tier_consolidates_the_same_samples():
+def test_finished_minutes_roll_up_into_every_coarser_tier():
     for minute in range(30):
-        history.record(Subject.INSTANCE, {7: {"cpu_percent": float(minute)}}, T0 + 60 * minute)
-    assert series_of(7, "week", "average", T0 + 1799)[T0] == pytest.approx(14.5)
-    assert series_of(7, "week", "max", T0 + 1799)[T0] == 29
-    assert series_of(7, "year", "max", T0 + 1799)[T0] == 29
+        for second in (0, 30):
+            sample = {7: {"cpu_percent": float(minute + second / 30)}}
+            history.record(Subject.INSTANCE, sample, T0 + 60 * minute + second)
+    history.roll_up(Subject.INSTANCE, "%(subject)s", {"subject": 7}, T0, T0 + 1800)
+    assert Point.objects.get(tier=1).samples == 60
+    assert series_of(7, "week", "average", T0 + 1799)[T0] == pytest.approx(15)
+    assert series_of(7, "week", "max", T0 + 1799)[T0] == 30
+    assert series_of(7, "year", "max", T0 + 1799)[T0] == 30
+    assert series_of(7, "decade", "average", T0 + 1799)[T0 // (7 * 86400) * 7 * 86400] == 15
+
+
+@pytest.mark.django_db
+def test_a_minute_still_running_is_not_rolled_up():
+    history.record(Subject.INSTANCE, {7: {"cpu_percent": 1.0}}, T0 + 60)
+    history.roll_up(Subject.INSTANCE, "%(subject)s", {"subject": 7}, T0, T0 + 60)
+    assert not Point.objects.filter(tier=1).exists()
 
 
 @pytest.mark.django_db

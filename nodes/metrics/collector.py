@@ -9,8 +9,11 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
+import orjson
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from nodes.choices import VmState
@@ -18,22 +21,26 @@ from nodes.libvirt import Hypervisor, NodeError
 from nodes.metrics import history
 from nodes.metrics.figures import instance_figures, node_figures
 from nodes.metrics.models import Point, Reading
-from nodes.metrics.series import Subject
+from nodes.metrics.series import TIERS, Subject
 from nodes.models import Instance, Node
 
 log = logging.getLogger("nodes.metrics")
 GAP_AFTER_INTERVALS = 3  # readings further apart than this give no rates: a gap
 
 
+def dumps(value):
+    return orjson.dumps(value).decode()
+
+
 def previous_readings(kind, subject_ids, unix_time):
-    """{subject id: counters} of the readings recent enough to compute rates from."""
+    """{subject id: (taken at, counters)} of the readings recent enough to compute rates
+    from. (orjson and raw text: decoding 10,000 readings is the collector's largest cost.)"""
     oldest = unix_time - GAP_AFTER_INTERVALS * settings.KUMO_METRICS_INTERVAL
     readings = Reading.objects.filter(kind=kind, subject_id__in=subject_ids, taken_at__gte=oldest)
+    text = readings.annotate(raw=Cast("counters", TextField()))
     return {
-        subject_id: (taken_at, counters)
-        for subject_id, taken_at, counters in readings.values_list(
-            "subject_id", "taken_at", "counters"
-        )
+        subject_id: (taken_at, orjson.loads(raw))
+        for subject_id, taken_at, raw in text.values_list("subject_id", "taken_at", "raw")
     }
 
 
@@ -49,22 +56,40 @@ def figures_of(kind, counters_by_subject, unix_time, compute, *extra):
     return figures
 
 
+READINGS = (
+    f"INSERT INTO {Reading._meta.db_table} (kind, subject_id, taken_at, counters, figures) "  # noqa: S608
+    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, subject_id) DO UPDATE SET "
+    "taken_at = excluded.taken_at, counters = excluded.counters, figures = excluded.figures"
+)
+
+
 def save_readings(kind, counters_by_subject, figures, unix_time):
-    Reading.objects.bulk_create(
-        [
-            Reading(
-                kind=kind,
-                subject_id=subject_id,
-                taken_at=unix_time,
-                counters=counters,
-                figures=figures[subject_id],
-            )
-            for subject_id, counters in counters_by_subject.items()
-        ],
-        update_conflicts=True,
-        unique_fields=["kind", "subject_id"],
-        update_fields=["taken_at", "counters", "figures"],
-    )
+    """Replace the subjects' readings (one statement: the ORM's bulk upsert costs several
+    times more per row)."""
+    rows = [
+        (kind, subject_id, unix_time, dumps(counters), dumps(figures[subject_id]))
+        for subject_id, counters in counters_by_subject.items()
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(READINGS, rows)
+
+
+def last_sample_time(node):
+    latest = Reading.objects.filter(kind=Subject.NODE, subject_id=node.pk)
+    return next(iter(latest.values_list("taken_at", flat=True)), None)
+
+
+def roll_up_finished_minutes(node, last_sample, unix_time):
+    """Merge the minutes that ended since node's last sample into the coarser tiers, for
+    the node and the instances it holds."""
+    minute = TIERS[0]
+    if last_sample is None or minute.period_start(last_sample) >= minute.period_start(unix_time):
+        return
+    since, until = minute.period_start(last_sample), minute.period_start(unix_time)
+    on_node = {"node": node.pk}
+    instances = f"SELECT id FROM {Instance._meta.db_table} WHERE node_id = %(node)s"  # noqa: S608
+    history.roll_up(Subject.INSTANCE, instances, on_node, since, until)
+    history.roll_up(Subject.NODE, "%(node)s", on_node, since, until)
 
 
 def ingest(node, node_counters, domain_counters, unix_time):
@@ -78,11 +103,13 @@ def ingest(node, node_counters, domain_counters, unix_time):
     nodes = figures_of(
         Subject.NODE, {node.pk: node_counters}, unix_time, node_figures, list(instances.values())
     )
+    last_sample = last_sample_time(node)
     with transaction.atomic():
         save_readings(Subject.INSTANCE, by_instance, instances, unix_time)
         save_readings(Subject.NODE, {node.pk: node_counters}, nodes, unix_time)
         history.record(Subject.INSTANCE, instances, unix_time)
         history.record(Subject.NODE, nodes, unix_time)
+        roll_up_finished_minutes(node, last_sample, unix_time)
 
 
 def sample(node):

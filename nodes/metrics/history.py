@@ -1,6 +1,7 @@
-"""Consolidated history: every sample lands in one point of each tier (series.TIERS), whose
-average and maximum it updates; a point left from an earlier turn of the ring is replaced.
-One statement per interval for all subjects, the same SQL on SQLite and PostgreSQL."""
+"""Consolidated history, as in an RRD: every sample updates the average and maximum of its
+minute in the first tier; once a minute is over, the collector rolls it up into the coarser
+tiers (series.TIERS). A point left from an earlier turn of a ring is replaced. Each step is
+one statement for all subjects, the same SQL on SQLite and PostgreSQL."""
 
 from django.db import connection
 
@@ -9,11 +10,13 @@ from nodes.metrics.series import SERIES, TIERS, TIMEFRAMES, Consolidation
 
 TABLE = Point._meta.db_table
 KEY = ("kind", "subject_id", "tier", "slot")
+VALUES = [f"{series}_{cf}" for series in SERIES for cf in ("avg", "max")]
+COLUMNS = [*KEY, "period_start", "samples", *VALUES]
 
 
 def _merge(column, combine):
-    """SET clause of one column: the new sample alone when the slot held an older period or
-    nothing, the old value when the sample has none, else both combined."""
+    """SET clause of one column: the new figure alone when the slot held an older period or
+    nothing, the old one when the new has none, else both combined."""
     old, new = f"{TABLE}.{column}", f"excluded.{column}"
     return (
         f"{column} = CASE WHEN {TABLE}.period_start <> excluded.period_start OR {old} IS NULL "
@@ -22,50 +25,63 @@ def _merge(column, combine):
 
 
 def _average(old, new):
-    return f"({old} * {TABLE}.samples + {new}) / ({TABLE}.samples + 1)"
+    weights = f"{TABLE}.samples", "excluded.samples"
+    return f"({old} * {weights[0]} + {new} * {weights[1]}) / ({weights[0]} + {weights[1]})"
 
 
 def _maximum(old, new):
     return f"CASE WHEN {new} > {old} THEN {new} ELSE {old} END"
 
 
-def _upsert_sql():
-    columns = [*KEY, "period_start", "samples"]
-    updates = []
-    for series in SERIES:
-        columns += [f"{series}_avg", f"{series}_max"]
-        updates += [_merge(f"{series}_avg", _average), _merge(f"{series}_max", _maximum)]
+def _on_conflict():
+    merges = [_merge(c, _average if c.endswith("_avg") else _maximum) for c in VALUES]
     samples = (
         f"samples = CASE WHEN {TABLE}.period_start = excluded.period_start "
-        f"THEN {TABLE}.samples + 1 ELSE 1 END"
+        f"THEN {TABLE}.samples + excluded.samples ELSE excluded.samples END"
     )
     # Every right-hand side reads the row as it was before this update, period_start included.
-    # Built from the model's own column names alone: no value is formatted into it.
-    placeholders = ", ".join(["%s"] * len(columns))
     return (
-        f"INSERT INTO {TABLE} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {', '.join(updates)}, {samples}, "
+        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {', '.join(merges)}, {samples}, "
         "period_start = excluded.period_start"
     )
 
 
-UPSERT = _upsert_sql()
+# Built from the model's own column names alone: no value is ever formatted into them.
+INSERT = (
+    f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join(['%s'] * len(COLUMNS))}) {_on_conflict()}"
+)
+ROLL_UP = (
+    f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608
+    "SELECT kind, subject_id, %(tier)s, period_start / %(step)s %% %(rows)s, "
+    f"period_start / %(step)s * %(step)s, samples, {', '.join(VALUES)} FROM {TABLE} "
+    "WHERE tier = 0 AND kind = %(kind)s AND period_start >= %(since)s "
+    "AND period_start < %(until)s AND subject_id IN ({subjects}) "
+    f"{_on_conflict()}"
+)
 
 
 def record(kind, figures_by_subject, unix_time):
-    """Add one sample per subject ({subject id: {series: value or None}}) to every tier."""
+    """Add one sample per subject ({subject id: {series: value or None}}) to its minute."""
+    minute = TIERS[0]
+    slot, start = minute.slot(unix_time), minute.period_start(unix_time)
     rows = []
     for subject_id, figures in figures_by_subject.items():
-        values = []
-        for series in SERIES:
-            value = figures.get(series)
-            values += [value, value]
-        for index, tier in enumerate(TIERS):
-            slot, start = tier.slot(unix_time), tier.period_start(unix_time)
-            rows.append((kind, subject_id, index, slot, start, 1, *values))
+        values = [figures.get(series) for series in SERIES for _ in ("avg", "max")]
+        rows.append((kind, subject_id, 0, slot, start, 1, *values))
     if rows:
         with connection.cursor() as cursor:
-            cursor.executemany(UPSERT, rows)
+            cursor.executemany(INSERT, rows)
+
+
+def roll_up(kind, subjects_sql, subjects_params, since, until):
+    """Merge the finished minutes [since, until) of the subjects that subjects_sql selects
+    into every coarser tier. Each minute must be rolled up once."""
+    sql = ROLL_UP.replace("{subjects}", subjects_sql)
+    with connection.cursor() as cursor:
+        for index, tier in enumerate(TIERS[1:], start=1):
+            params = {"tier": index, "step": tier.step, "rows": tier.rows, "kind": kind}
+            cursor.execute(sql, params | {"since": since, "until": until} | subjects_params)
 
 
 def series(kind, subject_id, names, timeframe, cf, unix_time):
@@ -74,7 +90,7 @@ def series(kind, subject_id, names, timeframe, cf, unix_time):
     frame = TIMEFRAMES[timeframe]
     tier = TIERS[frame.tier]
     end = tier.period_start(unix_time)
-    start = end - frame.seconds + tier.step
+    start = end - (frame.seconds // tier.step - 1) * tier.step
     suffix = "avg" if cf == Consolidation.AVERAGE else "max"
     rows = Point.objects.filter(
         kind=kind, subject_id=subject_id, tier=frame.tier, period_start__range=(start, end)

@@ -1,0 +1,246 @@
+"""Benchmark the metrics pipeline.
+
+Prints one JSON line:
+{"ingest_10k_s", "ingest_10k_pg_s", "series_day_p50_ms", "scrape_10k_p50_ms",
+ "bytes_per_instance_year", "rows_per_instance_year", "bulk_call_ms"}
+
+- ingest_10k: one interval of 10,000 running instances on 10 nodes (synthetic bulk-stats
+  counters through collector.ingest, the collector's own code), rates and all four tiers,
+  on SQLite and (ingest_10k_pg, null when none answers) on PostgreSQL at BENCH_DATABASE_URL
+  or postgres://127.0.0.1/kumo_bench (dropped and made afresh);
+- series_day_p50: GET /api/v1/instances/{id}/metrics/?timeframe=day, p50 of 50;
+- scrape_10k_p50: GET /metrics with those 10,000 instances, p50 of 10;
+- bytes/rows_per_instance_year: what one instance's history holds after a simulated year
+  (bounded by the tiers' rings);
+- bulk_call: one getAllDomainStats call on a private libvirt daemon's QEMU driver running
+  BULK_GUESTS small TCG guests (tests/libvirtd.py; the machine's own daemon is not used).
+Targets: ingest ≤ 1 s (10 % of the interval); series ≤ 20 ms; scrape ≤ 500 ms.
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _django  # noqa: E402
+
+NODES, PER_NODE = 10, 1000
+INTERVAL = 10
+BULK_GUESTS = 4
+POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgres://127.0.0.1/kumo_bench")
+
+
+def counters(index, step):
+    """A domain's counters at interval `step`, growing as a busy guest's do."""
+    seconds = step * INTERVAL
+    return {
+        "cpu_time_ns": int((index + seconds * 0.5) * 1e9),
+        "vcpus": 1,
+        "vcpu_time_ns": [int(seconds * 0.5e9)],
+        "memory_max_kib": 262144,
+        "memory_current_kib": 262144,
+        "balloon": {"available_kib": 250000, "unused_kib": 100000, "rss_kib": 200000},
+        "disks": {
+            "vda": {
+                "rd_bytes": seconds * 4096,
+                "wr_bytes": seconds * 1024,
+                "rd_reqs": seconds,
+                "wr_reqs": seconds,
+                "errors": 0,
+                "capacity": 5 << 30,
+                "allocation": 1 << 30,
+                "path": "/d",
+            }
+        },
+        "nics": {
+            "vnet0": {
+                "rx_bytes": seconds * 900,
+                "tx_bytes": seconds * 300,
+                "rx_pkts": seconds,
+                "tx_pkts": seconds,
+                "rx_errs": 0,
+                "tx_errs": 0,
+                "rx_drop": 0,
+                "tx_drop": 0,
+            }
+        },
+    }
+
+
+def node_counters(step):
+    return {
+        "cpus": 64,
+        "memory_total_kib": 256 << 20,
+        "memory_free_kib": 100 << 20,
+        "cpu_busy_ns": step * 10**11,
+        "cpu_total_ns": step * 64 * 10**10,
+    }
+
+
+def build_cloud():
+    """10 nodes of 1,000 running instances each; {node: [uuid, …]}."""
+    from django.contrib.auth.models import User
+
+    from nodes.choices import DomainType, PowerState, VmState
+    from nodes.models import Cluster, Image, Instance, InstanceType, Node
+
+    owner = User.objects.get(username="admin")
+    cluster = Cluster.objects.first()
+    image, size = Image.objects.filter(kind="machine").first(), InstanceType.objects.first()
+    cloud = {}
+    for n in range(NODES):
+        node = Node.objects.create(
+            cluster=cluster, name=f"bench{n}", uri="test:///default", domain_type=DomainType.TEST
+        )
+        instances = [
+            Instance(
+                owner=owner,
+                cluster=cluster,
+                node=node,
+                image=image,
+                instance_type=size,
+                ec2_id=f"i-{n:02d}{i:06x}",
+                reservation_id=f"r-{n:02d}{i:06x}",
+                name=f"vm{n}-{i}",
+                vm_state=VmState.ACTIVE,
+                power_state=PowerState.RUNNING,
+            )
+            for i in range(PER_NODE)
+        ]
+        Instance.objects.bulk_create(instances, batch_size=500)
+        cloud[node] = [str(u) for u in node.instances.values_list("uuid", flat=True)]
+    return cloud
+
+
+def ingest_interval(cloud, step, unix_time):
+    from nodes.metrics.collector import ingest
+
+    started = time.perf_counter()
+    for node, uuids in cloud.items():
+        domains = {u: counters(i, step) for i, u in enumerate(uuids)}
+        ingest(node, node_counters(step), domains, unix_time)
+    return time.perf_counter() - started
+
+
+def timed_ingest(cloud):
+    """Seconds for the third interval (the first two make readings and fill the points)."""
+    now = time.time()
+    for step in (1, 2):
+        ingest_interval(cloud, step, now + step * INTERVAL)
+    return ingest_interval(cloud, 3, now + 3 * INTERVAL)
+
+
+def p50_ms(call, rounds):
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def series_day_ms(instance_id):
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.get(username="admin"))
+    url = f"/api/v1/instances/{instance_id}/metrics/?timeframe=day"
+
+    def get():
+        assert client.get(url).status_code == 200
+
+    return p50_ms(get, 50)
+
+
+def scrape_ms():
+    from django.test import Client
+
+    client = Client(REMOTE_ADDR="127.0.0.1")
+
+    def get():
+        response = client.get("/metrics")
+        assert response.status_code == 200, response.status_code
+
+    return p50_ms(get, 10)
+
+
+def year_of_history():
+    """(bytes, rows) of one instance's points after a year: half-hourly samples, then the
+    last day every minute, so that every tier's ring is as full as a year leaves it."""
+    from django.db import connection
+
+    from nodes.metrics import history
+    from nodes.metrics.models import Point
+    from nodes.metrics.series import Subject
+
+    subject, start = 10**9, time.time() - 365 * 86400
+    figures = {"cpu_percent": 50.0, "memory_used_bytes": 1e8, "disk_read_bytes_per_s": 4e3}
+    for t in range(int(start), int(start) + 364 * 86400, 1800):
+        history.record(Subject.INSTANCE, {subject: figures}, t)
+    for t in range(int(start) + 364 * 86400, int(start) + 365 * 86400, 60):
+        history.record(Subject.INSTANCE, {subject: figures}, t)
+    rows = Point.objects.filter(subject_id=subject).count()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT SUM(pgsize) FROM dbstat WHERE name = %s", [Point._meta.db_table])
+        table_bytes = cursor.fetchone()[0]
+    all_rows = Point.objects.count()
+    return round(table_bytes * rows / all_rows), rows
+
+
+def bulk_call_ms():
+    from nodes.libvirt.stats import domain_counters
+    from tests.libvirtd import PrivateLibvirtd
+
+    daemon = PrivateLibvirtd("m")
+    daemon.start()
+    try:
+        connection = daemon.connect()
+        for n in range(BULK_GUESTS):  # no disk, no NIC: SeaBIOS finds nothing and waits
+            connection.createXML(
+                f"<domain type='qemu'><name>bench-{n}</name><memory unit='MiB'>32</memory>"
+                "<os><type arch='x86_64'>hvm</type></os><devices><memballoon model='virtio'/>"
+                "</devices></domain>",
+                0,
+            )
+        return p50_ms(lambda: domain_counters(connection), 20)
+    finally:
+        daemon.stop()
+
+
+def on_postgres():
+    """ingest_10k on PostgreSQL, in a process of its own (Django picks one database)."""
+    import subprocess
+
+    env = {**os.environ, "BENCH_ONLY_INGEST": POSTGRES}
+    done = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True)
+    return json.loads(done.stdout)["ingest_10k_s"] if done.returncode == 0 else None
+
+
+def main():
+    only_ingest = os.environ.get("BENCH_ONLY_INGEST")
+    _django.setup(database_url=only_ingest)
+    cloud = build_cloud()
+    ingest_s = timed_ingest(cloud)
+    if only_ingest:
+        print(json.dumps({"ingest_10k_s": round(ingest_s, 3)}))
+        return
+    from nodes.models import Instance
+
+    result = {
+        "ingest_10k_s": round(ingest_s, 3),
+        "ingest_10k_pg_s": on_postgres(),
+        "series_day_p50_ms": round(series_day_ms(Instance.objects.last().ec2_id), 2),
+        "scrape_10k_p50_ms": round(scrape_ms(), 1),
+    }
+    bytes_year, rows_year = year_of_history()
+    result |= {"bytes_per_instance_year": bytes_year, "rows_per_instance_year": rows_year}
+    result["bulk_call_ms"] = round(bulk_call_ms(), 2)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
