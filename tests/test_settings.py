@@ -39,6 +39,7 @@ ENTRY_POINTS = {
     "web": ["-m", "gunicorn", "console.wsgi", "--no-control-socket", "--bind"],  # + address
     "worker": ["manage.py", "rqworker", "default", "--worker-class", "rq.worker.SimpleWorker"],
     "watcher": ["manage.py", "runwatcher"],
+    "collector": ["manage.py", "runcollector"],
     "proxy": ["-m", "console.proxy"],
 }
 

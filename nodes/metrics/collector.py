@@ -122,8 +122,13 @@ def sample(node):
         log.info("no sample of node %s: %s", node.name, error)
     except DatabaseError as error:
         log.warning("samples of node %s dropped, the database refused them: %s", node.name, error)
+
+
+def sample_in_thread(node):
+    try:
+        sample(node)
     finally:
-        close_old_connections()
+        close_old_connections()  # the thread's own connection
 
 
 def prune(now=None):
@@ -153,7 +158,7 @@ class Collector:
         self.in_flight = {pk: f for pk, f in self.in_flight.items() if not f.done()}
         for node in Node.objects.filter(enabled=True):
             if node.pk not in self.in_flight:
-                self.in_flight[node.pk] = self.pool.submit(sample, node)
+                self.in_flight[node.pk] = self.pool.submit(sample_in_thread, node)
 
     def wait(self):
         wait(list(self.in_flight.values()))
