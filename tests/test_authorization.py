@@ -163,6 +163,9 @@ ROWS = [
     ("post", "/api/v1/instances/{instance_a}/console/", {"type": "serial"}, api(409, 404, 409)),
     ("get", "/api/v1/instances/{instance_a}/console-output/", None, API_OWN),
     ("get", "/api/v1/instances/{instance_a}/snapshots/", None, API_OWN),
+    # API: metrics
+    ("get", "/api/v1/instances/{instance_a}/metrics/", None, API_OWN),
+    ("get", "/api/v1/nodes/sim/metrics/", None, api(404, 404, 200)),
     ("get", "/api/v1/actions/", None, API_EVERYONE),
     ("get", "/api/v1/actions/{action_a}/", None, API_OWN),
     # API: quotas

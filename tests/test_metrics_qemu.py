@@ -33,4 +33,3 @@ def test_a_booting_guest_uses_cpu_and_reads_its_disks(installer):
     memory = readings[-1].figures
     assert memory["memory_total_bytes"] == installer.instance_type.memory_mb * 1024**2
     assert memory["memory_source"] in {"balloon", "rss"} and memory["memory_used_bytes"] > 0
-    print({k: v for k, v in readings[-1].counters["balloon"].items()})
