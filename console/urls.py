@@ -1,4 +1,5 @@
-"""Root URLs: the console pages, the API, the admin and the health check."""
+"""Root URLs: the console pages, the API, the admin, the health check and the metrics app's
+pages and endpoints."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -8,8 +9,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("", include("nodes.metrics.urls")),
     path("api/", include("nodes.api.urls")),
-    path("api/v1/", include("nodes.metrics.urls")),
     path("", include("nodes.urls")),
 ]
 

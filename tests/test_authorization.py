@@ -107,6 +107,8 @@ ROWS = [
     ("get", "/instances/{instance_a}/console/", None, OWN),
     ("get", "/instances/{instance_a}/serial/", None, OWN),
     ("get", "/instances/{instance_a}/console-output/", None, OWN),
+    ("get", "/instances/{instance_a}/diagnostics/", None, OWN),
+    ("post", "/instances/{instance_a}/diagnostics/", None, page(302, 404, 302)),  # not running
     ("get", "/actions/", None, EVERYONE),
     ("get", "/actions/{action_a}/", None, OWN),
     ("get", "/actions/{action_a}/live/", None, OWN),
@@ -162,6 +164,8 @@ ROWS = [
     ("post", "/api/v1/instances/{instance_a}/actions/", {"action": "x"}, api(400, 404, 400)),
     ("post", "/api/v1/instances/{instance_a}/console/", {"type": "serial"}, api(409, 404, 409)),
     ("get", "/api/v1/instances/{instance_a}/console-output/", None, API_OWN),
+    ("get", "/api/v1/instances/{instance_a}/diagnostics/", None, API_OWN),
+    ("post", "/api/v1/instances/{instance_a}/diagnostics/", {}, api(409, 404, 409)),
     ("get", "/api/v1/instances/{instance_a}/snapshots/", None, API_OWN),
     # API: metrics
     ("get", "/api/v1/instances/{instance_a}/metrics/", None, API_OWN),

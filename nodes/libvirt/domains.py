@@ -186,3 +186,16 @@ class Hypervisor:
             "Reading the statistics",
             lambda: (stats.node_counters(self.connection), stats.domain_counters(self.connection)),
         )
+
+    def diagnostics(self, domain_uuid):
+        """The running domain's diagnostics (nodes/libvirt/stats.py's `diagnostics`) with
+        its state; NodeError when it does not run on the node."""
+        domain = self.require(domain_uuid)
+        if not self.is_active(domain):
+            raise NodeError(
+                f"Domain {domain_uuid} is not running on the node: diagnostics are read from a "
+                "running domain. Start it, then refresh."
+            )
+        state = self.call("Reading the domain state", domain.state)[0]
+        read = self.call("Reading the diagnostics", stats.diagnostics, domain)
+        return {"state": POWER_STATES.get(state, "nostate"), "driver": "libvirt", **read}

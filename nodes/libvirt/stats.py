@@ -172,3 +172,124 @@ def _optional(call, *args):
         if error.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
             return None
         raise
+
+
+# Diagnostics: one running domain read in full, on request (nodes/metrics/jobs.py), in the
+# shape the metrics app stores and the API gives (docs/metrics.md#diagnostics). Counters are
+# cumulative since the domain started; sizes in bytes, memory in KiB, times in nanoseconds.
+# A figure the driver or the device cannot give (an empty CD-ROM, a NIC without a host-side
+# device) is None; any other libvirt error is raised.
+NOT_AVAILABLE = {
+    libvirt.VIR_ERR_NO_SUPPORT,
+    libvirt.VIR_ERR_OPERATION_UNSUPPORTED,
+    libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED,
+    libvirt.VIR_ERR_OPERATION_INVALID,
+    libvirt.VIR_ERR_INVALID_ARG,
+}
+VCPU_STATES = {
+    libvirt.VIR_VCPU_OFFLINE: "offline",
+    libvirt.VIR_VCPU_RUNNING: "running",
+    libvirt.VIR_VCPU_BLOCKED: "blocked",
+}
+DISK_SOURCES = ("file", "dev", "volume", "name", "dir")  # <source> names its path by type
+NIC_SOURCES = ("network", "bridge", "dev")
+# interfaceStats answers rx bytes, packets, errors, drops, then the same for tx; named as
+# Nova's diagnostics name them.
+NIC_COUNTERS = tuple(
+    f"{way}_{what}" for way in ("rx", "tx") for what in ("octets", "packets", "errors", "drop")
+)
+
+
+def diagnostics(domain):
+    """A running domain's diagnostics, as `nova diagnostics` gives them (the state aside,
+    which the caller reads): its hypervisor type, per-vCPU times, memory and balloon figures,
+    and per disk and per NIC what it is and its counters."""
+    tree = etree.fromstring(domain.XMLDesc(0))
+    cpus = _vcpus(domain)
+    disks = [_disk(domain, disk) for disk in tree.iterfind("devices/disk")]
+    nics = [_nic(domain, nic) for nic in tree.iterfind("devices/interface")]
+    return {
+        "hypervisor": tree.get("type"),
+        "num_cpus": len(cpus),
+        "num_disks": len(disks),
+        "num_nics": len(nics),
+        "cpu_details": cpus,
+        "memory_details": _memory(domain),
+        "disk_details": disks,
+        "nic_details": nics,
+    }
+
+
+def _or_none(call, *args):
+    try:
+        return call(*args)
+    except libvirt.libvirtError as error:
+        if error.get_error_code() in NOT_AVAILABLE:
+            return None
+        raise
+
+
+def _attribute(element, *names):
+    """The first of names that the element (maybe absent) has."""
+    if element is None:
+        return None
+    return next((element.get(name) for name in names if element.get(name)), None)
+
+
+def _vcpus(domain):
+    """[{"id", "state", "time_ns", "cpu"}]; cpu is the host CPU it last ran on."""
+    answer = _or_none(domain.vcpus)
+    return [
+        {"id": number, "state": VCPU_STATES.get(state, "unknown"), "time_ns": time_ns, "cpu": cpu}
+        for number, state, time_ns, cpu in (answer[0] if answer else [])
+    ]
+
+
+def _memory(domain):
+    """The domain's maximum and current (balloon) memory, the guest's own use when its
+    balloon driver reports it (available − unused), and memoryStats as libvirt names it."""
+    _state, maximum_kib, current_kib, _vcpus, _cpu_time = domain.info()
+    balloon = _or_none(domain.memoryStats) or {}
+    reported = "available" in balloon and "unused" in balloon
+    return {
+        "maximum_kib": maximum_kib,
+        "current_kib": current_kib,
+        "used_kib": balloon["available"] - balloon["unused"] if reported else None,
+        "guest_reports": reported,
+        "balloon": balloon,
+    }
+
+
+def _disk(domain, disk):
+    target = _attribute(disk.find("target"), "dev")
+    info = _or_none(domain.blockInfo, target) if target else None
+    counters = _or_none(domain.blockStats, target) if target else None
+    rd_reqs, rd_bytes, wr_reqs, wr_bytes, errors = counters or (None,) * 5
+    capacity, allocation, physical = info or (None,) * 3
+    return {
+        "target": target,
+        "device": disk.get("device", "disk"),
+        "bus": _attribute(disk.find("target"), "bus"),
+        "path": _attribute(disk.find("source"), *DISK_SOURCES),
+        "capacity": capacity,
+        "allocation": allocation,
+        "physical": physical,
+        "read_bytes": rd_bytes,
+        "read_requests": rd_reqs,
+        "write_bytes": wr_bytes,
+        "write_requests": wr_reqs,
+        "errors_count": errors if errors is None or errors >= 0 else None,  # -1: not counted
+    }
+
+
+def _nic(domain, nic):
+    target = _attribute(nic.find("target"), "dev")
+    counters = _or_none(domain.interfaceStats, target) if target else None
+    return {
+        "mac_address": _attribute(nic.find("mac"), "address"),
+        "target": target,
+        "type": nic.get("type"),
+        "source": _attribute(nic.find("source"), *NIC_SOURCES),
+        "model": _attribute(nic.find("model"), "type"),
+        **dict(zip(NIC_COUNTERS, counters or (None,) * len(NIC_COUNTERS), strict=True)),
+    }

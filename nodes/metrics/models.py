@@ -1,7 +1,10 @@
 """What the collector stores: the latest reading of each instance and node, and their
 consolidated history in bounded rings of points (see series.TIERS)."""
 
+from datetime import timedelta
+
 from django.db import models
+from django.utils import timezone
 
 from nodes.metrics.series import SERIES, Subject
 
@@ -54,7 +57,13 @@ class Point(models.Model):
 
 
 class Diagnostics(models.Model):
-    """The last diagnostics a worker read for an instance, as `nova diagnostics` gives them."""
+    """The last diagnostics a worker read for an instance, as `nova diagnostics` gives them.
+
+    `requested_at` is when a read was last asked for, `taken_at` when the copy in `data` was
+    read; `error` says why the last read failed (the copy before it stays)."""
+
+    # A read not back by then never will be: the job's timeout has passed, or no worker runs.
+    UNANSWERED_AFTER = timedelta(minutes=2)
 
     instance = models.OneToOneField(
         "nodes.Instance", on_delete=models.CASCADE, related_name="diagnostics"
@@ -69,3 +78,26 @@ class Diagnostics(models.Model):
 
     def __str__(self):
         return f"diagnostics of {self.instance}"
+
+    def request(self):
+        """A fresh read is asked for: the copy stays until it arrives, the last error goes."""
+        self.requested_at, self.error = timezone.now(), ""
+        self.save(update_fields=["requested_at", "error"])
+
+    def record(self, data, taken_at):
+        self.data, self.taken_at, self.error = data, taken_at, ""
+        self.save(update_fields=["data", "taken_at", "error"])
+
+    def record_failure(self, error):
+        self.error = error
+        self.save(update_fields=["error"])
+
+    @property
+    def waiting(self):
+        """A read was asked for and neither its copy nor its failure is back."""
+        asked = self.requested_at is not None and not self.error
+        return asked and (self.taken_at is None or self.taken_at < self.requested_at)
+
+    @property
+    def unanswered(self):
+        return self.waiting and timezone.now() - self.requested_at > self.UNANSWERED_AFTER

@@ -29,11 +29,11 @@ def require_queue():
         )
 
 
-def enqueue_node_job(function, row_id, job_id, description):
+def enqueue_node_job(function, row_id, job_id, description, module="nodes.jobs"):
     """Queue a short job that talks to one node (a probe, a read): it may take the probe
-    timeout to connect, then a little more."""
+    timeout to connect, then a little more. module holds the function (an app's jobs)."""
     job_queue().enqueue(
-        f"nodes.jobs.{function}",
+        f"{module}.{function}",
         row_id,
         job_id=job_id,
         job_timeout=settings.KUMO_PROBE_TIMEOUT + 30,
