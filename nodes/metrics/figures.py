@@ -15,17 +15,20 @@ def delta(before, after):
     return after - before
 
 
-def device_delta(before, after, key):
-    """The sum over devices of one counter's change, or None when no device has it or one
-    was reset."""
-    changes = [
-        delta(before[name].get(key), counters.get(key))
-        for name, counters in after.items()
-        if name in before
-    ]
-    if not changes or None in changes:
-        return None
-    return sum(changes)
+def device_deltas(before, after, keys):
+    """{key: the sum over devices of that counter's change}, None for a key no device has
+    or one was reset on. Devices that came or went meanwhile are left out."""
+    if not any(name in before for name in after):
+        return dict.fromkeys(keys)
+    sums = dict.fromkeys(keys, 0)
+    for name, counters in after.items():
+        previous = before.get(name)
+        if previous is None:
+            continue
+        for key in keys:
+            change = delta(previous.get(key), counters.get(key))
+            sums[key] = None if change is None or sums[key] is None else sums[key] + change
+    return sums
 
 
 def per_second(change, seconds):
@@ -58,20 +61,21 @@ def instance_figures(previous, current, seconds):
     cpu = delta(previous.get("cpu_time_ns"), current.get("cpu_time_ns"))
     vcpus = current.get("vcpus") or 1
     figures["cpu_percent"] = None if cpu is None else cpu / (seconds * NS * vcpus) * 100
-    for series, (group, key) in DEVICE_RATES.items():
-        change = device_delta(previous.get(group, {}), current.get(group, {}), key)
-        figures[series] = per_second(change, seconds)
+    for group, rates in (("disks", DISK_RATES), ("nics", NIC_RATES)):
+        changes = device_deltas(previous.get(group, {}), current.get(group, {}), rates.values())
+        for series, key in rates.items():
+            figures[series] = per_second(changes[key], seconds)
     return figures
 
 
-DEVICE_RATES = {
-    "disk_read_bytes_per_s": ("disks", "rd_bytes"),
-    "disk_write_bytes_per_s": ("disks", "wr_bytes"),
-    "disk_read_ops_per_s": ("disks", "rd_reqs"),
-    "disk_write_ops_per_s": ("disks", "wr_reqs"),
-    "net_rx_bytes_per_s": ("nics", "rx_bytes"),
-    "net_tx_bytes_per_s": ("nics", "tx_bytes"),
+DISK_RATES = {
+    "disk_read_bytes_per_s": "rd_bytes",
+    "disk_write_bytes_per_s": "wr_bytes",
+    "disk_read_ops_per_s": "rd_reqs",
+    "disk_write_ops_per_s": "wr_reqs",
 }
+NIC_RATES = {"net_rx_bytes_per_s": "rx_bytes", "net_tx_bytes_per_s": "tx_bytes"}
+DEVICE_RATES = (*DISK_RATES, *NIC_RATES)
 RATE_SERIES = ("cpu_percent", *DEVICE_RATES)
 
 
