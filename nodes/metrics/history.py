@@ -51,14 +51,30 @@ INSERT = (
     f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(COLUMNS))}) {_on_conflict()}"
 )
-ROLL_UP = (
-    f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608
-    "SELECT kind, subject_id, %(tier)s, period_start / %(step)s %% %(rows)s, "
-    f"period_start / %(step)s * %(step)s, samples, {', '.join(VALUES)} FROM {TABLE} "
-    "WHERE tier = 0 AND kind = %(kind)s AND period_start >= %(since)s "
-    "AND period_start < %(until)s AND subject_id IN ({subjects}) "
-    f"{_on_conflict()}"
-)
+
+
+def _rolled(column):
+    """A column of the minutes that fall in one coarser step, merged: averages weighted by
+    the samples that had a value, the maximum of the maxima."""
+    if column.endswith("_max"):
+        return f"MAX({column})"
+    weights = f"SUM(CASE WHEN {column} IS NULL THEN NULL ELSE samples END)"
+    return f"SUM({column} * samples) / {weights}"
+
+
+def _roll_up_sql(index, tier):
+    step = f"period_start / {tier.step}"  # the tiers' own integers, never a request's
+    return (
+        f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608
+        f"SELECT kind, subject_id, {index}, {step} %% {tier.rows}, {step} * {tier.step}, "
+        f"SUM(samples), {', '.join(_rolled(c) for c in VALUES)} FROM {TABLE} "
+        "WHERE tier = 0 AND kind = %(kind)s AND period_start >= %(since)s "
+        "AND period_start < %(until)s AND subject_id IN ({subjects}) "
+        f"GROUP BY kind, subject_id, {step} {_on_conflict()}"
+    )
+
+
+ROLL_UPS = [_roll_up_sql(index, tier) for index, tier in enumerate(TIERS) if index]
 
 
 def record(kind, figures_by_subject, unix_time):
@@ -77,11 +93,10 @@ def record(kind, figures_by_subject, unix_time):
 def roll_up(kind, subjects_sql, subjects_params, since, until):
     """Merge the finished minutes [since, until) of the subjects that subjects_sql selects
     into every coarser tier. Each minute must be rolled up once."""
-    sql = ROLL_UP.replace("{subjects}", subjects_sql)
+    params = {"kind": kind, "since": since, "until": until} | subjects_params
     with connection.cursor() as cursor:
-        for index, tier in enumerate(TIERS[1:], start=1):
-            params = {"tier": index, "step": tier.step, "rows": tier.rows, "kind": kind}
-            cursor.execute(sql, params | {"since": since, "until": until} | subjects_params)
+        for sql in ROLL_UPS:
+            cursor.execute(sql.replace("{subjects}", subjects_sql), params)
 
 
 def series(kind, subject_id, names, timeframe, cf, unix_time):
