@@ -354,7 +354,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Inventory and operations of a libvirt private cloud.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "ENUM_NAME_OVERRIDES": {"DomainTypeEnum": "nodes.choices.DomainType"},
+    "ENUM_NAME_OVERRIDES": {
+        "DomainTypeEnum": "nodes.choices.DomainType",
+        "AddressFamilyEnum": "nodes.choices.AddressFamily",
+        "AddressSourceEnum": "nodes.choices.AddressSource",
+    },
 }
 
 LOGGING = {

@@ -151,3 +151,16 @@ class ActionStatus(models.TextChoices):
 class ConsoleKind(models.TextChoices):
     VNC = "vnc", "VNC"
     SERIAL = "serial", "Serial"
+
+
+class AddressFamily(models.TextChoices):
+    IPV4 = "ipv4", "IPv4"
+    IPV6 = "ipv6", "IPv6"
+
+
+class AddressSource(models.TextChoices):
+    """Where libvirt read an address (its interfaceAddresses sources)."""
+
+    LEASE = "lease", "DHCP lease of a libvirt network"
+    AGENT = "agent", "QEMU guest agent"
+    ARP = "arp", "Host ARP table"

@@ -19,6 +19,7 @@ from rq.job import Job, JobStatus
 from rq.worker import Worker
 
 from nodes import operations
+from nodes.addresses import refresh_addresses
 from nodes.choices import ActionStatus, NodeStatus, PowerState, TaskState, VmState
 from nodes.libvirt import Hypervisor, NodeError
 from nodes.libvirt.domains import CHECK_PREFIX
@@ -54,16 +55,31 @@ def on_event(domain_uuid, power):
 
 def reconcile(node):
     """Catch what events missed: every idle instance of node gets the state libvirt reports;
-    domains Kumo did not create are listed as unmanaged."""
+    domains Kumo did not create are listed as unmanaged; the running ones' addresses are
+    read again."""
     with Hypervisor(node.endpoint(), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
         domains = hypervisor.domains()
-    seen = {domain_uuid: power for domain_uuid, _name, power in domains}
-    live = Instance.objects.filter(node=node).exclude(
-        vm_state__in=[VmState.DELETED, VmState.BUILDING]
-    )
-    for domain_uuid in live.filter(task_state__isnull=True).values_list("uuid", flat=True):
-        sync_power(domain_uuid, seen.get(str(domain_uuid), PowerState.NOSTATE))
-    record_unmanaged(node, domains)
+        seen = {domain_uuid: power for domain_uuid, _name, power in domains}
+        live = Instance.objects.filter(node=node).exclude(
+            vm_state__in=[VmState.DELETED, VmState.BUILDING]
+        )
+        for domain_uuid in live.filter(task_state__isnull=True).values_list("uuid", flat=True):
+            sync_power(domain_uuid, seen.get(str(domain_uuid), PowerState.NOSTATE))
+        record_unmanaged(node, domains)
+        refresh_addresses(hypervisor, node)
+
+
+def refresh_node_addresses(node):
+    """The addresses of node's instances, read again (after a lifecycle event)."""
+    try:
+        with Hypervisor(node.endpoint(), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
+            refresh_addresses(hypervisor, node)
+    except NodeError as error:
+        log.info("reading the addresses on node %s failed: %s", node.name, error)
+    except Exception:
+        log.exception("reading the addresses on node %s failed", node.name)
+    finally:
+        close_old_connections()
 
 
 def record_unmanaged(node, domains):
@@ -166,6 +182,7 @@ class Watcher:
         self.pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="watch")
         self.in_flight = {}
         self.events = {}
+        self.address_refresh = {}
 
     def sweep(self):
         """Probe and reconcile every enabled node; recover actions whose worker died."""
@@ -183,8 +200,22 @@ class Watcher:
             self.events.pop(pk).close()
         for pk, node in nodes.items():
             if pk not in self.events:
-                self.events[pk] = NodeEvents(node.endpoint(), settings.KUMO_PROBE_TIMEOUT, on_event)
+                self.events[pk] = NodeEvents(
+                    node.endpoint(), settings.KUMO_PROBE_TIMEOUT, self.on_event_of(node)
+                )
             self.events[pk].ensure()
+
+    def on_event_of(self, node):
+        """The callback for node's events: record the power state, and have the pool read
+        the node's addresses soon (libvirt's event thread must not wait on a node)."""
+
+        def recorded(domain_uuid, power):
+            on_event(domain_uuid, power)
+            queued = self.address_refresh.get(node.pk)
+            if queued is None or queued.running() or queued.done():  # else it covers this
+                self.address_refresh[node.pk] = self.pool.submit(refresh_node_addresses, node)
+
+        return recorded
 
     @staticmethod
     def check(node):

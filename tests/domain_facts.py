@@ -3,7 +3,7 @@
 import base64
 from dataclasses import replace
 
-from nodes.domainxml.facts import Disk, InstanceFacts, Nic, mac_for
+from nodes.domainxml.facts import Address, Disk, InstanceFacts, Nic, mac_for
 
 
 def user_data(text):
@@ -37,6 +37,10 @@ BASE = InstanceFacts(
     vnc_password="Xk3t9Qa2",
     disks=(Disk("/var/lib/kumo/instances/i-37F04164/root.qcow2", "vda", "sda", "i-37F04164-root"),),
     nics=(Nic(mac_for("i-37F04164"), "network", "default"),),
+    addresses=(
+        Address("d0:0d:37:f0:41:64", "192.168.122.23", 24, "ipv4", "default", "lease"),
+        Address("d0:0d:37:f0:41:64", "fe80::d20d:37ff:fef0:4164", 64, "ipv6", "default", "agent"),
+    ),
 )
 
 BY_DOMAIN_TYPE = {
@@ -49,6 +53,7 @@ BY_DOMAIN_TYPE = {
         cpu_mode="none",
         virtio_root=False,
         nics=(Nic(mac_for("i-37F04164"), "bridge", "xenbr0"),),
+        addresses=(Address("d0:0d:37:f0:41:64", "10.0.0.23", 24, "ipv4", "xenbr0", "arp"),),
     ),
     "test": replace(BASE, domain_type="test", cpu_mode="none", vnc_listen=""),
 }

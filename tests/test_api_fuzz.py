@@ -17,6 +17,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
@@ -29,7 +30,7 @@ from schemathesis.checks import (
 )
 
 from nodes.choices import ActionKind
-from nodes.models import Action, Rule, Snapshot
+from nodes.models import Action, InstanceAddress, Rule, Snapshot
 
 FUZZ_EXAMPLES = int(os.environ.get("KUMO_FUZZ_EXAMPLES", "25"))  # per operation and caller
 CHECKS = [
@@ -67,6 +68,16 @@ def known(world, admin):
     rule.revise('<xsl:stylesheet version="1.0"/> ', None, "")
     instance = world["instance_a"]
     Snapshot.objects.create(instance=instance, name="before")
+    InstanceAddress.objects.create(
+        instance=instance,
+        mac="d0:0d:00:00:00:01",
+        network="default",
+        ip="192.168.122.10",
+        prefix=24,
+        family="ipv4",
+        source="lease",
+        seen_at=timezone.now(),
+    )
     action = Action.objects.create(instance=instance, kind=ActionKind.STOP)
     return {
         "clusters": {"name": "demo"},

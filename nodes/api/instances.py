@@ -17,7 +17,16 @@ from nodes.api.schema import errors
 from nodes.api.serializers import InstanceSerializer
 from nodes.api.views import QueueDown, refused
 from nodes.choices import ActionKind, ActionStatus, ConsoleKind, ImageKind
-from nodes.models import Action, Cluster, Image, Instance, InstanceType, Keypair, Node
+from nodes.models import (
+    Action,
+    Cluster,
+    Image,
+    Instance,
+    InstanceAddress,
+    InstanceType,
+    Keypair,
+    Node,
+)
 from nodes.validators import validate_xml_text
 
 MAX_COUNT = 20
@@ -141,6 +150,17 @@ class ConsoleOutputSerializer(serializers.Serializer):
     refreshing = serializers.BooleanField(help_text="A fresh read is queued: ask again.")
 
 
+class InstanceFilter(serializers.Serializer):
+    ip = serializers.IPAddressField(
+        required=False, allow_blank=True, help_text="Only instances with this IPv4 or IPv6 address."
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[InstanceFilter], responses={200: InstanceSerializer(many=True), **errors(400)}
+    )
+)
 class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = InstanceSerializer
     lookup_field = "ec2_id"
@@ -148,7 +168,20 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         related = ["owner", "cluster", "node", "image", "kernel", "ramdisk", "instance_type"]
-        return Instance.objects.for_user(self.request.user).select_related(*related, "keypair")
+        instances = Instance.objects.for_user(self.request.user).select_related(*related, "keypair")
+        return instances.prefetch_related("addresses")
+
+    def filter_queryset(self, queryset):
+        """`?ip=` (an exact address, IPv4 or IPv6) on the list; a malformed one is a 400."""
+        if self.action != "list":
+            return queryset
+        wanted = InstanceFilter(data=self.request.query_params)
+        wanted.is_valid(raise_exception=True)
+        if ip := wanted.validated_data.get("ip"):
+            queryset = queryset.filter(
+                pk__in=InstanceAddress.objects.filter(ip=ip).values("instance")
+            )
+        return queryset
 
     @extend_schema(
         request=LaunchSerializer,

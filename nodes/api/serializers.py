@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from nodes.models import Cluster, Image, Instance, InstanceType, Node
+from nodes.models import Cluster, Image, Instance, InstanceAddress, InstanceType, Node
 
 
 def slug(field, **kwargs):
@@ -88,6 +88,12 @@ class InstanceTypeSerializer(serializers.ModelSerializer):
         fields = ["name", "vcpus", "memory_mb", "disk_gb", "ephemeral_gb", "cpu_weight", "cpu_cap"]
 
 
+class AddressSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InstanceAddress
+        fields = ["mac", "network", "ip", "prefix", "family", "source", "seen_at"]
+
+
 class InstanceSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="ec2_id", read_only=True)
     owner = slug("username")
@@ -98,6 +104,11 @@ class InstanceSerializer(serializers.ModelSerializer):
     ramdisk = slug("ec2_id", allow_null=True)
     instance_type = slug("name")
     keypair = slug("name", allow_null=True)
+    addresses = AddressSerializer(
+        many=True,
+        read_only=True,
+        help_text="Its NICs' addresses as libvirt last reported them, while it runs.",
+    )
 
     class Meta:
         model = Instance
@@ -121,4 +132,5 @@ class InstanceSerializer(serializers.ModelSerializer):
             "created_at",
             "launched_at",
             "terminated_at",
+            "addresses",
         ]

@@ -303,6 +303,12 @@ def indented(domain_xml: bytes):
     return etree.tostring(root, encoding="unicode") + "\n"
 
 
+def interface_types(domain_xml: str):
+    """The type of each NIC of a domain (network, bridge, user …), in order."""
+    root = etree.fromstring(domain_xml.encode(), safe_parser())
+    return [interface.get("type") for interface in root.iterfind("devices/interface")]
+
+
 @lru_cache(maxsize=1)
 def domain_schema():
     if not DOMAIN_SCHEMA.is_file():

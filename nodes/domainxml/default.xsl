@@ -91,6 +91,11 @@
           </video>
         </xsl:if>
         <xsl:if test="$emulated">
+          <!-- The QEMU guest agent's channel: through it, Kumo reads the guest's addresses. -->
+          <channel type="unix">
+            <source mode="bind"/>
+            <target type="virtio" name="org.qemu.guest_agent.0"/>
+          </channel>
           <memballoon model="virtio"/>
         </xsl:if>
       </devices>

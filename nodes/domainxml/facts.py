@@ -27,6 +27,18 @@ class Nic:
 
 
 @dataclass(frozen=True)
+class Address:
+    """An address libvirt reported on one of the instance's NICs (by its MAC)."""
+
+    mac: str
+    ip: str
+    prefix: int
+    family: str = "ipv4"  # or ipv6
+    network: str = ""
+    source: str = "lease"  # lease, agent or arp
+
+
+@dataclass(frozen=True)
 class InstanceFacts:
     instance_id: str
     uuid: str
@@ -65,7 +77,15 @@ class InstanceFacts:
     config_drive: str = ""  # path of the NoCloud ISO on the node; empty: none
     disks: tuple[Disk, ...] = ()
     nics: tuple[Nic, ...] = ()
+    addresses: tuple[Address, ...] = ()  # of every NIC, rules' extra ones too
     extra_metadata: tuple[tuple[str, str], ...] = field(default=())
+
+    def private_ip(self, mac):
+        """Eucalyptus's privateIp of the NIC with this MAC: its first IPv4, else 0.0.0.0."""
+        for address in self.addresses:
+            if address.mac.lower() == mac.lower() and address.family == "ipv4":
+                return address.ip
+        return "0.0.0.0"  # noqa: S104  (Eucalyptus's "none yet")
 
     @property
     def memory_kb(self):

@@ -121,6 +121,8 @@ def add_nics(root, facts):
         attributes = {"mac": nic.mac, "vlan": "", "type": nic.kind}
         attributes["bridgeDeviceName"] = nic.source if nic.kind == "bridge" else ""
         attributes["networkName"] = nic.source if nic.kind == "network" else ""
+        # As in Eucalyptus's SYSTEM mode: no NAT, the address found is public and private.
+        attributes["privateIp"] = attributes["publicIp"] = facts.private_ip(nic.mac)
         etree.SubElement(nics, "nic", attributes)
 
 
@@ -161,6 +163,18 @@ def add_kumo(root, facts):
         params=facts.boot_params,
         cmdline=f"{facts.root_directive} console={facts.console_device}",
     )
+    addresses = etree.SubElement(kumo, "addresses")
+    for address in facts.addresses:
+        etree.SubElement(
+            addresses,
+            "address",
+            mac=address.mac,
+            network=address.network,
+            ip=address.ip,
+            prefix=str(address.prefix),
+            family=address.family,
+            source=address.source,
+        )
     metadata = etree.SubElement(kumo, "metadata")
     for key, value in facts.metadata:
         text_element(metadata, "item", value).set("key", key)

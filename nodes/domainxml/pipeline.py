@@ -14,7 +14,14 @@ from django.db.models import Q
 from nodes.choices import ImageKind
 from nodes.domainxml import instancexml, sandbox
 from nodes.domainxml.chain import Outcome, Problem, Stage
-from nodes.domainxml.facts import Disk, InstanceFacts, Nic, mac_for, stylesheet_params
+from nodes.domainxml.facts import (
+    Address,
+    Disk,
+    InstanceFacts,
+    Nic,
+    mac_for,
+    stylesheet_params,
+)
 from nodes.models import Image, Instance, InstanceType, Node, Rule
 from nodes.models.rules import SCOPE_TARGETS, unified_diff
 
@@ -110,6 +117,17 @@ def facts_for(instance):
         disks=disks_for(instance),
         config_drive=instance.file_path(Instance.CONFIG_DRIVE) if image.cloud_init else "",
         nics=(Nic(mac_for(instance.ec2_id), node.nic_type, node.nic_source),),
+        addresses=addresses_for(instance),
+    )
+
+
+def addresses_for(instance):
+    """Its addresses as last read (none for an unsaved sample)."""
+    if instance.pk is None:
+        return ()
+    return tuple(
+        Address(row.mac, row.ip, row.prefix, row.family, row.network, row.source)
+        for row in instance.addresses.all()
     )
 
 

@@ -65,6 +65,7 @@ def live_instances():
         Instance.objects.exclude(vm_state=VmState.DELETED)
         .filter(node__isnull=False)
         .select_related(*pipeline.RENDERED_RELATED)
+        .prefetch_related("addresses")
     )
 
 

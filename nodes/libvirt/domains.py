@@ -7,7 +7,7 @@ import uuid
 import libvirt
 from lxml import etree
 
-from nodes.libvirt import stats
+from nodes.libvirt import addresses, stats
 from nodes.libvirt.connection import NodeError, explain, open_connection
 
 CHECK_PREFIX = "kumo-check-"  # throw-away definitions of check_definition
@@ -173,6 +173,19 @@ class Hypervisor:
             ]
 
         return self.call("Listing the domains", listed)
+
+    def addresses(self, domain_uuid):
+        """The addresses of a running domain's NICs (nodes/libvirt/addresses.py); none when
+        the domain is gone or no longer runs."""
+        try:
+            return addresses.domain_addresses(self.connection.lookupByUUIDString(str(domain_uuid)))
+        except libvirt.libvirtError as error:
+            if error.get_error_code() in (
+                libvirt.VIR_ERR_NO_DOMAIN,
+                libvirt.VIR_ERR_OPERATION_INVALID,
+            ):
+                return []
+            raise NodeError(f"Reading the addresses: {explain(error, self.endpoint)}") from error
 
     def require(self, domain_uuid):
         domain = self.domain(domain_uuid)

@@ -1,6 +1,7 @@
 """Kumo's models, split by domain noun."""
 
 from nodes.models.actions import Action
+from nodes.models.addresses import InstanceAddress
 from nodes.models.consoles import ConsoleOutput, ConsoleSession, ConsoleToken
 from nodes.models.images import Image, InstanceType
 from nodes.models.instances import Instance
@@ -19,6 +20,7 @@ __all__ = [
     "ConsoleToken",
     "Image",
     "Instance",
+    "InstanceAddress",
     "InstanceType",
     "Keypair",
     "Node",

@@ -165,6 +165,11 @@ class Instance(models.Model):
         return VNC_PASSWORD.sub(r"passwd=\1(hidden)\1", self.domain_xml)
 
     @property
+    def ip_addresses(self):
+        """Its addresses on one line, for lists (prefetch "addresses" for many instances)."""
+        return ", ".join(address.ip for address in self.addresses.all())
+
+    @property
     def status(self) -> str:
         """What a person sees: the task in progress, else the vm_state."""
         if self.task_state:

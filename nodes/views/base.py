@@ -68,15 +68,19 @@ class InventoryListView(VisibleMixin, ListView):
         rows = super().get_queryset()
         query = self.request.GET.get("q", "").strip()
         if query and self.search_fields:
-            match = Q()
-            for field in self.search_fields:
-                match |= Q(**{f"{field}__icontains": query})
-            rows = rows.filter(match)
+            rows = rows.filter(self.search_match(query))
         for field, choices in self.filter_choices().items():
             value = self.request.GET.get(field, "")
             if value in {str(key) for key, _ in choices}:
                 rows = rows.filter(**{field: value})
         return rows
+
+    def search_match(self, query):
+        """What the search box finds: rows with the query in any of search_fields."""
+        match = Q()
+        for field in self.search_fields:
+            match |= Q(**{f"{field}__icontains": query})
+        return match
 
     def get_template_names(self):
         if self.request.headers.get("HX-Target") == "list-body":  # the live list's poll

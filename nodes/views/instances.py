@@ -5,6 +5,7 @@ from http import HTTPStatus
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_POST
 from nodes import consoles, operations, states
 from nodes.choices import ActionKind, ActionStatus, PowerState, VmState
 from nodes.forms import KeypairForm, LaunchForm
-from nodes.models import Action, Instance, InstanceType, Keypair, Quota
+from nodes.models import Action, Instance, InstanceAddress, InstanceType, Keypair, Quota
 from nodes.models.quotas import usage
 from nodes.views.base import Column, DetailFragment, InventoryDetailView, InventoryListView
 
@@ -31,6 +32,7 @@ class InstanceList(InventoryListView):
         Column("Name", "name"),
         Column("Status", "status", badge=True),
         Column("Power", "get_power_state_display"),
+        Column("Addresses", "ip_addresses"),
         Column("Type", "instance_type"),
         Column("Image", "image.ec2_id"),
         Column("Node", "node"),
@@ -45,7 +47,13 @@ class InstanceList(InventoryListView):
     members_create = True
 
     def get_queryset(self):
-        return super().get_queryset().select_related("instance_type", "image", "node", "owner")
+        rows = super().get_queryset().select_related("instance_type", "image", "node", "owner")
+        return rows.prefetch_related("addresses")
+
+    def search_match(self, query):
+        """Also an instance with an IP or MAC address containing the query."""
+        addresses = InstanceAddress.objects.filter(Q(ip__icontains=query) | Q(mac__icontains=query))
+        return super().search_match(query) | Q(pk__in=addresses.values("instance"))
 
 
 class InstanceDetail(InventoryDetailView):
