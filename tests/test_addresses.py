@@ -33,6 +33,18 @@ AGENT_CHANNEL = (
     '            <target type="virtio" name="org.qemu.guest_agent.0"/>\n'
     "          </channel>\n"
 )
+BALLOON_STATISTICS = (
+    "          <!-- Balloon statistics every 10 s (the collector's default interval): the guest's\n"
+    "               own view of its memory, once its balloon driver runs. -->\n"
+    '          <memballoon model="virtio"><stats period="10"/></memballoon>\n'
+)
+BALLOON_BEFORE = '          <memballoon model="virtio"/>\n'
+
+
+def shipped_before():
+    """The default stylesheet as 0008_default_rule shipped it."""
+    shipped = pipeline.shipped_default_text()
+    return shipped.replace(AGENT_CHANNEL, "").replace(BALLOON_STATISTICS, BALLOON_BEFORE)
 
 
 @pytest.fixture
@@ -347,15 +359,14 @@ def run_migration():
 
 def test_the_shipped_text_before_is_the_one_the_migration_knows():
     shipped = pipeline.shipped_default_text()
-    assert AGENT_CHANNEL in shipped
-    before = shipped.replace(AGENT_CHANNEL, "")
-    assert hashlib.sha256(before.encode()).hexdigest() == MIGRATION.PREVIOUS_SHIPPED
+    assert AGENT_CHANNEL in shipped and BALLOON_STATISTICS in shipped
+    assert hashlib.sha256(shipped_before().encode()).hexdigest() == MIGRATION.PREVIOUS_SHIPPED
 
 
 @pytest.mark.django_db
 def test_the_migration_brings_the_channel_to_a_default_still_as_shipped(admin):
     rule = pipeline.default_rule()
-    rule.revise(pipeline.shipped_default_text().replace(AGENT_CHANNEL, ""), None, "older Kumo")
+    rule.revise(shipped_before(), None, "older Kumo")
     run_migration()
     rule.refresh_from_db()
     assert rule.current.text == pipeline.shipped_default_text()
@@ -367,11 +378,7 @@ def test_the_migration_brings_the_channel_to_a_default_still_as_shipped(admin):
 @pytest.mark.django_db
 def test_the_migration_leaves_an_edited_default_alone(admin):
     rule = pipeline.default_rule()
-    edited = (
-        pipeline.shipped_default_text()
-        .replace(AGENT_CHANNEL, "")
-        .replace('<memballoon model="virtio"/>', '<memballoon model="none"/>')
-    )
+    edited = shipped_before().replace('<memballoon model="virtio"/>', '<memballoon model="none"/>')
     revision = rule.revise(edited, admin, "no balloon here")
     run_migration()
     rule.refresh_from_db()

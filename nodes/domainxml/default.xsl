@@ -96,7 +96,9 @@
             <source mode="bind"/>
             <target type="virtio" name="org.qemu.guest_agent.0"/>
           </channel>
-          <memballoon model="virtio"/>
+          <!-- Balloon statistics every 10 s (the collector's default interval): the guest's
+               own view of its memory, once its balloon driver runs. -->
+          <memballoon model="virtio"><stats period="10"/></memballoon>
         </xsl:if>
       </devices>
     </domain>

@@ -1,5 +1,5 @@
 """The default stylesheet gains the QEMU guest agent's channel (Kumo reads guests' addresses
-through it): a default rule still at the text shipped before is given the shipped text as a
+through it) and balloon statistics (the guest's own memory figures): a default rule still at the text shipped before is given the shipped text as a
 new revision. A default rule an admin edited is left as it is ("Reset to shipped" on the
 Rules page brings the channel, with the rest of the shipped text).
 """
@@ -10,7 +10,8 @@ from pathlib import Path
 from django.db import migrations
 
 SHIPPED_DEFAULT = Path(__file__).resolve().parent.parent / "domainxml" / "default.xsl"
-# SHA-256 of nodes/domainxml/default.xsl as shipped by 0008_default_rule, without the channel.
+# SHA-256 of nodes/domainxml/default.xsl as shipped by 0008_default_rule: without the channel
+# and the balloon's statistics.
 PREVIOUS_SHIPPED = "93165aad61baff9fae328361b8e404e76087de6a75d93b240bfbd37d11e0a2b5"
 
 
@@ -30,7 +31,7 @@ def add_guest_agent_channel(apps, schema_editor):
         rule=rule,
         number=latest.number + 1,
         text=SHIPPED_DEFAULT.read_text(),
-        message="Shipped with Kumo: the QEMU guest agent's channel",
+        message="Shipped with Kumo: the QEMU guest agent's channel, balloon statistics",
     )
     rule.save(update_fields=["current"])
 
