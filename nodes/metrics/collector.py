@@ -21,11 +21,10 @@ from nodes.libvirt import Hypervisor, NodeError
 from nodes.metrics import history
 from nodes.metrics.figures import instance_figures, node_figures
 from nodes.metrics.models import Point, Reading
-from nodes.metrics.series import TIERS, Subject
+from nodes.metrics.series import GAP_AFTER_INTERVALS, TIERS, Subject
 from nodes.models import Instance, Node
 
 log = logging.getLogger("nodes.metrics")
-GAP_AFTER_INTERVALS = 3  # readings further apart than this give no rates: a gap
 
 
 def dumps(value):

@@ -20,6 +20,10 @@ INSTANCE_SERIES = (
 NODE_SERIES = (*INSTANCE_SERIES, "instances_cpu_percent", "running_instances")
 SERIES = NODE_SERIES
 
+GAP_AFTER_INTERVALS = 3
+"""Two readings further apart than this many intervals give no rates (a gap), and a latest
+reading older than that is no longer the subject's current figure."""
+
 
 class Subject(models.TextChoices):
     INSTANCE = "instance"
