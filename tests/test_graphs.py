@@ -1,5 +1,6 @@
 """The graphs of the instance and node pages (uPlot in headless Chromium, fed by the metrics
-API), and the reasons they give when there is nothing new to draw."""
+API), the reasons they give when there is nothing new to draw, and the dashboard's busiest
+instances and nodes."""
 
 import time
 from datetime import timedelta
@@ -146,3 +147,66 @@ def test_a_sample_older_than_three_intervals_asks_for_the_collector(admin_client
     sample_of(running, cpu=10, age=60)
     page = text(admin_client.get(running.get_absolute_url()))
     assert "No sample since" in page and "is the collector" in page
+
+
+def test_the_dashboard_lists_the_top_instances_and_the_busiest_nodes(
+    admin_client, world, sim_node, admin
+):
+    busy, quiet = world["instance_a"], world["instance_b"]
+    gone = Instance.objects.create(
+        owner=admin,
+        cluster=sim_node.cluster,
+        node=sim_node,
+        image=world["public_image"],
+        instance_type=busy.instance_type,
+        vm_state=VmState.DELETED,
+    )
+    sample_of(busy, cpu=80)
+    sample_of(quiet, cpu=30)
+    sample_of(gone, cpu=99)
+    sample_of(sim_node, cpu=55)
+    page = text(admin_client.get("/", headers={"HX-Target": "dashboard"}))
+    top = page.split('id="top-instances"')[1].split("</section>")[0]
+    assert top.index(busy.ec2_id) < top.index(quiet.ec2_id) and gone.ec2_id not in top
+    assert "80 %" in top and "300 MiB" in top
+    nodes = page.split('id="busiest-nodes"')[1].split("</section>")[0]
+    assert ">sim<" in nodes and "55 %" in nodes and "300 MiB / 1 GiB" in nodes
+
+
+def test_a_member_sees_only_their_own_instances_on_the_dashboard(client, world):
+    mine, theirs = world["instance_a"], world["instance_b"]
+    sample_of(mine, cpu=10)
+    sample_of(theirs, cpu=90)
+    client.force_login(mine.owner)
+    page = text(client.get("/"))
+    assert mine.ec2_id in page and theirs.ec2_id not in page
+    assert "Busiest nodes" not in page
+
+
+def test_stale_samples_are_not_the_busiest(admin_client, world, sim_node):
+    sample_of(world["instance_a"], cpu=70, age=60)
+    sample_of(sim_node, cpu=70, age=60)
+    page = text(admin_client.get("/"))
+    assert "No instance has a sample from the last 30 s" in page
+    assert "No node has a sample from the last 30 s" in page
+
+
+def test_the_dashboard_reads_five_instances_in_as_many_queries_as_one(
+    admin_client, world, django_assert_max_num_queries, sim_node
+):
+    sample_of(world["instance_a"], cpu=10)
+    sample_of(sim_node, cpu=10)
+    with django_assert_max_num_queries(100) as one:
+        admin_client.get("/")
+    for _ in range(4):
+        instance = Instance.objects.create(
+            owner=world["instance_a"].owner,
+            cluster=sim_node.cluster,
+            node=sim_node,
+            image=world["public_image"],
+            instance_type=world["instance_a"].instance_type,
+        )
+        sample_of(instance, cpu=20)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = text(admin_client.get("/"))
+    assert page.count("20 %") == 4

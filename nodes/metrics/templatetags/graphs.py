@@ -1,4 +1,5 @@
-"""{% graphs object %}: the graphs panel of an instance or node page."""
+"""{% graphs object %}: the graphs panel of an instance or node page; {% busiest %}: the
+dashboard's busiest instances and nodes; `iec_bytes`: a byte count in binary units."""
 
 import time
 from datetime import UTC, datetime
@@ -8,10 +9,11 @@ from django.conf import settings
 from django.urls import reverse
 
 from nodes.metrics import graphs as charts
-from nodes.metrics.series import TIMEFRAMES, Consolidation, Subject
+from nodes.metrics.series import GAP_AFTER_INTERVALS, TIMEFRAMES, Consolidation, Subject
 from nodes.models import Instance
 
 register = template.Library()
+UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
 def api_url(subject):
@@ -36,3 +38,26 @@ def graphs(context, subject):
         "why": charts.why_nothing_new(subject, taken_at, time.time()),
         "last_sample": datetime.fromtimestamp(taken_at, UTC) if taken_at else None,
     }
+
+
+@register.inclusion_tag("metrics/partials/busiest.html", takes_context=True)
+def busiest(context):
+    user, now = context["request"].user, time.time()
+    return {
+        "user": user,
+        "instances": charts.top_instances(user, now),
+        "nodes": charts.busiest_nodes(user, now) if user.is_staff else [],
+        "interval": settings.KUMO_METRICS_INTERVAL,
+        "window": GAP_AFTER_INTERVALS * settings.KUMO_METRICS_INTERVAL,
+    }
+
+
+@register.filter
+def iec_bytes(value):
+    """1536 → "1.5 KiB", 2**30 → "1 GiB" (as graphs.js writes them); None stays None."""
+    if value is None:
+        return None
+    value, unit = float(value), 0
+    while abs(value) >= 1024 and unit < len(UNITS) - 1:
+        value, unit = value / 1024, unit + 1
+    return f"{value:.1f}".removesuffix(".0") + f" {UNITS[unit]}"
