@@ -18,7 +18,7 @@ def delta(before, after):
 def device_deltas(before, after, keys):
     """{key: the sum over devices of that counter's change}, None for a key no device has
     or one was reset on. Devices that came or went meanwhile are left out."""
-    if not any(name in before for name in after):
+    if before.keys().isdisjoint(after):
         return dict.fromkeys(keys)
     sums = dict.fromkeys(keys, 0)
     for name, counters in after.items():
