@@ -150,7 +150,7 @@ def series_day_ms(instance_id):
     from django.contrib.auth.models import User
     from django.test import Client
 
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")  # one of the default ALLOWED_HOSTS
     client.force_login(User.objects.get(username="admin"))
     url = f"/api/v1/instances/{instance_id}/metrics/?timeframe=day"
 
@@ -163,7 +163,7 @@ def series_day_ms(instance_id):
 def scrape_ms():
     from django.test import Client
 
-    client = Client(REMOTE_ADDR="127.0.0.1")
+    client = Client(HTTP_HOST="127.0.0.1", REMOTE_ADDR="127.0.0.1")  # KUMO_METRICS_ALLOW
 
     def get():
         response = client.get("/metrics")

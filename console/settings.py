@@ -5,6 +5,7 @@ does not crash the import: it is recorded in SETTINGS_ERRORS and reported by the
 check kumo.E001 (see nodes/checks.py), so `manage.py check` and every start say what is wrong.
 """
 
+import ipaddress
 import os
 import re
 import secrets
@@ -73,6 +74,35 @@ def env_choice(name, default, choices):
     if raw not in choices:
         SETTINGS_ERRORS.append(f"{name}={raw!r} must be one of {', '.join(choices)}.")
         return default
+    return raw
+
+
+def env_networks(name, default):
+    """Comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8, ::1) as ip_network
+    objects; `none` for none at all."""
+    raw = os.environ.get(name, "").strip()
+    if raw.lower() == "none":
+        return []
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as error:
+            SETTINGS_ERRORS.append(
+                f"{name}: {item!r} is not an address or a network such as 10.0.0.0/8 ({error})."
+            )
+    return networks
+
+
+def env_secret(name, minimum_length):
+    """A secret that is either unset (empty) or at least minimum_length characters long."""
+    raw = os.environ.get(name, "").strip()
+    if raw and len(raw) < minimum_length:
+        SETTINGS_ERRORS.append(
+            f"{name} is {len(raw)} characters long: use at least {minimum_length} random "
+            "characters, or unset it."
+        )
+        return ""
     return raw
 
 
@@ -164,7 +194,10 @@ KUMO_ACTION_STALE_AFTER = env_int("KUMO_ACTION_STALE_AFTER", 120, minimum=10)
 # and days a deleted instance's history is kept before it is removed.
 KUMO_METRICS_INTERVAL = env_int("KUMO_METRICS_INTERVAL", 10, minimum=1)
 KUMO_METRICS_KEEP_DELETED_DAYS = env_int("KUMO_METRICS_KEEP_DELETED_DAYS", 30, minimum=0)
-# (KUMO_METRICS_TOKEN and KUMO_METRICS_ALLOW, who may scrape /metrics, go here.)
+# Who may scrape /metrics: whoever sends `Authorization: Bearer KUMO_METRICS_TOKEN`, and
+# clients (nodes.middleware.client_ip) in KUMO_METRICS_ALLOW, by default loopback only.
+KUMO_METRICS_TOKEN = env_secret("KUMO_METRICS_TOKEN", minimum_length=16)
+KUMO_METRICS_ALLOW = env_networks("KUMO_METRICS_ALLOW", ["127.0.0.0/8", "::1"])
 # Where the demo images and other generated files live.
 KUMO_IMAGES_DIR = Path(os.environ.get("KUMO_IMAGES_DIR", VAR_DIR / "images"))
 
@@ -244,7 +277,7 @@ CONTENT_SECURITY_POLICY = {
 # docs/consoles.md): redirect plain HTTP, send HSTS, keep the cookies off plain HTTP.
 KUMO_HTTPS = env_bool("KUMO_HTTPS")
 SECURE_SSL_REDIRECT = KUMO_HTTPS
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # local probes ask over plain HTTP
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # local probes ask over plain HTTP
 SECURE_HSTS_SECONDS = 365 * 24 * 3600 if KUMO_HTTPS else 0
 SESSION_COOKIE_SECURE = KUMO_HTTPS
 CSRF_COOKIE_SECURE = KUMO_HTTPS

@@ -1,9 +1,11 @@
-"""Root URLs: the console pages, the API, the admin, the health check and the metrics app's
-pages and endpoints."""
+"""Root URLs: the console pages, the API, the admin, the health check, /metrics and the
+metrics app's pages and endpoints."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+
+from nodes.metrics import views as metrics
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -11,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("nodes.metrics.urls")),
     path("api/", include("nodes.api.urls")),
+    path("metrics", metrics.metrics, name="metrics"),
     path("", include("nodes.urls")),
 ]
 

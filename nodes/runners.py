@@ -24,6 +24,7 @@ from nodes.domainxml import pipeline
 from nodes.hooks import run_hooks
 from nodes.libvirt import Hypervisor, NodeError, Storage
 from nodes.libvirt.consoles import vnc_port
+from nodes.metrics.models import RenderCount
 from nodes.models import Instance
 from nodes.placement import place
 from nodes.states import RESULT, TASK_FOR, VM_STATE_FOR_POWER
@@ -137,6 +138,7 @@ def define_and_start(run, hypervisor):
     it and start it."""
     with run.step("Render the domain XML"):
         rendered = pipeline.render(run.instance, check_schema=False)
+        RenderCount.record(RenderCount.LAUNCH, rendered.outcome.ok)
         if not rendered.outcome.ok:
             raise NodeError(
                 "The rules produce no domain: " + "; ".join(map(str, rendered.outcome.errors))

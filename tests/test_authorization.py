@@ -49,6 +49,9 @@ ROWS = [
     ("post", "/logout/", None, page(302, 302, 302, anon=302)),
     ("get", "/", None, EVERYONE),
     ("get", "/healthz", None, page(200, 200, 200, anon=200)),
+    # /metrics: by token or address, not by login (the test client is on loopback, which
+    # KUMO_METRICS_ALLOW lets in; tests/test_prometheus.py refuses the others)
+    ("get", "/metrics", None, page(200, 200, 200, anon=200)),
     ("get", "/account/", None, EVERYONE),
     ("post", "/account/token/", None, EVERYONE),
     ("post", "/account/token/delete/", None, page(302, 302, 302)),

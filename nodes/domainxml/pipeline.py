@@ -22,6 +22,7 @@ from nodes.domainxml.facts import (
     mac_for,
     stylesheet_params,
 )
+from nodes.metrics.models import RenderCount
 from nodes.models import Image, Instance, InstanceType, Node, Rule
 from nodes.models.rules import SCOPE_TARGETS, unified_diff
 
@@ -284,6 +285,7 @@ def preview(instance, proposed, text, against="without", key=None):
     baseline = baseline_for(proposed, against)
     variants = [(Override(edited, text), True), (baseline, False)]
     after, before = render_variants(instance, variants, chain_rules(), key=key)
+    RenderCount.record(RenderCount.PREVIEW, after.outcome.ok)
     if not proposed.is_default and not proposed.applies_to(instance):
         after.outcome.warnings.insert(0, Problem(not_covered(proposed), edited.name or "New rule"))
     return after, diff(before, after)

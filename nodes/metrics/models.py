@@ -4,6 +4,7 @@ consolidated history in bounded rings of points (see series.TIERS)."""
 from datetime import timedelta
 
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from nodes.metrics.series import SERIES, Subject
@@ -101,3 +102,27 @@ class Diagnostics(models.Model):
     @property
     def unanswered(self):
         return self.waiting and timezone.now() - self.requested_at > self.UNANSWERED_AFTER
+
+
+class RenderCount(models.Model):
+    """How often the domain XML pipeline rendered for one purpose, and how often the chain
+    produced no domain: /metrics serves them as counters."""
+
+    LAUNCH = "launch"
+    PREVIEW = "preview"
+
+    purpose = models.CharField(max_length=16, unique=True)
+    renders = models.PositiveBigIntegerField(default=0)
+    failures = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.purpose}: {self.renders} renders, {self.failures} failed"
+
+    @classmethod
+    def record(cls, purpose, ok):
+        """Count one render, in the database (F() increments: web and worker processes
+        count into the same row without losing one another's)."""
+        changes = {"renders": F("renders") + 1, "failures": F("failures") + (0 if ok else 1)}
+        if not cls.objects.filter(purpose=purpose).update(**changes):
+            cls.objects.get_or_create(purpose=purpose)
+            cls.objects.filter(purpose=purpose).update(**changes)
