@@ -173,26 +173,28 @@ def scrape_ms():
 
 
 def year_of_history():
-    """(bytes, rows) of one instance's points after a year: half-hourly samples, then the
-    last day every minute, so that every tier's ring is as full as a year leaves it."""
+    """(bytes, rows) of one instance's points after a simulated year: a sample every half
+    hour, the last day every minute, each day rolled up as the collector does, so that every
+    tier's ring is as full as a year leaves it."""
     from django.db import connection
 
     from nodes.metrics import history
     from nodes.metrics.models import Point
-    from nodes.metrics.series import Subject
+    from nodes.metrics.series import SERIES, Subject
 
-    subject, start = 10**9, time.time() - 365 * 86400
-    figures = {"cpu_percent": 50.0, "memory_used_bytes": 1e8, "disk_read_bytes_per_s": 4e3}
-    for t in range(int(start), int(start) + 364 * 86400, 1800):
-        history.record(Subject.INSTANCE, {subject: figures}, t)
-    for t in range(int(start) + 364 * 86400, int(start) + 365 * 86400, 60):
-        history.record(Subject.INSTANCE, {subject: figures}, t)
+    subject, figures = 10**9, dict.fromkeys(SERIES, 12345.6)
+    first_day = int(time.time()) // 86400 * 86400 - 365 * 86400
+    for day in range(365):
+        start = first_day + day * 86400
+        every = 60 if day == 364 else 1800
+        for t in range(start, start + 86400, every):
+            history.record(Subject.INSTANCE, {subject: figures}, t)
+        history.roll_up(Subject.INSTANCE, "%(subject)s", {"subject": subject}, start, start + 86400)
     rows = Point.objects.filter(subject_id=subject).count()
     with connection.cursor() as cursor:
         cursor.execute("SELECT SUM(pgsize) FROM dbstat WHERE name = %s", [Point._meta.db_table])
         table_bytes = cursor.fetchone()[0]
-    all_rows = Point.objects.count()
-    return round(table_bytes * rows / all_rows), rows
+    return round(table_bytes * rows / Point.objects.count()), rows
 
 
 def bulk_call_ms():
