@@ -41,15 +41,13 @@ from redis.exceptions import RedisError
 
 from nodes.choices import ActionKind, ActionStatus, ConsoleKind, NodeStatus, VmState
 from nodes.metrics.models import Reading, RenderCount
-from nodes.metrics.series import Subject
+from nodes.metrics.series import GAP_AFTER_INTERVALS, Subject
 from nodes.models import Action, ConsoleSession, Instance, Node
 
 logger = logging.getLogger(__name__)
 
 # The text format generate_latest writes (the classic one: every name here is a legacy name).
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
-# Readings older than this many intervals are not served.
-FRESH_INTERVALS = 3
 
 
 def exposition() -> bytes:
@@ -190,10 +188,10 @@ def instance_labels():
 
 
 def fresh_readings():
-    """(instance pk, counters) of the readings younger than FRESH_INTERVALS intervals,
+    """(instance pk, counters) of the readings younger than GAP_AFTER_INTERVALS intervals,
     streamed and decoded one by one from their raw text (orjson: three times json's speed),
     so that each is dropped once its values are taken."""
-    fresh_since = time.time() - FRESH_INTERVALS * settings.KUMO_METRICS_INTERVAL
+    fresh_since = time.time() - GAP_AFTER_INTERVALS * settings.KUMO_METRICS_INTERVAL
     readings = Reading.objects.filter(kind=Subject.INSTANCE, taken_at__gt=fresh_since)
     raw = readings.annotate(raw=Cast("counters", TextField())).values_list("subject_id", "raw")
     for subject_id, text in raw.iterator(chunk_size=1000):
