@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("nodes", "0008_default_rule"),
+        ("nodes", "0001_initial"),  # Instance: nothing later, so that going back keeps history
     ]
 
     operations = [
