@@ -255,14 +255,23 @@ class KumoCollector:
         yield from rule_renders()
 
 
-def nodes_by_status():
-    family = GaugeMetricFamily(
-        "kumo_nodes", "Nodes by the status their last probe left.", labels=["status"]
-    )
-    counts = dict(Node.objects.order_by().values_list("status").annotate(Count("pk")))
-    for status in NodeStatus.values:
-        family.add_metric([status], counts.get(status, 0))
+def counted_by(name, documentation, queryset, field, values):
+    """A gauge of queryset's rows by field, one sample for each of values (zero included)."""
+    family = GaugeMetricFamily(name, documentation, labels=[field])
+    counts = dict(queryset.order_by().values_list(field).annotate(Count("pk")))
+    for value in values:
+        family.add_metric([value], counts.get(value, 0))
     return family
+
+
+def nodes_by_status():
+    return counted_by(
+        "kumo_nodes",
+        "Nodes by the status their last probe left.",
+        Node.objects.all(),
+        "status",
+        NodeStatus.values,
+    )
 
 
 def node_up():
@@ -331,14 +340,13 @@ def queue_depth():
 
 
 def console_sessions_open():
-    family = GaugeMetricFamily(
-        "kumo_console_sessions_open", "Consoles open in browsers, by kind.", labels=["kind"]
+    return counted_by(
+        "kumo_console_sessions_open",
+        "Consoles open in browsers, by kind.",
+        ConsoleSession.objects.filter(ended_at__isnull=True),
+        "kind",
+        ConsoleKind.values,
     )
-    open_sessions = ConsoleSession.objects.filter(ended_at__isnull=True).order_by()
-    counts = dict(open_sessions.values_list("kind").annotate(Count("pk")))
-    for kind in ConsoleKind.values:
-        family.add_metric([kind], counts.get(kind, 0))
-    return family
 
 
 def rule_renders():
