@@ -25,7 +25,7 @@ from nodes import operations
 from nodes.choices import ActionKind, DomainType, ImageKind, NicType, PowerState, VmState
 from nodes.consoles import proxy as console_proxy_server
 from nodes.domainxml import library
-from nodes.libvirt import Endpoint, open_connection
+from nodes.libvirt import Endpoint, Hypervisor, open_connection
 from nodes.models import Cluster, Image, Instance, InstanceType, Keypair, Node, Rule
 from nodes.probing import probe_and_record
 from tests.browser import chromium_page
@@ -359,6 +359,25 @@ def demo_sim(demo):
     assert probe_and_record(node), node.last_error
     Node.objects.filter(name="local").update(enabled=False)
     return node
+
+
+@pytest.fixture
+def launched_on_sim(demo_sim, member_a, queue, run_jobs):
+    """Member A's active instance on the sim node, launched by a real (in-process) rq worker;
+    its domain is removed afterwards."""
+    [(instance, _)] = operations.launch(
+        member_a,
+        image=Image.objects.get(kind="machine"),
+        instance_type=InstanceType.objects.get(name="m1.small"),
+        cluster=demo_sim.cluster,
+    )
+    run_jobs()
+    instance.refresh_from_db()
+    assert instance.vm_state == "active"
+    yield instance
+    with Hypervisor(demo_sim.endpoint(), 10) as hypervisor:
+        hypervisor.destroy(instance.uuid)
+        hypervisor.undefine(instance.uuid)
 
 
 @pytest.fixture

@@ -14,12 +14,11 @@ from django.db import connection
 from django.utils import timezone
 from lxml import etree
 
-from nodes import operations
 from nodes.choices import NicType, PowerState
 from nodes.domainxml import pipeline
 from nodes.domainxml.facts import mac_for
 from nodes.libvirt import Endpoint, Hypervisor, check_definition
-from nodes.models import Image, InstanceAddress, InstanceType, Rule
+from nodes.models import InstanceAddress, Rule
 from nodes.models.addresses import NO_NIC, NOT_RUNNING, USER_MODE_NIC
 from nodes.watcher import Watcher, reconcile
 from tests.conftest import wait_for
@@ -49,21 +48,9 @@ def shipped_before():
 
 
 @pytest.fixture
-def on_sim(demo_sim, member_a, queue, run_jobs):
+def on_sim(launched_on_sim):
     """Member A's instance running on the test driver (its NIC on the network "default")."""
-    [(instance, _)] = operations.launch(
-        member_a,
-        image=Image.objects.get(kind="machine"),
-        instance_type=InstanceType.objects.get(name="m1.small"),
-        cluster=demo_sim.cluster,
-    )
-    run_jobs()
-    instance.refresh_from_db()
-    assert instance.vm_state == "active"
-    yield instance
-    with Hypervisor(demo_sim.endpoint(), 10) as hypervisor:
-        hypervisor.destroy(instance.uuid)
-        hypervisor.undefine(instance.uuid)
+    return launched_on_sim
 
 
 def add_address(instance, ip="192.168.122.50", mac=None):

@@ -24,22 +24,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def running(demo_sim, member_a, queue, run_jobs):
-    """An active instance on the sim node, launched by a real (in-process) rq worker."""
-    sim = demo_sim
-    [(instance, _)] = operations.launch(
-        member_a,
-        image=Image.objects.get(kind="machine"),
-        instance_type=InstanceType.objects.get(name="m1.small"),
-        cluster=sim.cluster,
-    )
-    run_jobs()
-    instance.refresh_from_db()
-    assert instance.vm_state == "active"
-    yield instance
-    with Hypervisor(sim.endpoint(), 10) as hypervisor:
-        hypervisor.destroy(instance.uuid)
-        hypervisor.undefine(instance.uuid)
+def running(launched_on_sim):
+    return launched_on_sim
 
 
 def virsh(instance, command):
