@@ -31,7 +31,7 @@ def test_a_booting_guest_uses_cpu_reads_its_disks_and_reports_its_memory(install
     first = readings_while_booting(installer, 1)[0]
     readings = readings_while_booting(
         installer,
-        30,
+        120,  # a TCG boot on a loaded machine takes a while to reach its disk probe
         lambda r: disk_read_bytes(r) > disk_read_bytes(first),  # the kernel probes it
     )
     assert disk_read_bytes(readings[-1]) > disk_read_bytes(first)
