@@ -4,8 +4,10 @@ Prints one JSON line:
 {"ingest_10k_s", "ingest_10k_pg_s", "series_day_p50_ms", "scrape_10k_p50_ms",
  "bytes_per_instance_year", "rows_per_instance_year", "bulk_call_ms"}
 
-- ingest_10k: one interval of 10,000 running instances on 10 nodes (synthetic bulk-stats
-  counters through collector.ingest, the collector's own code), rates and all four tiers,
+- ingest_10k: the slowest interval of 10,000 running instances on 10 nodes (synthetic
+  bulk-stats counters through collector.ingest, the collector's own code, a thread per
+  node as the collector runs them), with rates and the roll-up of every tier at a week's
+  end,
   on SQLite and (ingest_10k_pg, null when none answers) on PostgreSQL at BENCH_DATABASE_URL
   or postgres://127.0.0.1/kumo_bench (dropped and made afresh);
 - series_day_p50: GET /api/v1/instances/{id}/metrics/?timeframe=day, p50 of 50;
@@ -22,6 +24,7 @@ import os
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -29,6 +32,7 @@ import _django  # noqa: E402
 
 NODES, PER_NODE = 10, 1000
 INTERVAL = 10
+COLLECTOR_THREADS = 8  # the collector's pool (nodes.metrics.collector.Collector)
 BULK_GUESTS = 4
 POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgres://127.0.0.1/kumo_bench")
 
@@ -115,26 +119,47 @@ def build_cloud():
     return cloud
 
 
-def ingest_interval(cloud, step, unix_time):
-    """Seconds to ingest one interval of every node (the counters are made beforehand)."""
+def ingest_in_thread(node, readings, unix_time, remembered):
+    from django.db import close_old_connections
+
     from nodes.metrics.collector import ingest
 
+    try:
+        ingest(node, *readings, unix_time, remembered)
+    finally:
+        close_old_connections()
+
+
+def ingest_interval(pool, cloud, remembered, step, unix_time):
+    """Seconds to ingest one interval of every node, each in a thread of the pool as the
+    collector does, with what it remembers of the node's previous interval (the counters
+    are made beforehand)."""
     readings = {
         node: (node_counters(step), {u: counters(i, step) for i, u in enumerate(uuids)})
         for node, uuids in cloud.items()
     }
     started = time.perf_counter()
-    for node, (host, domains) in readings.items():
-        ingest(node, host, domains, unix_time)
+    done = [
+        pool.submit(ingest_in_thread, node, readings[node], unix_time, remembered[node.pk])
+        for node in cloud
+    ]
+    for future in done:
+        future.result()
     return time.perf_counter() - started
 
 
 def timed_ingest(cloud):
     """The slowest of six intervals after the first (which has no rates yet): one of them
-    ends a minute, which rolls it up into the coarser tiers."""
-    now = time.time() // 60 * 60 + 5
-    ingest_interval(cloud, 1, now)
-    return max(ingest_interval(cloud, step, now + step * INTERVAL) for step in range(2, 8))
+    ends a week (and so a minute, a half hour and six hours), which rolls every tier up."""
+    from nodes.metrics.collector import Remembered
+    from nodes.metrics.series import TIERS
+
+    remembered = {node.pk: Remembered() for node in cloud}
+    now = TIERS[-1].period_start(time.time()) - 4 * INTERVAL + 5
+    with ThreadPoolExecutor(max_workers=COLLECTOR_THREADS) as pool:
+        ingest_interval(pool, cloud, remembered, 1, now)
+        steps = range(2, 8)
+        return max(ingest_interval(pool, cloud, remembered, s, now + s * INTERVAL) for s in steps)
 
 
 def p50_ms(call, rounds):
@@ -181,7 +206,7 @@ def scrape_ms():
 
 def year_of_history():
     """(bytes, rows) of one instance's points after a simulated year: a sample every half
-    hour, the last day every minute, each day rolled up as the collector does, so that every
+    hour, the last day every minute, each rolled up as the collector does, so that every
     tier's ring is as full as a year leaves it."""
     from django.db import connection
 
@@ -191,12 +216,15 @@ def year_of_history():
 
     subject, figures = 10**9, dict.fromkeys(SERIES, 12345.6)
     first_day = int(time.time()) // 86400 * 86400 - 365 * 86400
+    previous = None
     for day in range(365):
         start = first_day + day * 86400
         every = 60 if day == 364 else 1800
         for t in range(start, start + 86400, every):
             history.record(Subject.INSTANCE, {subject: figures}, t)
-        history.roll_up(Subject.INSTANCE, "%(subject)s", {"subject": subject}, start, start + 86400)
+            if previous is not None:
+                history.roll_up(Subject.INSTANCE, [subject], previous, t)
+            previous = t
     rows = Point.objects.filter(subject_id=subject).count()
     with connection.cursor() as cursor:
         cursor.execute("SELECT SUM(pgsize) FROM dbstat WHERE name = %s", [Point._meta.db_table])

@@ -49,6 +49,15 @@ def test_the_test_driver_is_read_domain_by_domain(test_domain, sim_node):
     assert Point.objects.filter(kind=Subject.INSTANCE, subject_id=test_domain.pk).exists()
 
 
+def test_rates_come_from_what_the_collector_remembers_not_the_database(test_domain, sim_node):
+    remembered = collector.Remembered()
+    sample(sim_node, remembered)
+    Reading.objects.all().delete()  # as if another process had lost them
+    time.sleep(0.5)
+    sample(sim_node, remembered)
+    assert reading(Subject.INSTANCE, test_domain.pk).figures["cpu_percent"] is not None
+
+
 def test_domains_kumo_did_not_create_are_left_out(world, sim_node):
     sample(sim_node)
     assert not Reading.objects.filter(kind=Subject.INSTANCE).exists()

@@ -81,24 +81,46 @@ def test_samples_of_a_minute_become_one_point_of_their_average_and_maximum():
     assert series_of(7, "hour", "max", T0 + 30)[T0] == 30
 
 
-@pytest.mark.django_db
-def test_finished_minutes_roll_up_into_every_coarser_tier():
+def record_half_an_hour(subject):
+    """Two samples a minute for 30 minutes from T0, rolled up as the collector does after
+    each; their average is 15, their maximum 30."""
+    previous = None
     for minute in range(30):
         for second in (0, 30):
-            sample = {7: {"cpu_percent": float(minute + second / 30)}}
-            history.record(Subject.INSTANCE, sample, T0 + 60 * minute + second)
-    history.roll_up(Subject.INSTANCE, "%(subject)s", {"subject": 7}, T0, T0 + 1800)
+            at = T0 + 60 * minute + second
+            history.record(Subject.INSTANCE, {subject: {"cpu_percent": minute + second / 30}}, at)
+            if previous is not None:
+                history.roll_up(Subject.INSTANCE, [subject], previous, at)
+            previous = at
+    return previous
+
+
+@pytest.mark.django_db
+def test_finished_minutes_roll_up_into_half_hours():
+    last = record_half_an_hour(7)
+    assert series_of(7, "week", "average", last)[T0] == pytest.approx(14.5)  # 29 minutes over
+    history.roll_up(Subject.INSTANCE, [7], last, T0 + 1800)
     assert Point.objects.get(tier=1).samples == 60
-    assert series_of(7, "week", "average", T0 + 1799)[T0] == pytest.approx(15)
-    assert series_of(7, "week", "max", T0 + 1799)[T0] == 30
-    assert series_of(7, "year", "max", T0 + 1799)[T0] == 30
-    assert series_of(7, "decade", "average", T0 + 1799)[T0 // (7 * 86400) * 7 * 86400] == 15
+    assert series_of(7, "week", "average", T0 + 1800)[T0] == pytest.approx(15)
+    assert series_of(7, "week", "max", T0 + 1800)[T0] == 30
+
+
+@pytest.mark.django_db
+def test_a_finished_period_rolls_into_the_next_coarser_tier():
+    last = record_half_an_hour(7)
+    history.roll_up(Subject.INSTANCE, [7], last, T0 + 1800)
+    assert series_of(7, "year", "max", T0 + 1800)[T0] == 30
+    assert not Point.objects.filter(tier=3).exists()  # its six hours are still running
+    six_hours = T0 + 6 * 3600
+    history.roll_up(Subject.INSTANCE, [7], T0 + 1800, six_hours)
+    week_start = T0 // (7 * 86400) * 7 * 86400
+    assert series_of(7, "decade", "average", six_hours)[week_start] == pytest.approx(15)
 
 
 @pytest.mark.django_db
 def test_a_minute_still_running_is_not_rolled_up():
     history.record(Subject.INSTANCE, {7: {"cpu_percent": 1.0}}, T0 + 60)
-    history.roll_up(Subject.INSTANCE, "%(subject)s", {"subject": 7}, T0, T0 + 60)
+    history.roll_up(Subject.INSTANCE, [7], T0, T0 + 60)
     assert not Point.objects.filter(tier=1).exists()
 
 

@@ -7,6 +7,7 @@ its instances simply get no sample for that interval (a gap in their graphs).
 
 import logging
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import orjson
@@ -31,20 +32,24 @@ def dumps(value):
     return orjson.dumps(value).decode()
 
 
-def previous_readings(kind, subject_ids, unix_time):
+def previous_readings(kind, subject_ids, unix_time, remembered):
     """{subject id: (taken at, counters)} of the readings recent enough to compute rates
-    from. (orjson and raw text: decoding 10,000 readings is the collector's largest cost.)"""
+    from: those the collector remembers, the rest from the database (after a restart).
+    (orjson and raw text: decoding 10,000 readings is a large cost.)"""
     oldest = unix_time - GAP_AFTER_INTERVALS * settings.KUMO_METRICS_INTERVAL
-    readings = Reading.objects.filter(kind=kind, subject_id__in=subject_ids, taken_at__gte=oldest)
-    text = readings.annotate(raw=Cast("counters", TextField()))
-    return {
-        subject_id: (taken_at, orjson.loads(raw))
-        for subject_id, taken_at, raw in text.values_list("subject_id", "taken_at", "raw")
-    }
+    found = {s: remembered[s] for s in subject_ids if s in remembered}
+    missing = [s for s in subject_ids if s not in found]
+    if missing:
+        readings = Reading.objects.filter(kind=kind, subject_id__in=missing)
+        text = readings.annotate(raw=Cast("counters", TextField()))
+        for subject_id, taken_at, raw in text.values_list("subject_id", "taken_at", "raw"):
+            found[subject_id] = (taken_at, orjson.loads(raw))
+    return {s: reading for s, reading in found.items() if reading[0] >= oldest}
 
 
-def figures_of(kind, counters_by_subject, unix_time, compute, *extra):
-    previous = previous_readings(kind, list(counters_by_subject), unix_time)
+def figures_of(kind, counters_by_subject, unix_time, remembered, compute, *extra):
+    ids = list(counters_by_subject)
+    previous = previous_readings(kind, ids, unix_time, remembered.readings[kind])
     figures = {}
     for subject_id, counters in counters_by_subject.items():
         taken_at, before = previous.get(subject_id, (None, None))
@@ -76,54 +81,68 @@ def last_sample_time(node):
     return next(iter(latest.values_list("taken_at", flat=True)), None)
 
 
-def roll_up_finished_minutes(node, last_sample, unix_time):
+def roll_up_finished_minutes(node, instance_ids, last_sample, unix_time):
     """Merge the minutes that ended since node's last sample into the coarser tiers, for
     the node and the instances it holds."""
     minute = TIERS[0]
     if last_sample is None or minute.period_start(last_sample) >= minute.period_start(unix_time):
         return
     since, until = minute.period_start(last_sample), minute.period_start(unix_time)
-    on_node = {"node": node.pk}
-    instances = f"SELECT id FROM {Instance._meta.db_table} WHERE node_id = %(node)s"  # noqa: S608
-    history.roll_up(Subject.INSTANCE, instances, on_node, since, until)
-    history.roll_up(Subject.NODE, "%(node)s", on_node, since, until)
+    history.roll_up(Subject.INSTANCE, instance_ids, since, until)
+    history.roll_up(Subject.NODE, [node.pk], since, until)
 
 
-def ingest(node, node_counters, domain_counters, unix_time):
+class Remembered:
+    """What a node's last interval read, kept by the collector between intervals so that
+    rates need no read of the database: {kind: {subject id: (taken at, counters)}}."""
+
+    def __init__(self):
+        self.readings = {Subject.INSTANCE: {}, Subject.NODE: {}}
+
+    def replace(self, kind, counters_by_subject, unix_time):
+        self.readings[kind] = {s: (unix_time, c) for s, c in counters_by_subject.items()}
+
+
+def ingest(node, node_counters, domain_counters, unix_time, remembered=None):
     """Record one interval of node: its own counters and {domain UUID: counters} of its
     running domains (those of unmanaged domains are left out)."""
-    managed = Instance.objects.filter(node=node, uuid__in=list(domain_counters)).exclude(
-        vm_state=VmState.DELETED
-    )
-    by_instance = {pk: domain_counters[str(uuid)] for pk, uuid in managed.values_list("pk", "uuid")}
-    instances = figures_of(Subject.INSTANCE, by_instance, unix_time, instance_figures)
+    remembered = remembered or Remembered()
+    held = Instance.objects.filter(node=node).exclude(vm_state=VmState.DELETED)
+    managed = dict(held.values_list("pk", "uuid"))
+    by_instance = {
+        pk: domain_counters[str(u)] for pk, u in managed.items() if str(u) in domain_counters
+    }
+    on_node = {node.pk: node_counters}
+    instances = figures_of(Subject.INSTANCE, by_instance, unix_time, remembered, instance_figures)
     nodes = figures_of(
-        Subject.NODE, {node.pk: node_counters}, unix_time, node_figures, list(instances.values())
+        Subject.NODE, on_node, unix_time, remembered, node_figures, list(instances.values())
     )
     last_sample = last_sample_time(node)
     with transaction.atomic():
         save_readings(Subject.INSTANCE, by_instance, instances, unix_time)
-        save_readings(Subject.NODE, {node.pk: node_counters}, nodes, unix_time)
+        save_readings(Subject.NODE, on_node, nodes, unix_time)
         history.record(Subject.INSTANCE, instances, unix_time)
         history.record(Subject.NODE, nodes, unix_time)
-        roll_up_finished_minutes(node, last_sample, unix_time)
+        roll_up_finished_minutes(node, list(managed), last_sample, unix_time)
+    remembered.replace(Subject.INSTANCE, by_instance, unix_time)
+    remembered.replace(Subject.NODE, on_node, unix_time)
 
 
-def sample(node):
+def sample(node, remembered=None):
     """Read node and record what it says; a failure costs this interval's samples only."""
     try:
         with Hypervisor(node.endpoint(), settings.KUMO_PROBE_TIMEOUT) as hypervisor:
             node_counters, domain_counters = hypervisor.counters()
-        ingest(node, node_counters, domain_counters, time.time())
+        ingest(node, node_counters, domain_counters, time.time(), remembered)
     except NodeError as error:
         log.info("no sample of node %s: %s", node.name, error)
     except DatabaseError as error:
         log.warning("samples of node %s dropped, the database refused them: %s", node.name, error)
 
 
-def sample_in_thread(node):
+def sample_in_thread(node, remembered):
     try:
-        sample(node)
+        sample(node, remembered)
     finally:
         close_old_connections()  # the thread's own connection
 
@@ -149,13 +168,16 @@ class Collector:
     def __init__(self, max_parallel=8):
         self.pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="collect")
         self.in_flight = {}
+        self.remembered = defaultdict(Remembered)  # by node pk
 
     def collect(self):
         """Start a sample of every enabled node whose previous one has finished."""
         self.in_flight = {pk: f for pk, f in self.in_flight.items() if not f.done()}
         for node in Node.objects.filter(enabled=True):
             if node.pk not in self.in_flight:
-                self.in_flight[node.pk] = self.pool.submit(sample_in_thread, node)
+                self.in_flight[node.pk] = self.pool.submit(
+                    sample_in_thread, node, self.remembered[node.pk]
+                )
 
     def wait(self):
         wait(list(self.in_flight.values()))

@@ -42,6 +42,11 @@ class Tier:
     step: int
     rows: int
 
+    @property
+    def span(self):
+        """Seconds of history the ring holds."""
+        return self.step * self.rows
+
     def period_start(self, unix_time):
         return int(unix_time) // self.step * self.step
 
