@@ -97,6 +97,16 @@ def test_the_instance_page_draws_its_history_follows_it_and_the_picker(
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
+def test_a_first_sample_is_drawn_as_a_point(page, live_server, running):
+    recorded(Subject.INSTANCE, running.pk, INSTANCE_FIGURES, minutes=1)
+    log_in(page, live_server, "alice", "pw")
+    page.goto(f"{live_server.url}/instances/{running.ec2_id}/")
+    page.wait_for_function(f"{POINTS} === 1")
+    assert page.locator("[data-chart]").first.evaluate(BLUE_PIXELS) > 10
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
 def test_the_node_page_draws_its_own_figures_and_the_load_of_its_instances(
     page, live_server, world, sim_node, settings
 ):

@@ -41,6 +41,18 @@ function linesOf(figure) {
   return JSON.parse(figure.dataset.lines);
 }
 
+// uPlot marks the points only where they are sparse; a value between two gaps (the first
+// sample of an instance, say) would then be drawn as nothing at all.
+function lonelyPoints(chart, seriesIndex, show) {
+  if (show) return null;
+  const values = chart.data[seriesIndex];
+  const lonely = [];
+  values.forEach((value, index) => {
+    if (value != null && values[index - 1] == null && values[index + 1] == null) lonely.push(index);
+  });
+  return lonely.length ? lonely : null;
+}
+
 function options(figure, width) {
   const unit = figure.dataset.unit;
   const format = FORMATS[unit];
@@ -58,6 +70,7 @@ function options(figure, width) {
         stroke: COLOURS[index],
         width: 1.5,
         spanGaps: false,
+        points: { filter: lonelyPoints },
         value: (chart, value) => (value == null ? "—" : format(value)),
       })),
     ],
