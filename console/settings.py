@@ -299,6 +299,7 @@ INSTALLED_APPS = [
     "axes",
     "nodes",
     "nodes.metrics",
+    "nodes.storage",
 ]
 
 MIDDLEWARE = [

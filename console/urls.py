@@ -1,5 +1,5 @@
 """Root URLs: the console pages, the API, the admin, the health check, /metrics and the
-metrics app's pages and endpoints."""
+metrics and storage apps' pages and endpoints."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("nodes.metrics.urls")),
+    path("", include("nodes.storage.urls")),
     path("api/", include("nodes.api.urls")),
     path("metrics", metrics.metrics, name="metrics"),
     path("", include("nodes.urls")),

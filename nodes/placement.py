@@ -6,7 +6,10 @@ from django.db import transaction
 from django.db.models import F, Sum
 
 from nodes.choices import NodeStatus, PlacementPolicy, VmMode
+from nodes.libvirt.storage import IMAGES_POOL
 from nodes.models import Cluster, Instance, Node
+from nodes.storage.models import StoragePool
+from nodes.storage.pools import lacks_room
 
 COMPATIBLE_ARCH = {"x86_64": {"x86_64", "i686"}, "i686": {"i686"}, "aarch64": {"aarch64"}}
 
@@ -31,8 +34,9 @@ def usage(nodes, instance):
     return {row["node"]: row for row in rows}
 
 
-def rejection(node, instance, used):
-    """Why node cannot take instance, or "" when it can."""
+def rejection(node, instance, used, images_pool=None):
+    """Why node cannot take instance, or "" when it can (images_pool: the node's pool of
+    images, as its last probe saw it, which the image is uploaded into)."""
     image, size = instance.image, instance.instance_type
     if not node.enabled:
         return "disabled"
@@ -61,6 +65,8 @@ def rejection(node, instance, used):
     disk = (used.get("disk_gb") or 0) + size.disk_gb + size.ephemeral_gb
     if node.disk_capacity_gb is not None and disk > node.disk_capacity_gb:
         return f"{disk} GiB of disks would exceed its {node.disk_capacity_gb} GiB"
+    if images_pool is not None:
+        return lacks_room(images_pool, image.size_bytes)
     return ""
 
 
@@ -86,8 +92,11 @@ def place(instance):
         candidates = candidates.filter(pk=instance.node_id)
     nodes = list(candidates)
     used = usage(nodes, instance)
+    pools = {p.node_id: p for p in StoragePool.objects.filter(node__in=nodes, name=IMAGES_POOL)}
     verdicts = {
-        node.name: rejection(node, instance, used.get(node.pk, {})) or "accepted" for node in nodes
+        node.name: rejection(node, instance, used.get(node.pk, {}), pools.get(node.pk))
+        or "accepted"
+        for node in nodes
     }
     accepted = [node for node in nodes if verdicts[node.name] == "accepted"]
     if not accepted:

@@ -6,6 +6,7 @@ import logging
 from django.conf import settings
 
 from nodes.libvirt import NodeError, probe
+from nodes.storage.pools import record_pools
 
 log = logging.getLogger(__name__)
 
@@ -18,5 +19,7 @@ def probe_and_record(node):
         log.info("node %s is down: %s", node.name, error)
         node.record_failure(str(error))
         return False
+    pools = facts.pop("storage_pools")
     node.record_probe(facts)
+    record_pools(node, pools)
     return True

@@ -173,6 +173,8 @@ ROWS = [
     # API: metrics
     ("get", "/api/v1/instances/{instance_a}/metrics/", None, API_OWN),
     ("get", "/api/v1/nodes/sim/metrics/", None, api(404, 404, 200)),
+    # API: storage
+    ("get", "/api/v1/nodes/sim/pools/", None, api(404, 404, 200)),
     ("get", "/api/v1/actions/", None, API_EVERYONE),
     ("get", "/api/v1/actions/{action_a}/", None, API_OWN),
     # API: quotas

@@ -4,6 +4,7 @@ import libvirt
 from lxml import etree
 
 from nodes.libvirt.connection import NodeError, explain, open_connection, within
+from nodes.libvirt.storage import IMAGES_POOL, storage_pools
 
 
 def version_text(number):
@@ -21,8 +22,6 @@ def supported_domain_types(capabilities_xml):
 def disk_gb(connection):
     """Size of the filesystem holding the node's images pool (None before Kumo created it:
     a probe looks, it does not create)."""
-    from nodes.libvirt.storage import IMAGES_POOL
-
     try:
         pool = connection.storagePoolLookupByName(IMAGES_POOL)
         if pool.isActive():
@@ -34,7 +33,8 @@ def disk_gb(connection):
 
 
 def probe(endpoint, timeout):
-    """Open the node and return its facts as a dict of Node field values, all within
+    """Open the node and return its facts as a dict of Node field values and its
+    "storage_pools" (see storage.storage_pools), all within
     `timeout` seconds (a daemon that accepts the connection and then stalls counts as down).
 
     Raises NodeError with a message a person can act on.
@@ -56,6 +56,7 @@ def discover(endpoint, timeout):
             "libvirt_version": version_text(connection.getLibVersion()),
             "supported_domain_types": supported_domain_types(connection.getCapabilities()),
             "disk_gb": disk_gb(connection),
+            "storage_pools": storage_pools(connection),
         }
     except libvirt.libvirtError as error:
         raise NodeError(explain(error, endpoint)) from error

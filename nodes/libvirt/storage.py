@@ -35,6 +35,31 @@ def volume_xml(name, capacity_bytes, fmt, backing=None):
     return etree.tostring(volume, encoding="unicode")
 
 
+def storage_pools(connection):
+    """What each of the node's pools is and the room it has, as libvirt last counted it (a
+    probe reads, it does not refresh: refreshing a large pool scans all its volumes)."""
+    pools = []
+    for pool in connection.listAllStoragePools(0):
+        with contextlib.suppress(libvirt.libvirtError):  # undefined since it was listed
+            pools.append(pool_facts(pool))
+    return pools
+
+
+def pool_facts(pool):
+    tree = etree.fromstring(pool.XMLDesc(0).encode())
+    active = bool(pool.isActive())
+    capacity, allocation, available = pool.info()[1:] if active else (0, 0, 0)
+    return {
+        "name": pool.name(),
+        "type": tree.get("type", ""),
+        "active": active,
+        "path": tree.findtext("target/path") or "",
+        "capacity_bytes": capacity,
+        "allocation_bytes": allocation,
+        "available_bytes": available,
+    }
+
+
 class Storage:
     """Storage operations on an open Hypervisor's connection."""
 

@@ -34,6 +34,7 @@ class Instance(models.Model):
     ROOT_DISK = "root.qcow2"
     EPHEMERAL_DISK = "ephemeral.qcow2"
     CONFIG_DRIVE = "config.iso"
+    POOL_PREFIX = "kumo-"  # its directory's pool is kumo-<ec2 id>
 
     ec2_id = models.CharField(
         "id", max_length=10, unique=True, editable=False, validators=[ec2_id_validator("i")]
@@ -156,7 +157,12 @@ class Instance(models.Model):
     @property
     def pool_name(self):
         """The libvirt storage pool of its directory."""
-        return f"kumo-{self.ec2_id}"
+        return f"{self.POOL_PREFIX}{self.ec2_id}"
+
+    @classmethod
+    def owns_pool(cls, pool_name):
+        """Whether pool_name is the pool of an instance's directory."""
+        return pool_name.startswith(f"{cls.POOL_PREFIX}i-")
 
     @property
     def domain_xml_shown(self):

@@ -1,0 +1,1 @@
+"""Storage on the nodes: the libvirt storage pools each probe finds, with their room."""

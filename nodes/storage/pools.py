@@ -1,0 +1,36 @@
+"""Recording the pools a probe found, and the room a pool has for what Kumo writes in it."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from nodes.models import Instance
+from nodes.storage.models import StoragePool
+
+GIB = 1 << 30
+
+
+@transaction.atomic
+def record_pools(node, pools):
+    """Replace node's pools by those of a probe ([{name, type, active, path, capacity_bytes,
+    allocation_bytes, available_bytes}]), leaving out the pool of each instance's own
+    directory (one per instance: Kumo's bookkeeping, not the operator's storage)."""
+    now = timezone.now()
+    kept = [pool for pool in pools if not Instance.owns_pool(pool["name"])]
+    node.storage_pools.exclude(name__in=[pool["name"] for pool in kept]).delete()
+    for pool in kept:
+        fields = {key: value for key, value in pool.items() if key != "name"}
+        StoragePool.objects.update_or_create(
+            node=node, name=pool["name"], defaults=fields | {"seen_at": now}
+        )
+
+
+def lacks_room(pool, needed_bytes):
+    """Why pool cannot take needed_bytes more, with the figures, or "" when it can."""
+    if not pool.active:
+        return f"its pool {pool.name} is not running"
+    if pool.available_bytes < needed_bytes:
+        return (
+            f"its pool {pool.name} has {pool.available_bytes / GIB:.1f} GiB free, "
+            f"{needed_bytes / GIB:.1f} GiB are needed"
+        )
+    return ""
