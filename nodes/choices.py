@@ -37,6 +37,11 @@ class ImageKind(models.TextChoices):
     RAMDISK = "ramdisk", "Ramdisk"
 
 
+class ImageStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # being made from an instance's disk: not launchable yet
+    AVAILABLE = "available", "Available"
+
+
 IMAGE_ID_PREFIX = {ImageKind.MACHINE: "emi", ImageKind.KERNEL: "eki", ImageKind.RAMDISK: "eri"}
 
 
@@ -83,6 +88,7 @@ class TaskState(models.TextChoices):
     SUSPENDING = "suspending", "Suspending"
     RESUMING = "resuming", "Resuming"
     SNAPSHOTTING = "snapshotting", "Snapshotting"
+    IMAGE_UPLOADING = "image_uploading", "Making an image"
     DELETING = "deleting", "Deleting"
 
 
@@ -137,6 +143,7 @@ class ActionKind(models.TextChoices):
     SNAPSHOT = "snapshot", "Snapshot"
     REVERT_SNAPSHOT = "revert_snapshot", "Revert to snapshot"
     DELETE_SNAPSHOT = "delete_snapshot", "Delete snapshot"
+    CREATE_IMAGE = "create_image", "Make an image"
     TERMINATE = "terminate", "Terminate"
     RESET_STATE = "reset_state", "Reset state"
 

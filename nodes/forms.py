@@ -253,7 +253,7 @@ class LaunchForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        images = Image.objects.for_user(user)
+        images = Image.objects.for_user(user).available()
         self.fields["image"].queryset = images.filter(kind=ImageKind.MACHINE)
         self.fields["kernel"].queryset = images.filter(kind=ImageKind.KERNEL)
         self.fields["ramdisk"].queryset = images.filter(kind=ImageKind.RAMDISK)
@@ -294,8 +294,25 @@ class AdoptForm(forms.Form):
     """Who owns an adopted domain, and as what image and type it is counted."""
 
     owner = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True))
-    image = forms.ModelChoiceField(queryset=Image.objects.filter(kind=ImageKind.MACHINE))
+    image = forms.ModelChoiceField(
+        queryset=Image.objects.available().filter(kind=ImageKind.MACHINE)
+    )
     instance_type = forms.ModelChoiceField(queryset=InstanceType.objects.all())
+
+
+class ImageNameForm(forms.Form):
+    """The name of a machine image made from a stopped instance's disk."""
+
+    name = forms.CharField(
+        max_length=128,
+        validators=[validate_xml_text],
+        help_text="The image is yours and private (an admin can make it public); its disk is "
+        "a flattened copy of the instance's, with the properties of the instance's image.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        styled(self)
 
 
 class KeypairForm(forms.Form):

@@ -77,6 +77,7 @@ def run_action(action_id):
         "instance__instance_type",
         "instance__owner",
         "instance__keypair",
+        "image",
     ]
     action = Action.objects.select_related(*related).filter(pk=action_id).first()
     if action is None or action.finished:
@@ -88,6 +89,7 @@ def run_action(action_id):
         runners.RUNNERS[action.kind](run)
     except runners.Preempted as error:
         action.fail(str(error))
+        action.discard_pending_image()
     except EXPECTED as error:
         action.fail(str(error))
         runners.after_failure(run)

@@ -13,7 +13,7 @@ see what each model's MEMBER_VISIBILITY allows:
 from django.contrib.auth import get_user_model
 from django.db import models
 
-from nodes.choices import VmState
+from nodes.choices import ImageStatus, VmState
 from nodes.states import HOLDS_RESOURCES
 
 
@@ -40,6 +40,12 @@ class InstanceQuerySet(VisibleQuerySet):
         """The instances that take their node's capacity (states.HOLDS_RESOURCES)."""
         launched_in_error = models.Q(vm_state=VmState.ERROR, launched_at__isnull=False)
         return self.filter(models.Q(vm_state__in=HOLDS_RESOURCES) | launched_in_error)
+
+
+class ImageQuerySet(VisibleQuerySet):
+    def available(self):
+        """The images that can be launched (not one still being made)."""
+        return self.filter(status=ImageStatus.AVAILABLE)
 
 
 def users_for(user):

@@ -19,13 +19,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from nodes import configdrive
-from nodes.choices import ActionKind, ActionStatus, PowerState, TaskState, VmState
+from nodes.choices import ActionKind, ActionStatus, ImageStatus, PowerState, TaskState, VmState
 from nodes.domainxml import pipeline
 from nodes.hooks import run_hooks
 from nodes.libvirt import Hypervisor, NodeError, Storage
 from nodes.libvirt.consoles import vnc_port
 from nodes.metrics.models import RenderCount
-from nodes.models import Instance
+from nodes.models import Image, Instance
 from nodes.placement import place
 from nodes.states import RESULT, TASK_FOR, VM_STATE_FOR_POWER
 
@@ -273,6 +273,32 @@ def delete_snapshot(run):
     run.finish(power)
 
 
+def create_image(run):
+    """Copy the stopped instance's root disk, flattened, into the image the action names,
+    on the console host; the image becomes available only once its file is whole."""
+    image, instance = run.action.image, run.instance
+    Path(image.location).parent.mkdir(parents=True, exist_ok=True)
+    with run.hypervisor() as hypervisor:
+        storage = Storage(hypervisor)
+        with run.step("Copy the root disk, flattened"):
+            copy = storage.flattened_copy(
+                instance.pool_name,
+                instance.directory,
+                Instance.ROOT_DISK,
+                Path(image.location).name,
+            )
+        try:
+            with run.step(f"Download it to the console host ({image.location})"):
+                size = storage.download(copy, image.partial_location, beat=run.beat)
+                run.action.finish_step(f"{size / GIB:.2f} GiB")
+        finally:
+            storage.delete_volume(copy)
+    run.ensure_ours()
+    Path(image.partial_location).rename(image.location)
+    Image.objects.filter(pk=image.pk).update(status=ImageStatus.AVAILABLE, size_bytes=size)
+    run.finish(PowerState.SHUTOFF)
+
+
 def terminate(run):
     instance = run.instance
     wait_for_interrupted(run)
@@ -331,6 +357,7 @@ RUNNERS = {
     ActionKind.SNAPSHOT: snapshot,
     ActionKind.REVERT_SNAPSHOT: revert_snapshot,
     ActionKind.DELETE_SNAPSHOT: delete_snapshot,
+    ActionKind.CREATE_IMAGE: create_image,
     ActionKind.TERMINATE: terminate,
     ActionKind.RESET_STATE: reset_state,
 }
@@ -338,3 +365,4 @@ RUNNERS = {
 
 def after_failure(run):
     run.action.release_instance([run.task])
+    run.action.discard_pending_image()

@@ -34,6 +34,7 @@ ALLOWED_FROM = {
     ActionKind.SNAPSHOT: SNAPSHOTTABLE,
     ActionKind.REVERT_SNAPSHOT: SNAPSHOTTABLE,
     ActionKind.DELETE_SNAPSHOT: SNAPSHOTTABLE,
+    ActionKind.CREATE_IMAGE: {VmState.STOPPED},  # a disk no guest is writing
     ActionKind.TERMINATE: EVERY_STATE,
     ActionKind.RESET_STATE: EVERY_STATE,
 }
@@ -74,6 +75,7 @@ TASK_FOR = {
     ActionKind.SNAPSHOT: TaskState.SNAPSHOTTING,
     ActionKind.REVERT_SNAPSHOT: TaskState.SNAPSHOTTING,
     ActionKind.DELETE_SNAPSHOT: TaskState.SNAPSHOTTING,
+    ActionKind.CREATE_IMAGE: TaskState.IMAGE_UPLOADING,
     ActionKind.TERMINATE: TaskState.DELETING,
 }
 
@@ -91,10 +93,12 @@ RESULT = {
     ActionKind.TERMINATE: VmState.DELETED,
 }
 
-# Actions a user picks; launch and adopt start by creating an instance; the snapshot ones name a
-# snapshot and are offered next to it.
+# Actions a user picks; launch and adopt start by creating an instance, and making an image by
+# naming the image (operations.make_image); the snapshot ones name a snapshot and are offered
+# next to it.
 ON_SNAPSHOT = {ActionKind.REVERT_SNAPSHOT, ActionKind.DELETE_SNAPSHOT}
-USER_ACTIONS = [kind for kind in ActionKind if kind not in (ActionKind.LAUNCH, ActionKind.ADOPT)]
+STARTED_APART = {ActionKind.LAUNCH, ActionKind.ADOPT, ActionKind.CREATE_IMAGE}
+USER_ACTIONS = [kind for kind in ActionKind if kind not in STARTED_APART]
 ADMIN_ONLY = {ActionKind.RESET_STATE}
 # Actions after which a console link issued before must not open (the proxy closes the
 # sessions themselves when the instance stops or goes).

@@ -98,6 +98,8 @@ ROWS = [
     ("post", "/instances/new/", {"image": "{image_a}"}, EVERYONE),  # errors: B can't see it
     ("get", "/instances/{instance_a}/", None, OWN),
     ("get", "/instances/{instance_a}/live/", None, OWN),
+    ("get", "/instances/{instance_a}/image/", None, OWN),
+    ("post", "/instances/{instance_a}/image/", {"name": "mine"}, page(200, 404, 200)),  # refused
     ("post", "/instances/{instance_a}/actions/stop/", None, page(302, 404, 302)),
     ("post", "/instances/{instance_a}/actions/reset_state/", None, page(403, 404, 302)),
     ("post", "/instances/{instance_a}/actions/explode/", None, page(400, 404, 400)),
@@ -151,6 +153,7 @@ ROWS = [
     ("post", "/api/v1/nodes/sim/check/", {}, api(404, 404, 202)),
     ("get", "/api/v1/images/", None, API_EVERYONE),
     ("get", "/api/v1/images/{image_a}/", None, API_OWN),
+    ("post", "/api/v1/images/", {"name": "m", "from_instance": "{instance_a}"}, api(409, 400, 409)),
     ("get", "/api/v1/instance-types/", None, API_EVERYONE),
     ("get", "/api/v1/instance-types/m1.small/", None, API_EVERYONE),
     # API: keypairs (by name among one's own; admins name another's with ?owner=)

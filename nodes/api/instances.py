@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from nodes import consoles, operations, states
 from nodes.api.schema import errors
-from nodes.api.serializers import InstanceSerializer
+from nodes.api.serializers import ActionSerializer, InstanceSerializer, VisibleChoice
 from nodes.api.views import QueueDown, refused
 from nodes.choices import ActionKind, ActionStatus, ConsoleKind, ImageKind
 from nodes.models import (
@@ -37,34 +37,6 @@ class Conflict(APIException):
     default_code = "not_allowed_now"
 
 
-class ActionSerializer(serializers.ModelSerializer):
-    action = serializers.CharField(source="kind")
-    instance = serializers.SlugRelatedField(slug_field="ec2_id", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-
-    class Meta:
-        model = Action
-        fields = [
-            "id",
-            "action",
-            "instance",
-            "owner",
-            "status",
-            "steps",
-            "error",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-
-
-class VisibleChoice(serializers.SlugRelatedField):
-    """A related object by its UI id, among those the caller may see (others: "no such")."""
-
-    def get_queryset(self):
-        return self.queryset.for_user(self.context["request"].user)
-
-
 class OwnKeypair(serializers.SlugRelatedField):
     """A keypair by name among the caller's own (names repeat across users)."""
 
@@ -75,17 +47,17 @@ class OwnKeypair(serializers.SlugRelatedField):
 
 class LaunchSerializer(serializers.Serializer):
     image = VisibleChoice(
-        slug_field="ec2_id", queryset=Image.objects.filter(kind=ImageKind.MACHINE)
+        slug_field="ec2_id", queryset=Image.objects.available().filter(kind=ImageKind.MACHINE)
     )
     kernel = VisibleChoice(
         slug_field="ec2_id",
-        queryset=Image.objects.filter(kind=ImageKind.KERNEL),
+        queryset=Image.objects.available().filter(kind=ImageKind.KERNEL),
         required=False,
         allow_null=True,
     )
     ramdisk = VisibleChoice(
         slug_field="ec2_id",
-        queryset=Image.objects.filter(kind=ImageKind.RAMDISK),
+        queryset=Image.objects.available().filter(kind=ImageKind.RAMDISK),
         required=False,
         allow_null=True,
     )

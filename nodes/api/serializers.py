@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from nodes.models import Cluster, Image, Instance, InstanceAddress, InstanceType, Node
+from nodes.models import Action, Cluster, Image, Instance, InstanceAddress, InstanceType, Node
 
 
 def slug(field, **kwargs):
@@ -69,6 +69,7 @@ class ImageSerializer(serializers.ModelSerializer):
             "virtio_disk",
             "virtio_net",
             "cloud_init",
+            "status",
             "location",
             "created_at",
         ]
@@ -134,3 +135,38 @@ class InstanceSerializer(serializers.ModelSerializer):
             "terminated_at",
             "addresses",
         ]
+
+
+class ActionSerializer(serializers.ModelSerializer):
+    action = serializers.CharField(source="kind")
+    instance = serializers.SlugRelatedField(slug_field="ec2_id", read_only=True)
+    image = serializers.SlugRelatedField(
+        slug_field="ec2_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The image a make-an-image action makes.",
+    )
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Action
+        fields = [
+            "id",
+            "action",
+            "instance",
+            "image",
+            "owner",
+            "status",
+            "steps",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class VisibleChoice(serializers.SlugRelatedField):
+    """A related object by its UI id, among those the caller may see (others: "no such")."""
+
+    def get_queryset(self):
+        return self.queryset.for_user(self.context["request"].user)

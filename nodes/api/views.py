@@ -1,7 +1,7 @@
 """Read endpoints for the inventory, and the node probe. Visibility is `for_user`."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.response import Response
@@ -9,6 +9,8 @@ from rest_framework.response import Response
 from nodes import operations
 from nodes.api import serializers as shapes
 from nodes.api.schema import errors
+from nodes.models import Instance
+from nodes.validators import validate_xml_text
 
 # Names may hold dots (m1.small): DRF's default lookup pattern stops at the first one.
 NAME_IN_URL = "[^/]+"
@@ -69,13 +71,48 @@ class NodeViewSet(VisibleViewSet):
         return Response({"job_id": job_id}, status=status.HTTP_202_ACCEPTED)
 
 
-class ImageViewSet(VisibleViewSet):
+class ImageFromInstance(serializers.Serializer):
+    name = serializers.CharField(max_length=128, validators=[validate_xml_text])
+    from_instance = shapes.VisibleChoice(
+        slug_field="ec2_id",
+        queryset=Instance.objects.all(),
+        help_text="A stopped instance: its root disk is copied, flattened, into the image.",
+    )
+
+
+class ImageViewSet(mixins.CreateModelMixin, VisibleViewSet):
     serializer_class = shapes.ImageSerializer
     lookup_field = "ec2_id"
     lookup_url_kwarg = "id"
 
     def get_queryset(self):
         return super().get_queryset().select_related("owner")
+
+    @extend_schema(
+        request=ImageFromInstance,
+        responses={
+            202: inline_serializer(
+                "ImageStarted",
+                {"image": shapes.ImageSerializer(), "action": shapes.ActionSerializer()},
+            ),
+            **errors(400, 409, 503),
+        },
+    )
+    def create(self, request):
+        """Make a machine image of a stopped instance's root disk; it is `pending` until the
+        action has copied it, then `available` (private until an admin makes it public)."""
+        wanted = ImageFromInstance(data=request.data, context={"request": request})
+        wanted.is_valid(raise_exception=True)
+        instance, name = wanted.validated_data["from_instance"], wanted.validated_data["name"]
+        try:
+            image, started = operations.make_image(instance, request.user, name)
+        except operations.Refused as error:
+            raise refused(error) from error
+        body = {
+            "image": shapes.ImageSerializer(image).data,
+            "action": shapes.ActionSerializer(started).data,
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class InstanceTypeViewSet(VisibleViewSet):

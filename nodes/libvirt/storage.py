@@ -7,6 +7,7 @@ console log.
 """
 
 import contextlib
+import os
 
 import libvirt
 from lxml import etree
@@ -127,6 +128,40 @@ class Storage:
                 volume.delete(0)  # a half volume would pass for the whole image next time
             raise
         return self.call(f"Reading {name}", volume.path)
+
+    def flattened_copy(self, pool_name, directory, source_name, name):
+        """A new qcow2 volume `name` beside source_name holding all of its content (libvirt
+        runs qemu-img convert: the backing chain is read through, nothing stays shared)."""
+        pool = self.pool(pool_name, directory)
+        source = self.call(f"Reading {source_name}", pool.storageVolLookupByName, source_name)
+        capacity = self.call(f"Reading {source_name}", source.info)[1]
+        xml = volume_xml(name, capacity, "qcow2")
+        return self.call(f"Copying {source_name}", pool.createXMLFrom, xml, source, 0)
+
+    def download(self, volume, local_path, beat=lambda: None):
+        """Copy volume into the local file through the libvirt stream API; beat() is called
+        for every chunk received (it may raise to stop). Returns the bytes written."""
+        name = self.call("Reading a volume", volume.name)
+        stream = self.call(f"Downloading {name}", self.connection.newStream, 0)
+        try:
+            self.call(f"Downloading {name}", volume.download, stream, 0, 0, 0)
+            with open(local_path, "wb") as target:
+
+                def receive(_stream, data, file):
+                    beat()
+                    return file.write(data)
+
+                self.call(f"Downloading {name}", stream.recvAll, receive, target)
+            self.call(f"Downloading {name}", stream.finish)
+        except Exception:
+            with contextlib.suppress(libvirt.libvirtError):
+                stream.abort()
+            raise
+        return os.path.getsize(local_path)
+
+    def delete_volume(self, volume):
+        name = self.call("Reading a volume", volume.name)
+        self.call(f"Deleting {name}", volume.delete, 0)
 
     def create_volume(self, pool_name, directory, name, capacity_bytes, backing=None):
         """A qcow2 volume in the pool at directory, on backing (path, format) if given."""

@@ -1,12 +1,15 @@
 """Actions: every libvirt operation requested on an instance, its progress and outcome."""
 
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from nodes.choices import ActionKind, ActionStatus, VmState
+from nodes.choices import ActionKind, ActionStatus, ImageStatus, VmState
+from nodes.models.images import Image
 from nodes.models.instances import Instance
 from nodes.querysets import VisibleQuerySet
 
@@ -35,6 +38,14 @@ class Action(models.Model):
         blank=True,
         related_name="+",
         help_text="The snapshot a revert or delete is about.",
+    )
+    image = models.ForeignKey(
+        "nodes.Image",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The image a make-an-image action makes.",
     )
     status = models.CharField(max_length=12, choices=ActionStatus, default=ActionStatus.QUEUED)
     steps = models.JSONField(default=list, blank=True)
@@ -107,6 +118,17 @@ class Action(models.Model):
         elif self.kind == ActionKind.ADOPT:
             fields.update(vm_state=VmState.DELETED, terminated_at=timezone.now())
         Instance.objects.filter(pk=self.instance_id, task_state__in=tasks).update(**fields)
+
+    def discard_pending_image(self):
+        """After this action failed, remove the image it was making, and its partial file:
+        no half-made image is ever registered."""
+        if self.image_id is None:
+            return
+        pending = Image.objects.filter(pk=self.image_id, status=ImageStatus.PENDING).first()
+        if pending is not None:
+            Path(pending.location).unlink(missing_ok=True)
+            Path(pending.partial_location).unlink(missing_ok=True)
+            pending.delete()
 
     def fail(self, error):
         self.status, self.error, self.finished_at = ActionStatus.FAILED, error, timezone.now()

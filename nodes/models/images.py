@@ -11,11 +11,12 @@ from nodes.choices import (
     DomainType,
     ImageFormat,
     ImageKind,
+    ImageStatus,
     Platform,
     VmMode,
 )
 from nodes.ids import ec2_id_validator, new_ec2_id
-from nodes.querysets import VisibleQuerySet
+from nodes.querysets import ImageQuerySet, VisibleQuerySet
 from nodes.validators import validate_name, validate_xml_text
 
 
@@ -60,9 +61,15 @@ class Image(models.Model):
         default=False,
         help_text="Attach a NoCloud config drive with the SSH key and user data.",
     )
+    status = models.CharField(
+        max_length=12,
+        choices=ImageStatus,
+        default=ImageStatus.AVAILABLE,
+        help_text="Pending while Kumo makes it from an instance's disk.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = VisibleQuerySet.as_manager()
+    objects = ImageQuerySet.as_manager()
 
     class Meta:
         ordering = ["kind", "name"]
@@ -81,7 +88,8 @@ class Image(models.Model):
                 & Q(arch__in=Architecture.values)
                 & Q(vm_mode__in=VmMode.values)
                 & Q(platform__in=Platform.values)
-                & Q(hypervisor__in=["", *DomainType.values]),
+                & Q(hypervisor__in=["", *DomainType.values])
+                & Q(status__in=ImageStatus.values),
                 name="image_properties_valid",
             ),
         ]
@@ -96,6 +104,11 @@ class Image(models.Model):
 
     def get_absolute_url(self):
         return reverse("kumo:image_detail", args=[self.ec2_id])
+
+    @property
+    def partial_location(self):
+        """Where a pending image's file is written until it is whole."""
+        return f"{self.location}.part"
 
 
 class InstanceType(models.Model):

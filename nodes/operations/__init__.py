@@ -19,6 +19,7 @@ from nodes.operations.errors import (
     QuotaExceeded,
     Refused,
 )
+from nodes.operations.images import make_image
 from nodes.operations.launch import (
     LABELS,
     MAX_USER_DATA,
@@ -58,6 +59,7 @@ __all__ = [
     "job_queue",
     "launch",
     "launch_cluster",
+    "make_image",
     "queue_action",
     "redis_is_reachable",
     "request_action",

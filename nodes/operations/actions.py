@@ -21,13 +21,14 @@ def claim(instance, kind):
     return rows.update(task_state=states.TASK_FOR.get(kind)) == 1
 
 
-def queue_action(instance, kind, user, snapshot=None):
+def queue_action(instance, kind, user, snapshot=None, image=None):
     """Record an Action and enqueue its job (after the transaction commits)."""
     action = Action.objects.create(
         instance=instance,
         kind=kind,
         owner=user,
         snapshot=snapshot,
+        image=image,
         job_id=f"action-{uuid.uuid4().hex}",
     )
     enqueue_action(action)

@@ -22,6 +22,7 @@ class ImageList(InventoryListView):
         Column("Size (bytes)", "size_bytes"),
         Column("Public", "is_public"),
         Column("Owner", "owner"),
+        Column("Status", "get_status_display"),
     ]
     search_fields = ["ec2_id", "name", "description"]
     filters = {"kind": ImageKind.choices, "is_public": [("True", "yes"), ("False", "no")]}
@@ -44,6 +45,7 @@ class ImageDetail(InventoryDetailView):
         Column("Size (bytes)", "size_bytes"),
         Column("Public", "is_public"),
         Column("Owner", "owner"),
+        Column("Status", "get_status_display"),
         Column("Hypervisor", "get_hypervisor_display"),
         Column("Architecture", "arch"),
         Column("VM mode", "vm_mode"),

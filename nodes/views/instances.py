@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from nodes import consoles, operations, states
 from nodes.choices import ActionKind, ActionStatus, PowerState, VmState
-from nodes.forms import KeypairForm, LaunchForm
+from nodes.forms import ImageNameForm, KeypairForm, LaunchForm
 from nodes.models import Action, Instance, InstanceAddress, InstanceType, Keypair, Quota
 from nodes.models.quotas import usage
 from nodes.views.base import Column, DetailFragment, InventoryDetailView, InventoryListView
@@ -93,6 +93,7 @@ class InstanceDetail(InventoryDetailView):
             actions=instance.actions.select_related("owner")[:20],
             snapshots=instance.snapshots.all(),
             snapshot_actions=all(states.allowed_now(instance, kind) for kind in states.ON_SNAPSHOT),
+            can_make_image=states.allowed_now(instance, ActionKind.CREATE_IMAGE),
             console_open=not consoles.not_usable(instance),
             **kwargs,
         )
@@ -118,6 +119,23 @@ def instance_action(request, key, kind, snapshot=None):
     else:
         messages.info(request, f"{ActionKind(kind).label} of {instance.ec2_id} queued.")
     return redirect(instance)
+
+
+def instance_image(request, key):
+    """Make a machine image of a stopped instance's disk (the API's POST /images/)."""
+    instance = get_object_or_404(Instance.objects.for_user(request.user), ec2_id=key)
+    form = ImageNameForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            image, _ = operations.make_image(instance, request.user, form.cleaned_data["name"])
+        except operations.Refused as error:
+            form.add_error("name" if error.field == "name" else None, error.message)
+        else:
+            messages.info(request, f"Making {image.ec2_id} from the disk of {instance.ec2_id}.")
+            return redirect(image)
+    title = f"Make an image of {instance.ec2_id}"
+    context = {"form": form, "title": title, "submit_label": "Make the image"}
+    return render(request, "nodes/object_form.html", context)
 
 
 def instance_launch(request):

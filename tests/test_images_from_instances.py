@@ -1,0 +1,131 @@
+"""Images made from a stopped instance's disk: the flattened copy on a private QEMU daemon,
+the refusals, and a failed copy that leaves no image behind."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nodes import operations
+from nodes.choices import ActionKind, ActionStatus, DomainType, ImageStatus, VmState
+from nodes.models import Image, Instance, Node
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def qemu_img_info(path):
+    done = subprocess.run(
+        ["qemu-img", "info", "--output=json", path], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def test_a_stopped_instance_becomes_a_launchable_image(installer, admin, api, run_jobs, settings):
+    operations.request_action(installer, ActionKind.STOP, admin)
+    run_jobs()
+    body = {"name": "installed", "from_instance": installer.ec2_id}
+    response = api.post("/api/v1/images/", body, format="json")
+    assert response.status_code == 202, response.json()
+    assert response.json()["image"]["status"] == ImageStatus.PENDING
+    assert response.json()["action"]["action"] == ActionKind.CREATE_IMAGE
+    assert not Image.objects.available().filter(name="installed").exists()  # not launchable yet
+    run_jobs()
+
+    image = Image.objects.get(name="installed")
+    action = installer.actions.get(kind=ActionKind.CREATE_IMAGE)
+    assert action.status == ActionStatus.SUCCEEDED, action.error
+    assert (image.status, image.owner, image.is_public) == (ImageStatus.AVAILABLE, admin, False)
+    assert image.cloud_init == installer.image.cloud_init  # the source image's properties
+    info = qemu_img_info(image.location)
+    assert info["format"] == "qcow2" and "backing-filename" not in info  # flattened
+    assert image.size_bytes == Path(image.location).stat().st_size
+    assert not Path(image.partial_location).exists()
+    installer.refresh_from_db()
+    assert (installer.vm_state, installer.task_state) == (VmState.STOPPED, None)
+
+    launch = {"image": image.ec2_id, "instance_type": "m1.small", "node": "local"}
+    response = api.post("/api/v1/instances/", launch, format="json")
+    assert response.status_code == 202, response.json()
+    run_jobs()
+    made = Instance.objects.get(ec2_id=response.json()["instances"][0]["id"])
+    assert made.vm_state == VmState.ACTIVE, made.actions.get().error
+    operations.request_action(made, ActionKind.TERMINATE, admin)
+    run_jobs()
+
+
+@pytest.fixture
+def stopped_on_a_down_node(world, cluster):
+    """Member A's instance, stopped, on a QEMU node that refuses connections."""
+    down = Node.objects.create(
+        cluster=cluster, name="down", uri="qemu+tcp://127.0.0.1:1/system", domain_type="qemu"
+    )
+    instance = world["instance_a"]
+    Instance.objects.filter(pk=instance.pk).update(node=down, vm_state=VmState.STOPPED)
+    instance.refresh_from_db()
+    return instance
+
+
+def test_a_copy_that_fails_leaves_no_image_and_the_instance_usable(
+    stopped_on_a_down_node, member_a, queue, run_jobs, settings, tmp_path
+):
+    settings.KUMO_IMAGES_DIR = tmp_path
+    image, action = operations.make_image(stopped_on_a_down_node, member_a, "mine")
+    assert image.status == ImageStatus.PENDING
+    run_jobs()
+    action.refresh_from_db()
+    assert action.status == ActionStatus.FAILED and "refused" in action.error
+    assert not Image.objects.filter(pk=image.pk).exists()
+    assert list(tmp_path.iterdir()) == []
+    stopped_on_a_down_node.refresh_from_db()
+    assert (stopped_on_a_down_node.vm_state, stopped_on_a_down_node.task_state) == (
+        VmState.STOPPED,
+        None,
+    )
+
+
+def test_only_a_stopped_instance_can_become_an_image(running, api, member_a, queue):
+    Node.objects.filter(pk=running.node_id).update(domain_type=DomainType.QEMU)
+    api.force_authenticate(member_a)
+    body = {"name": "mine", "from_instance": running.ec2_id}
+    response = api.post("/api/v1/images/", body, format="json")
+    assert response.status_code == 409
+    assert "only from stopped" in response.json()["detail"]
+    assert not Image.objects.filter(name="mine").exists()
+
+
+def test_an_image_name_already_taken_is_a_field_error(stopped_on_a_down_node, api, member_a):
+    api.force_authenticate(member_a)
+    taken = Image.objects.filter(owner=member_a).first().name
+    body = {"name": taken, "from_instance": stopped_on_a_down_node.ec2_id}
+    response = api.post("/api/v1/images/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"name": [f"You already have an image named {taken}."]}
+
+
+def test_the_test_driver_has_no_disk_to_copy(world, api, member_a, queue):
+    Instance.objects.filter(pk=world["instance_a"].pk).update(vm_state=VmState.STOPPED)
+    api.force_authenticate(member_a)
+    body = {"name": "mine", "from_instance": world["instance_a"].ec2_id}
+    response = api.post("/api/v1/images/", body, format="json")
+    assert response.status_code == 409 and "test driver" in response.json()["detail"]
+
+
+def test_a_pending_image_cannot_be_launched(stopped_on_a_down_node, api, member_a, queue):
+    image, _ = operations.make_image(stopped_on_a_down_node, member_a, "mine")
+    api.force_authenticate(member_a)
+    launch = {"image": image.ec2_id, "instance_type": "m1.small"}
+    response = api.post("/api/v1/instances/", launch, format="json")
+    assert response.status_code == 400 and "image" in response.json()
+
+
+def test_the_instance_page_offers_the_image_form_once_stopped(
+    stopped_on_a_down_node, member_client, queue
+):
+    page = member_client.get(f"/instances/{stopped_on_a_down_node.ec2_id}/").content.decode()
+    assert "Make an image…" in page
+    url = f"/instances/{stopped_on_a_down_node.ec2_id}/image/"
+    response = member_client.post(url, {"name": "from-the-page"})
+    image = Image.objects.get(name="from-the-page")
+    assert response.status_code == 302 and response["Location"] == image.get_absolute_url()
+    assert "Pending" in member_client.get(response["Location"]).content.decode()
