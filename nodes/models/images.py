@@ -24,6 +24,18 @@ class Image(models.Model):
     """A registered disk, kernel or ramdisk image, with the properties placement matches on."""
 
     MEMBER_VISIBILITY = "own_or_public"
+    # What placement and the rules read of an image, beyond its disk: an image made from an
+    # instance keeps those of the instance's image.
+    PROPERTIES = (
+        "hypervisor",
+        "arch",
+        "vm_mode",
+        "platform",
+        "virtio_root",
+        "virtio_disk",
+        "virtio_net",
+        "cloud_init",
+    )
 
     ec2_id = models.CharField(
         "id",

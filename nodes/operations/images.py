@@ -12,18 +12,6 @@ from nodes.operations.actions import claim, queue_action
 from nodes.operations.errors import ActionRefused, Refused
 from nodes.operations.queue import require_queue
 
-# What the new image keeps of the instance's image, so that it is placed and rendered alike.
-INHERITED = (
-    "hypervisor",
-    "arch",
-    "vm_mode",
-    "platform",
-    "virtio_root",
-    "virtio_disk",
-    "virtio_net",
-    "cloud_init",
-)
-
 
 def make_image(instance, user, name):
     """Start making image `name` of user's (private until an admin makes it public) from
@@ -53,5 +41,5 @@ def pending_image(instance, user, name):
         location=str(settings.KUMO_IMAGES_DIR / f"{ec2_id}.qcow2"),
         owner=user,
         status=ImageStatus.PENDING,
-        **{field: getattr(source, field) for field in INHERITED},
+        **{field: getattr(source, field) for field in Image.PROPERTIES},
     )
