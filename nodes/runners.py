@@ -59,6 +59,13 @@ class Run:
             self.action.beat()
             self.ensure_ours()
 
+    def progress(self, detail):
+        """Called in a long step: its detail (how far it got), saved with the heartbeat."""
+        if time.monotonic() - self.last_beat >= BEAT_EVERY_S:
+            self.action.steps[-1]["detail"] = detail
+            self.action.save(update_fields=["steps"])
+        self.beat()
+
     @contextmanager
     def step(self, name):
         self.ensure_ours()
@@ -289,7 +296,12 @@ def create_image(run):
             )
         try:
             with run.step(f"Download it to the console host ({image.location})"):
-                size = storage.download(copy, image.partial_location, beat=run.beat)
+                total = storage.allocation(copy) / GIB
+
+                def progress(received):
+                    run.progress(f"{received / GIB:.2f} of {total:.2f} GiB")
+
+                size = storage.download(copy, image.partial_location, beat=progress)
                 run.action.finish_step(f"{size / GIB:.2f} GiB")
         finally:
             storage.delete_volume(copy)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nodes import operations
+from nodes import operations, runners
 from nodes.choices import ActionKind, ActionStatus, DomainType, ImageStatus, VmState
 from nodes.models import Image, Instance, Node
 
@@ -129,3 +129,13 @@ def test_the_instance_page_offers_the_image_form_once_stopped(
     image = Image.objects.get(name="from-the-page")
     assert response.status_code == 302 and response["Location"] == image.get_absolute_url()
     assert "Pending" in member_client.get(response["Location"]).content.decode()
+
+
+def test_a_long_copy_shows_how_far_it_got(stopped_on_a_down_node, member_a, queue):
+    _, action = operations.make_image(stopped_on_a_down_node, member_a, "mine")
+    run = runners.Run(action)
+    action.add_step("Download it to the console host")
+    run.last_beat -= runners.BEAT_EVERY_S  # a few seconds into the step
+    run.progress("1.00 of 2.00 GiB")
+    action.refresh_from_db()
+    assert action.steps[-1]["detail"] == "1.00 of 2.00 GiB"

@@ -138,9 +138,10 @@ class Storage:
         xml = volume_xml(name, capacity, "qcow2")
         return self.call(f"Copying {source_name}", pool.createXMLFrom, xml, source, 0)
 
-    def download(self, volume, local_path, beat=lambda: None):
-        """Copy volume into the local file through the libvirt stream API; beat() is called
-        for every chunk received (it may raise to stop). Returns the bytes written."""
+    def download(self, volume, local_path, beat=lambda received: None):
+        """Copy volume into the local file through the libvirt stream API; beat(bytes so
+        far) is called for every chunk received (it may raise to stop). Returns the bytes
+        written, of the volume's allocation (`allocation(volume)`)."""
         name = self.call("Reading a volume", volume.name)
         stream = self.call(f"Downloading {name}", self.connection.newStream, 0)
         try:
@@ -148,7 +149,7 @@ class Storage:
             with open(local_path, "wb") as target:
 
                 def receive(_stream, data, file):
-                    beat()
+                    beat(file.tell() + len(data))
                     return file.write(data)
 
                 self.call(f"Downloading {name}", stream.recvAll, receive, target)
@@ -158,6 +159,10 @@ class Storage:
                 stream.abort()
             raise
         return os.path.getsize(local_path)
+
+    def allocation(self, volume):
+        """The bytes the volume takes on the node."""
+        return self.call("Reading a volume", volume.info)[2]
 
     def delete_volume(self, volume):
         name = self.call("Reading a volume", volume.name)
