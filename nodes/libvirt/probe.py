@@ -32,17 +32,17 @@ def disk_gb(connection):
     return None
 
 
-def probe(endpoint, timeout):
+def probe(endpoint, timeout, skip_pool=lambda name: False):
     """Open the node and return its facts as a dict of Node field values and its
-    "storage_pools" (see storage.storage_pools), all within
+    "storage_pools" but those skip_pool(name) picks (see storage.storage_pools), all within
     `timeout` seconds (a daemon that accepts the connection and then stalls counts as down).
 
     Raises NodeError with a message a person can act on.
     """
-    return within(timeout, lambda: discover(endpoint, timeout), endpoint)
+    return within(timeout, lambda: discover(endpoint, timeout, skip_pool), endpoint)
 
 
-def discover(endpoint, timeout):
+def discover(endpoint, timeout, skip_pool):
     connection = open_connection(endpoint, timeout)
     try:
         model, memory_mb, cpus, *_ = connection.getInfo()
@@ -56,7 +56,7 @@ def discover(endpoint, timeout):
             "libvirt_version": version_text(connection.getLibVersion()),
             "supported_domain_types": supported_domain_types(connection.getCapabilities()),
             "disk_gb": disk_gb(connection),
-            "storage_pools": storage_pools(connection),
+            "storage_pools": storage_pools(connection, skip_pool),
         }
     except libvirt.libvirtError as error:
         raise NodeError(explain(error, endpoint)) from error

@@ -36,11 +36,14 @@ def volume_xml(name, capacity_bytes, fmt, backing=None):
     return etree.tostring(volume, encoding="unicode")
 
 
-def storage_pools(connection):
-    """What each of the node's pools is and the room it has, as libvirt last counted it (a
-    probe reads, it does not refresh: refreshing a large pool scans all its volumes)."""
+def storage_pools(connection, skip=lambda name: False):
+    """What each of the node's pools but those whose name skip() picks is, and the room it
+    has, as libvirt last counted it (a probe reads, it does not refresh: refreshing a large
+    pool scans all its volumes). Skipped pools cost no call: a name is known locally."""
     pools = []
     for pool in connection.listAllStoragePools(0):
+        if skip(pool.name()):
+            continue
         with contextlib.suppress(libvirt.libvirtError):  # undefined since it was listed
             pools.append(pool_facts(pool))
     return pools

@@ -3,7 +3,6 @@
 from django.db import transaction
 from django.utils import timezone
 
-from nodes.models import Instance
 from nodes.storage.models import StoragePool
 
 GIB = 1 << 30
@@ -12,12 +11,10 @@ GIB = 1 << 30
 @transaction.atomic
 def record_pools(node, pools):
     """Replace node's pools by those of a probe ([{name, type, active, path, capacity_bytes,
-    allocation_bytes, available_bytes}]), leaving out the pool of each instance's own
-    directory (one per instance: Kumo's bookkeeping, not the operator's storage)."""
+    allocation_bytes, available_bytes}])."""
     now = timezone.now()
-    kept = [pool for pool in pools if not Instance.owns_pool(pool["name"])]
-    node.storage_pools.exclude(name__in=[pool["name"] for pool in kept]).delete()
-    for pool in kept:
+    node.storage_pools.exclude(name__in=[pool["name"] for pool in pools]).delete()
+    for pool in pools:
         fields = {key: value for key, value in pool.items() if key != "name"}
         StoragePool.objects.update_or_create(
             node=node, name=pool["name"], defaults=fields | {"seen_at": now}
