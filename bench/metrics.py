@@ -32,7 +32,6 @@ import _django  # noqa: E402
 
 NODES, PER_NODE = 10, 1000
 INTERVAL = 10
-COLLECTOR_THREADS = 8  # the collector's pool (nodes.metrics.collector.Collector)
 BULK_GUESTS = 4
 POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgres://127.0.0.1/kumo_bench")
 
@@ -151,12 +150,12 @@ def ingest_interval(pool, cloud, remembered, step, unix_time):
 def timed_ingest(cloud):
     """The slowest of six intervals after the first (which has no rates yet): one of them
     ends a week (and so a minute, a half hour and six hours), which rolls every tier up."""
-    from nodes.metrics.collector import Remembered
+    from nodes.metrics.collector import MAX_PARALLEL, Remembered
     from nodes.metrics.series import TIERS
 
     remembered = {node.pk: Remembered() for node in cloud}
     now = TIERS[-1].period_start(time.time()) - 4 * INTERVAL + 5
-    with ThreadPoolExecutor(max_workers=COLLECTOR_THREADS) as pool:
+    with ThreadPoolExecutor(max_workers=MAX_PARALLEL) as pool:
         ingest_interval(pool, cloud, remembered, 1, now)
         steps = range(2, 8)
         return max(ingest_interval(pool, cloud, remembered, s, now + s * INTERVAL) for s in steps)

@@ -300,19 +300,17 @@ class AdoptForm(forms.Form):
     instance_type = forms.ModelChoiceField(queryset=InstanceType.objects.all())
 
 
-class ImageNameForm(forms.Form):
+class ImageNameForm(StyledForm):
     """The name of a machine image made from a stopped instance's disk."""
 
-    name = forms.CharField(
-        max_length=128,
-        validators=[validate_xml_text],
-        help_text="The image is yours and private (an admin can make it public); its disk is "
-        "a flattened copy of the instance's, with the properties of the instance's image.",
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        styled(self)
+    class Meta:
+        model = Image
+        fields = ["name"]
+        help_texts = {
+            "name": "The image is yours and private (an admin can make it public); its disk "
+            "is a flattened copy of the instance's, with the properties of the instance's "
+            "image (not its kernel, ramdisk or rules scoped to it)."
+        }
 
 
 class KeypairForm(forms.Form):

@@ -66,8 +66,14 @@ def rejection(node, instance, used, images_pool=None):
     if node.disk_capacity_gb is not None and disk > node.disk_capacity_gb:
         return f"{disk} GiB of disks would exceed its {node.disk_capacity_gb} GiB"
     if images_pool is not None:
-        return lacks_room(images_pool, image.size_bytes)
+        return lacks_room(images_pool, upload_bytes(instance, images_pool))
     return ""
+
+
+def upload_bytes(instance, images_pool):
+    """What the launch copies into the node's images pool: its images not there yet."""
+    images = filter(None, [instance.image, instance.kernel, instance.ramdisk])
+    return sum(i.size_bytes for i in images if i.ec2_id not in images_pool.volumes)
 
 
 def choose(policy, accepted, cluster, used):

@@ -10,12 +10,16 @@ so that nothing is defined or created on the node after them.
 """
 
 import base64
+import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from nodes import configdrive
@@ -118,7 +122,8 @@ def prepare_disks(run, storage):
         )
     run.ensure_ours()  # uploads take long: no disks for an instance being terminated
     backing = f"{node.images_path}/{instance.image.ec2_id}"
-    capacity = max(instance.instance_type.disk_gb * GIB, instance.image.size_bytes)
+    image = instance.image
+    capacity = max(instance.instance_type.disk_gb * GIB, image.size_bytes, image.virtual_size_bytes)
     pool, directory = instance.pool_name, instance.directory
     root_backing = (backing, instance.image.format)
     storage.create_volume(pool, directory, Instance.ROOT_DISK, capacity, root_backing)
@@ -284,31 +289,58 @@ def create_image(run):
     """Copy the stopped instance's root disk, flattened, into the image the action names,
     on the console host; the image becomes available only once its file is whole."""
     image, instance = run.action.image, run.instance
-    Path(image.location).parent.mkdir(parents=True, exist_ok=True)
+    copy_name = Path(image.location).name
     with run.hypervisor() as hypervisor:
         storage = Storage(hypervisor)
+        pool = storage.existing_pool(instance.pool_name)
         with run.step("Copy the root disk, flattened"):
-            copy = storage.flattened_copy(
-                instance.pool_name,
-                instance.directory,
-                Instance.ROOT_DISK,
-                Path(image.location).name,
-            )
+            storage.delete_volumes(pool, prefix=copy_name[:4])  # a killed worker's copies
+            copy = while_beating(run, storage.flattened_copy, pool, Instance.ROOT_DISK, copy_name)
         try:
-            with run.step(f"Download it to the console host ({image.location})"):
-                total = storage.allocation(copy) / GIB
-
-                def progress(received):
-                    run.progress(f"{received / GIB:.2f} of {total:.2f} GiB")
-
-                size = storage.download(copy, image.partial_location, beat=progress)
-                run.action.finish_step(f"{size / GIB:.2f} GiB")
+            capacity, _ = storage.sizes(copy)
+            size = download_image(run, storage, copy, image)
         finally:
-            storage.delete_volume(copy)
-    run.ensure_ours()
+            storage.delete_volume(copy, quietly=True)
     Path(image.partial_location).rename(image.location)
-    Image.objects.filter(pk=image.pk).update(status=ImageStatus.AVAILABLE, size_bytes=size)
-    run.finish(PowerState.SHUTOFF)
+    with transaction.atomic():  # a take-over now leaves the image pending, then discarded
+        Image.objects.filter(pk=image.pk).update(
+            status=ImageStatus.AVAILABLE, size_bytes=size, virtual_size_bytes=capacity
+        )
+        run.finish(PowerState.SHUTOFF)
+
+
+def while_beating(run, call, *args):
+    """call(*args) in a thread of its own, the action's heartbeat kept fresh meanwhile: one
+    libvirt call that runs for minutes (a copy) must not look like a dead worker."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="long-call") as pool:
+        future = pool.submit(call, *args)
+        while True:
+            try:
+                return future.result(timeout=BEAT_EVERY_S)
+            except FutureTimeout:
+                run.action.beat()
+
+
+def download_image(run, storage, copy, image):
+    """The copy into image's partial file on the console host, refused (NodeError) when
+    that has no room for it; the bytes written."""
+    _, needed = storage.sizes(copy)
+    folder = Path(image.location).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise NodeError(
+            f"The console host has {free / GIB:.1f} GiB free in {folder}; "
+            f"the image needs {needed / GIB:.1f} GiB."
+        )
+    with run.step(f"Download it to the console host ({image.location})"):
+
+        def progress(received):
+            run.progress(f"{received / GIB:.2f} of {needed / GIB:.2f} GiB")
+
+        size = storage.download(copy, image.partial_location, beat=progress)
+        run.action.finish_step(f"{size / GIB:.2f} GiB")
+    return size
 
 
 def terminate(run):
@@ -350,9 +382,10 @@ def reset_state(run):
             power = hypervisor.power_state(run.instance.uuid)
     vm_state = VM_STATE_FOR_POWER.get(power, VmState.ERROR)
     run.advance(vm_state=vm_state, task_state=None, power_state=power)
-    run.instance.actions.filter(status__in=["queued", "running"]).exclude(pk=run.action.pk).update(
-        status="failed", error="Stopped by an admin's reset state.", finished_at=timezone.now()
-    )
+    unfinished = run.instance.actions.filter(status__in=["queued", "running"])
+    for action in unfinished.exclude(pk=run.action.pk):
+        action.fail("Stopped by an admin's reset state.")
+        action.discard_pending_image()
 
 
 RUNNERS = {

@@ -39,10 +39,12 @@ ALLOWED_FROM = {
     ActionKind.RESET_STATE: EVERY_STATE,
 }
 
-# The tasks an action may take over: terminate any but its own, an admin's reset any; every
-# other action starts only on an instance with no task (the pre-emption rule, DESIGN.md §4).
+# The tasks an action may take over: terminate any but its own and a copy of its disk into an
+# image (one libvirt call that cannot be stopped: its disk must outlive it), an admin's reset
+# any; every other action starts only on an instance with no task (the pre-emption rule,
+# DESIGN.md §4).
 INTERRUPTS = {
-    ActionKind.TERMINATE: set(TaskState.values) - {TaskState.DELETING},
+    ActionKind.TERMINATE: set(TaskState.values) - {TaskState.DELETING, TaskState.IMAGE_UPLOADING},
     ActionKind.RESET_STATE: set(TaskState.values),
 }
 

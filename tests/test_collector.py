@@ -6,6 +6,7 @@ import time
 import pytest
 from django.conf import settings
 from django.db import OperationalError
+from django.utils import timezone
 
 from nodes.choices import DomainType, PowerState, VmState
 from nodes.libvirt import Hypervisor
@@ -56,6 +57,16 @@ def test_rates_come_from_what_the_collector_remembers_not_the_database(test_doma
     time.sleep(0.5)
     sample(sim_node, remembered)
     assert reading(Subject.INSTANCE, test_domain.pk).figures["cpu_percent"] is not None
+
+
+def test_a_terminated_instances_last_minute_still_rolls_up(test_domain, sim_node):
+    sample(sim_node)
+    Instance.objects.filter(pk=test_domain.pk).update(
+        vm_state=VmState.DELETED, terminated_at=timezone.now()
+    )
+    counters = reading(Subject.NODE, sim_node.pk).counters
+    collector.ingest(sim_node, counters, {}, time.time() + 60)  # the next minute, domain gone
+    assert Point.objects.filter(kind=Subject.INSTANCE, subject_id=test_domain.pk, tier=1).exists()
 
 
 def test_domains_kumo_did_not_create_are_left_out(world, sim_node):

@@ -3,13 +3,16 @@ the refusals, and a failed copy that leaves no image behind."""
 
 import json
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from nodes import operations, runners
 from nodes.choices import ActionKind, ActionStatus, DomainType, ImageStatus, VmState
-from nodes.models import Image, Instance, Node
+from nodes.models import Action, Image, Instance, Node
+from nodes.watcher import recover_stale_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -129,6 +132,40 @@ def test_the_instance_page_offers_the_image_form_once_stopped(
     image = Image.objects.get(name="from-the-page")
     assert response.status_code == 302 and response["Location"] == image.get_absolute_url()
     assert "Pending" in member_client.get(response["Location"]).content.decode()
+
+
+def test_reset_state_discards_the_image_being_made(stopped_on_a_down_node, member_a, admin, queue):
+    image, _ = operations.make_image(stopped_on_a_down_node, member_a, "mine")
+    reset = operations.request_action(stopped_on_a_down_node, ActionKind.RESET_STATE, admin)
+    Instance.objects.filter(pk=stopped_on_a_down_node.pk).update(node=None)  # nothing to ask
+    runners.reset_state(runners.Run(Action.objects.get(pk=reset.pk)))
+    assert not Image.objects.filter(pk=image.pk).exists()
+
+
+def test_an_image_whose_job_was_lost_is_discarded_by_the_watcher(
+    stopped_on_a_down_node, member_a, queue
+):
+    image, action = operations.make_image(stopped_on_a_down_node, member_a, "mine")
+    queue.empty()  # as if Redis had lost the job a while ago
+    Action.objects.filter(pk=action.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    recover_stale_actions()
+    action.refresh_from_db()
+    assert action.status == ActionStatus.FAILED
+    assert not Image.objects.filter(pk=image.pk).exists()
+
+
+def test_terminate_waits_for_the_copy_of_a_disk(stopped_on_a_down_node, member_a, queue):
+    operations.make_image(stopped_on_a_down_node, member_a, "mine")
+    with pytest.raises(operations.ActionRefused, match="busy \\(making an image\\)"):
+        operations.request_action(stopped_on_a_down_node, ActionKind.TERMINATE, member_a)
+
+
+def test_an_adopted_instance_cannot_become_an_image(stopped_on_a_down_node, member_a, queue):
+    stopped_on_a_down_node.actions.create(
+        kind=ActionKind.ADOPT, job_id="adopted", status="succeeded"
+    )
+    with pytest.raises(operations.ActionRefused, match="was adopted"):
+        operations.make_image(stopped_on_a_down_node, member_a, "mine")
 
 
 def test_a_long_copy_shows_how_far_it_got(stopped_on_a_down_node, member_a, queue):

@@ -111,7 +111,7 @@ def big_image_instance(cluster, admin):
     return Instance.objects.create(owner=admin, cluster=cluster, image=image, instance_type=size)
 
 
-def images_pool(node, available_bytes, active=True):
+def images_pool(node, available_bytes, active=True, volumes=()):
     return StoragePool.objects.create(
         node=node,
         name=IMAGES_POOL,
@@ -120,6 +120,7 @@ def images_pool(node, available_bytes, active=True):
         capacity_bytes=10 * GIB,
         allocation_bytes=10 * GIB - available_bytes,
         available_bytes=available_bytes,
+        volumes=list(volumes),
         seen_at="2026-01-01T00:00Z",
     )
 
@@ -131,8 +132,25 @@ def test_placement_passes_over_a_node_whose_images_pool_lacks_room(two_nodes, bi
     assert verdicts["a"] == f"its pool {IMAGES_POOL} has 1.0 GiB free, 2.0 GiB are needed"
 
 
-def test_placement_refuses_a_stopped_images_pool_with_the_reason(two_nodes, big_image_instance):
+def test_placement_refuses_when_no_images_pool_has_room(two_nodes, big_image_instance):
     for node in two_nodes:
-        images_pool(node, available_bytes=0, active=False)
-    with pytest.raises(PlacementFailed, match=f"a: its pool {IMAGES_POOL} is not running"):
+        images_pool(node, available_bytes=0)
+    with pytest.raises(PlacementFailed, match=f"a: its pool {IMAGES_POOL} has 0.0 GiB free"):
         place(big_image_instance)
+
+
+def test_an_image_already_on_the_node_needs_no_room(two_nodes, big_image_instance):
+    images_pool(two_nodes[0], available_bytes=0, volumes=[big_image_instance.image.ec2_id])
+    assert place(big_image_instance)[0].name == "a"
+
+
+def test_a_stopped_images_pool_is_no_refusal(two_nodes, big_image_instance):
+    images_pool(two_nodes[0], available_bytes=0, active=False)  # the upload starts it
+    assert place(big_image_instance)[0].name == "a"
+
+
+def test_the_probe_lists_a_pools_volumes(sim_node):
+    probe_and_record(sim_node)
+    with Hypervisor(sim_node.endpoint(), 10) as hypervisor:
+        names = hypervisor.connection.storagePoolLookupByName("default-pool").listVolumes()
+    assert sim_node.storage_pools.get(name="default-pool").volumes == sorted(names)

@@ -9,8 +9,7 @@ from rest_framework.response import Response
 from nodes import operations
 from nodes.api import serializers as shapes
 from nodes.api.schema import errors
-from nodes.models import Instance
-from nodes.validators import validate_xml_text
+from nodes.models import Image, Instance
 
 # Names may hold dots (m1.small): DRF's default lookup pattern stops at the first one.
 NAME_IN_URL = "[^/]+"
@@ -71,13 +70,16 @@ class NodeViewSet(VisibleViewSet):
         return Response({"job_id": job_id}, status=status.HTTP_202_ACCEPTED)
 
 
-class ImageFromInstance(serializers.Serializer):
-    name = serializers.CharField(max_length=128, validators=[validate_xml_text])
+class ImageFromInstance(serializers.ModelSerializer):
     from_instance = shapes.VisibleChoice(
         slug_field="ec2_id",
         queryset=Instance.objects.all(),
         help_text="A stopped instance: its root disk is copied, flattened, into the image.",
     )
+
+    class Meta:
+        model = Image
+        fields = ["name", "from_instance"]
 
 
 class ImageViewSet(mixins.CreateModelMixin, VisibleViewSet):

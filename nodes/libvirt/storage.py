@@ -7,11 +7,15 @@ console log.
 """
 
 import contextlib
+import logging
 import os
 
 import libvirt
 from lxml import etree
 
+from nodes.libvirt.connection import NodeError
+
+log = logging.getLogger(__name__)
 IMAGES_POOL = "kumo-images"
 CHUNK = 1 << 20
 
@@ -61,6 +65,7 @@ def pool_facts(pool):
         "capacity_bytes": capacity,
         "allocation_bytes": allocation,
         "available_bytes": available,
+        "volumes": sorted(pool.listVolumes()) if active else [],
     }
 
 
@@ -84,6 +89,7 @@ class Storage:
                 0,
             )
             self.call(f"Creating {path} on the node", pool.build, 0)
+            self.call(f"Starting {name} with the node", pool.setAutostart, 1)
         self.start_pool(pool, name)
         return pool
 
@@ -132,10 +138,18 @@ class Storage:
             raise
         return self.call(f"Reading {name}", volume.path)
 
-    def flattened_copy(self, pool_name, directory, source_name, name):
+    def existing_pool(self, name):
+        """The running pool `name`, started if need be; NodeError if the node has none."""
+        try:
+            pool = self.connection.storagePoolLookupByName(name)
+        except libvirt.libvirtError as error:
+            raise NodeError(f"The node has no storage pool {name}.") from error
+        self.start_pool(pool, name)
+        return pool
+
+    def flattened_copy(self, pool, source_name, name):
         """A new qcow2 volume `name` beside source_name holding all of its content (libvirt
         runs qemu-img convert: the backing chain is read through, nothing stays shared)."""
-        pool = self.pool(pool_name, directory)
         source = self.call(f"Reading {source_name}", pool.storageVolLookupByName, source_name)
         capacity = self.call(f"Reading {source_name}", source.info)[1]
         xml = volume_xml(name, capacity, "qcow2")
@@ -144,7 +158,7 @@ class Storage:
     def download(self, volume, local_path, beat=lambda received: None):
         """Copy volume into the local file through the libvirt stream API; beat(bytes so
         far) is called for every chunk received (it may raise to stop). Returns the bytes
-        written, of the volume's allocation (`allocation(volume)`)."""
+        written (the volume's allocation, as `sizes` gives it)."""
         name = self.call("Reading a volume", volume.name)
         stream = self.call(f"Downloading {name}", self.connection.newStream, 0)
         try:
@@ -163,13 +177,25 @@ class Storage:
             raise
         return os.path.getsize(local_path)
 
-    def allocation(self, volume):
-        """The bytes the volume takes on the node."""
-        return self.call("Reading a volume", volume.info)[2]
+    def sizes(self, volume):
+        """(capacity, allocation) in bytes: what its guest sees, what it takes on the node."""
+        return tuple(self.call("Reading a volume", volume.info)[1:3])
 
-    def delete_volume(self, volume):
-        name = self.call("Reading a volume", volume.name)
-        self.call(f"Deleting {name}", volume.delete, 0)
+    def delete_volume(self, volume, quietly=False):
+        """Delete volume; quietly: log a failure rather than raise it (cleanup that must
+        not hide why the work before it failed)."""
+        try:
+            self.call("Deleting a volume", volume.delete, 0)
+        except NodeError as error:
+            if not quietly:
+                raise
+            log.warning("a volume was left on the node: %s", error)
+
+    def delete_volumes(self, pool, prefix):
+        """Delete the volumes of pool whose names start with prefix."""
+        for volume in self.call("Listing volumes", pool.listAllVolumes, 0):
+            if volume.name().startswith(prefix):
+                self.delete_volume(volume)
 
     def create_volume(self, pool_name, directory, name, capacity_bytes, backing=None):
         """A qcow2 volume in the pool at directory, on backing (path, format) if given."""

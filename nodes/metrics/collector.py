@@ -82,8 +82,8 @@ def last_sample_time(node):
 
 
 def roll_up_finished_minutes(node, instance_ids, last_sample, unix_time):
-    """Merge the minutes that ended since node's last sample into the coarser tiers, for
-    the node and the instances it holds."""
+    """Roll up the periods that ended since node's last sample (history.roll_up), for the
+    node and instance_ids."""
     minute = TIERS[0]
     if last_sample is None or minute.period_start(last_sample) >= minute.period_start(unix_time):
         return
@@ -109,6 +109,11 @@ def ingest(node, node_counters, domain_counters, unix_time, remembered=None):
     remembered = remembered or Remembered()
     held = Instance.objects.filter(node=node).exclude(vm_state=VmState.DELETED)
     managed = dict(held.values_list("pk", "uuid"))
+    # Those terminated within a week still have periods to finish in the coarser tiers.
+    recently = timezone.now() - timezone.timedelta(seconds=TIERS[-1].step)
+    ended = Instance.objects.filter(
+        node=node, vm_state=VmState.DELETED, terminated_at__gte=recently
+    )
     by_instance = {
         pk: domain_counters[str(u)] for pk, u in managed.items() if str(u) in domain_counters
     }
@@ -123,7 +128,8 @@ def ingest(node, node_counters, domain_counters, unix_time, remembered=None):
         save_readings(Subject.NODE, on_node, nodes, unix_time)
         history.record(Subject.INSTANCE, instances, unix_time)
         history.record(Subject.NODE, nodes, unix_time)
-        roll_up_finished_minutes(node, list(managed), last_sample, unix_time)
+        rolled = [*managed, *ended.values_list("pk", flat=True)]
+        roll_up_finished_minutes(node, rolled, last_sample, unix_time)
     remembered.replace(Subject.INSTANCE, by_instance, unix_time)
     remembered.replace(Subject.NODE, on_node, unix_time)
 
@@ -162,10 +168,13 @@ def prune(now=None):
             model.objects.filter(kind=kind).exclude(subject_id__in=subjects).delete()
 
 
+MAX_PARALLEL = 8  # nodes read at once
+
+
 class Collector:
     """One read in flight per node at most."""
 
-    def __init__(self, max_parallel=8):
+    def __init__(self, max_parallel=MAX_PARALLEL):
         self.pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="collect")
         self.in_flight = {}
         self.remembered = defaultdict(Remembered)  # by node pk

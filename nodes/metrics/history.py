@@ -1,8 +1,8 @@
 """Consolidated history, as in an RRD: every sample updates the average and maximum of its
 minute in the first tier; once a period of a tier is over, the collector rolls it up into
 the next coarser tier (series.TIERS). A point left from an earlier turn of a ring is
-replaced. Each step is one statement for all subjects, the same SQL on SQLite and
-PostgreSQL."""
+replaced. Each step is one statement for all the subjects it touches (a roll-up: one per
+finished period), the same SQL on SQLite and PostgreSQL."""
 
 from django.db import connection, transaction
 

@@ -125,10 +125,12 @@ class Action(models.Model):
         if self.image_id is None:
             return
         pending = Image.objects.filter(pk=self.image_id, status=ImageStatus.PENDING).first()
-        if pending is not None:
+        if pending is None:
+            return
+        if Path(pending.location).parent == Path(settings.KUMO_IMAGES_DIR):  # only Kumo's file
             Path(pending.location).unlink(missing_ok=True)
             Path(pending.partial_location).unlink(missing_ok=True)
-            pending.delete()
+        pending.delete()
 
     def fail(self, error):
         self.status, self.error, self.finished_at = ActionStatus.FAILED, error, timezone.now()

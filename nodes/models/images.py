@@ -24,8 +24,9 @@ class Image(models.Model):
     """A registered disk, kernel or ramdisk image, with the properties placement matches on."""
 
     MEMBER_VISIBILITY = "own_or_public"
-    # What placement and the rules read of an image, beyond its disk: an image made from an
-    # instance keeps those of the instance's image.
+    # The properties placement and instance.xml read of an image: one made from an instance
+    # keeps those of the instance's image (not its id, so rules scoped to that image, nor the
+    # instance's kernel and ramdisk).
     PROPERTIES = (
         "hypervisor",
         "arch",
@@ -52,6 +53,10 @@ class Image(models.Model):
         max_length=1024, help_text="Path of the image file on the console host."
     )
     size_bytes = models.PositiveBigIntegerField(default=0)
+    virtual_size_bytes = models.PositiveBigIntegerField(
+        default=0,
+        help_text="The size of the disk its guest sees, when Kumo knows it (0: the file's).",
+    )
     is_public = models.BooleanField("public", default=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="images"

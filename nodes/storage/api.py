@@ -21,6 +21,7 @@ class StoragePoolSerializer(serializers.ModelSerializer):
             "capacity_bytes",
             "allocation_bytes",
             "available_bytes",
+            "volumes",
             "seen_at",
         ]
 

@@ -8,13 +8,15 @@ class StoragePool(models.Model):
     room it has. Replaced at every probe; a down node keeps the last list (seen_at says when)."""
 
     node = models.ForeignKey("nodes.Node", on_delete=models.CASCADE, related_name="storage_pools")
-    name = models.CharField(max_length=255)
+    # Text: libvirt bounds neither a pool's name nor its path.
+    name = models.TextField()
     type = models.CharField(max_length=16, help_text="dir, logical, netfs, rbd, …")
     active = models.BooleanField(help_text="Running on the node (an inactive pool has no room).")
-    path = models.CharField(max_length=255, blank=True, help_text="Its target path on the node.")
+    path = models.TextField(blank=True, help_text="Its target path on the node.")
     capacity_bytes = models.PositiveBigIntegerField()
     allocation_bytes = models.PositiveBigIntegerField()
     available_bytes = models.PositiveBigIntegerField()
+    volumes = models.JSONField(default=list, help_text="The names of its volumes.")
     seen_at = models.DateTimeField(help_text="The probe that listed it.")
 
     class Meta:

@@ -22,10 +22,9 @@ def record_pools(node, pools):
 
 
 def lacks_room(pool, needed_bytes):
-    """Why pool cannot take needed_bytes more, with the figures, or "" when it can."""
-    if not pool.active:
-        return f"its pool {pool.name} is not running"
-    if pool.available_bytes < needed_bytes:
+    """Why pool cannot take needed_bytes more, with the figures, or "" when it can (an
+    inactive pool is started by the first copy into it: its room is not known)."""
+    if pool.active and pool.available_bytes < needed_bytes:
         return (
             f"its pool {pool.name} has {pool.available_bytes / GIB:.1f} GiB free, "
             f"{needed_bytes / GIB:.1f} GiB are needed"
