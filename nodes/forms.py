@@ -95,14 +95,7 @@ class ImageForm(StyledForm):
             "format",
             "location",
             "is_public",
-            "hypervisor",
-            "arch",
-            "vm_mode",
-            "platform",
-            "virtio_root",
-            "virtio_disk",
-            "virtio_net",
-            "cloud_init",
+            *Image.PROPERTIES,
         ]
 
     def __init__(self, *args, owner, **kwargs):
