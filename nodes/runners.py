@@ -23,7 +23,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from nodes import configdrive
-from nodes.choices import ActionKind, ActionStatus, ImageStatus, PowerState, TaskState, VmState
+from nodes.choices import (
+    IMAGE_ID_PREFIX,
+    ActionKind,
+    ActionStatus,
+    ImageKind,
+    ImageStatus,
+    PowerState,
+    TaskState,
+    VmState,
+)
 from nodes.domainxml import pipeline
 from nodes.hooks import run_hooks
 from nodes.libvirt import Hypervisor, NodeError, Storage
@@ -294,7 +303,8 @@ def create_image(run):
         storage = Storage(hypervisor)
         pool = storage.existing_pool(instance.pool_name)
         with run.step("Copy the root disk, flattened"):
-            storage.delete_volumes(pool, prefix=copy_name[:4])  # a killed worker's copies
+            leftovers = f"{IMAGE_ID_PREFIX[ImageKind.MACHINE]}-"  # copies of a killed worker
+            storage.delete_volumes(pool, prefix=leftovers)
             copy = while_beating(run, storage.flattened_copy, pool, Instance.ROOT_DISK, copy_name)
         try:
             capacity, _ = storage.sizes(copy)
