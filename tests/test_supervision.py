@@ -100,7 +100,10 @@ def supervised(tmp_path, db, queue):
 
 def test_a_killed_worker_is_restarted_while_the_web_keeps_serving(supervised, queue):
     port = supervised.port
-    ready = lambda: (healthz(port) or {}).get("workers") == 2  # noqa: E731
+    # Both registered with Redis, and worker-0 past supervisord's startsecs (RUNNING).
+    ready = lambda: (  # noqa: E731
+        (healthz(port) or {}).get("workers") == 2 and "kumo:worker-0" in supervised.pids()
+    )
     assert wait_for(ready, 90, every=0.5), "the stack did not come up with two workers"
     killed = supervised.pids()["kumo:worker-0"]
     os.kill(killed, signal.SIGKILL)
