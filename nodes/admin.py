@@ -71,7 +71,7 @@ class InstanceAdmin(admin.ModelAdmin):
 class QuotaAdmin(admin.ModelAdmin):
     """The row without a user holds the defaults; a row per user overrides them."""
 
-    list_display = ["__str__", "instances", "vcpus", "ram_mb"]
+    list_display = ["__str__", "instances", "vcpus", "ram_mb", "volumes", "volume_gib"]
     search_fields = ["user__username"]
 
 

@@ -89,6 +89,8 @@ class TaskState(models.TextChoices):
     RESUMING = "resuming", "Resuming"
     SNAPSHOTTING = "snapshotting", "Snapshotting"
     IMAGE_UPLOADING = "image_uploading", "Making an image"
+    ATTACHING_VOLUME = "attaching_volume", "Attaching a volume"
+    DETACHING_VOLUME = "detaching_volume", "Detaching a volume"
     DELETING = "deleting", "Deleting"
 
 
@@ -144,8 +146,25 @@ class ActionKind(models.TextChoices):
     REVERT_SNAPSHOT = "revert_snapshot", "Revert to snapshot"
     DELETE_SNAPSHOT = "delete_snapshot", "Delete snapshot"
     CREATE_IMAGE = "create_image", "Make an image"
+    ATTACH_VOLUME = "attach_volume", "Attach a volume"
+    DETACH_VOLUME = "detach_volume", "Detach a volume"
+    CREATE_VOLUME = "create_volume", "Create a volume"
+    DELETE_VOLUME = "delete_volume", "Delete a volume"
     TERMINATE = "terminate", "Terminate"
     RESET_STATE = "reset_state", "Reset state"
+
+
+class VolumeStatus(models.TextChoices):
+    """EC2's volume states; each change but to error is a queued action's (DESIGN.md §4)."""
+
+    CREATING = "creating", "Creating"
+    AVAILABLE = "available", "Available"
+    ATTACHING = "attaching", "Attaching"
+    IN_USE = "in-use", "In use"
+    DETACHING = "detaching", "Detaching"
+    DELETING = "deleting", "Deleting"
+    ERROR = "error", "Error"
+    DELETED = "deleted", "Deleted"
 
 
 class ActionStatus(models.TextChoices):

@@ -389,5 +389,5 @@ class NewUserForm(UserForm):
 class QuotaForm(StyledForm):
     class Meta:
         model = Quota
-        fields = ["instances", "vcpus", "ram_mb"]
+        fields = ["instances", "vcpus", "ram_mb", "volumes", "volume_gib"]
         labels = {"vcpus": "vCPUs"}

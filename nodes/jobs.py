@@ -13,8 +13,10 @@ from nodes.libvirt.consoles import console_log_tail
 from nodes.models import Action, ConsoleOutput, Instance, Node
 from nodes.placement import PlacementFailed
 from nodes.probing import probe_and_record
+from nodes.storage import runners as volume_runners
 
 log = logging.getLogger(__name__)
+RUNNERS = runners.RUNNERS | volume_runners.RUNNERS
 EXPECTED = (NodeError, HookFailed, PlacementFailed)
 
 
@@ -78,18 +80,19 @@ def run_action(action_id):
         "instance__owner",
         "instance__keypair",
         "image",
+        "volume__node",
     ]
     action = Action.objects.select_related(*related).filter(pk=action_id).first()
     if action is None or action.finished:
         return "nothing to do"
     action.mark_running()
-    run = runners.Run(action)
+    run = runners.Run(action) if action.instance_id else volume_runners.VolumeRun(action)
     try:
         run.ensure_ours()  # taken over while the job waited in the queue?
-        runners.RUNNERS[action.kind](run)
+        RUNNERS[action.kind](run)
     except runners.Preempted as error:
         action.fail(str(error))
-        action.discard_pending_image()
+        action.undo_unfinished()
     except EXPECTED as error:
         action.fail(str(error))
         runners.after_failure(run)

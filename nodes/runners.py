@@ -32,6 +32,7 @@ from nodes.choices import (
     PowerState,
     TaskState,
     VmState,
+    VolumeStatus,
 )
 from nodes.domainxml import pipeline
 from nodes.hooks import run_hooks
@@ -367,6 +368,7 @@ def terminate(run):
             with run.step("Delete the instance's disks"):
                 Storage(hypervisor).delete_pool(instance.pool_name)
     instance.snapshots.all().delete()  # gone with the domain and its disks
+    instance.volumes.update(status=VolumeStatus.AVAILABLE, device="", instance=None)  # kept
     run.finish(PowerState.NOSTATE, terminated_at=timezone.now())
 
 
@@ -395,7 +397,7 @@ def reset_state(run):
     unfinished = run.instance.actions.filter(status__in=["queued", "running"])
     for action in unfinished.exclude(pk=run.action.pk):
         action.fail("Stopped by an admin's reset state.")
-        action.discard_pending_image()
+        action.undo_unfinished()
 
 
 RUNNERS = {
@@ -420,4 +422,4 @@ RUNNERS = {
 
 def after_failure(run):
     run.action.release_instance([run.task])
-    run.action.discard_pending_image()
+    run.action.undo_unfinished()

@@ -1,6 +1,6 @@
 """Which action may start from which state, and where it leaves the instance (DESIGN.md §4)."""
 
-from nodes.choices import ActionKind, PowerState, TaskState, VmState
+from nodes.choices import ActionKind, PowerState, TaskState, VmState, VolumeStatus
 
 EVERY_STATE = set(VmState.values) - {VmState.DELETED}
 # Where an instance holds its node's vCPUs, memory and disk, for capacity; one in error holds
@@ -35,6 +35,8 @@ ALLOWED_FROM = {
     ActionKind.REVERT_SNAPSHOT: SNAPSHOTTABLE,
     ActionKind.DELETE_SNAPSHOT: SNAPSHOTTABLE,
     ActionKind.CREATE_IMAGE: {VmState.STOPPED},  # a disk no guest is writing
+    ActionKind.ATTACH_VOLUME: {VmState.ACTIVE, VmState.STOPPED},
+    ActionKind.DETACH_VOLUME: {VmState.ACTIVE, VmState.STOPPED},
     ActionKind.TERMINATE: EVERY_STATE,
     ActionKind.RESET_STATE: EVERY_STATE,
 }
@@ -78,7 +80,36 @@ TASK_FOR = {
     ActionKind.REVERT_SNAPSHOT: TaskState.SNAPSHOTTING,
     ActionKind.DELETE_SNAPSHOT: TaskState.SNAPSHOTTING,
     ActionKind.CREATE_IMAGE: TaskState.IMAGE_UPLOADING,
+    ActionKind.ATTACH_VOLUME: TaskState.ATTACHING_VOLUME,
+    ActionKind.DETACH_VOLUME: TaskState.DETACHING_VOLUME,
     ActionKind.TERMINATE: TaskState.DELETING,
+}
+
+# The volume state an action on a volume sets when it starts (a compare-and-set from
+# VOLUME_FROM), and the one a failure leaves: a failed create or delete leaves a volume to
+# delete (again); a failed attach, one free; a failed detach, one still attached.
+VOLUME_TASK = {
+    ActionKind.CREATE_VOLUME: VolumeStatus.CREATING,
+    ActionKind.DELETE_VOLUME: VolumeStatus.DELETING,
+    ActionKind.ATTACH_VOLUME: VolumeStatus.ATTACHING,
+    ActionKind.DETACH_VOLUME: VolumeStatus.DETACHING,
+}
+VOLUME_FROM = {
+    ActionKind.DELETE_VOLUME: {VolumeStatus.AVAILABLE, VolumeStatus.ERROR},
+    ActionKind.ATTACH_VOLUME: {VolumeStatus.AVAILABLE},
+    ActionKind.DETACH_VOLUME: {VolumeStatus.IN_USE},
+}
+VOLUME_RESULT = {
+    ActionKind.CREATE_VOLUME: VolumeStatus.AVAILABLE,
+    ActionKind.DELETE_VOLUME: VolumeStatus.DELETED,
+    ActionKind.ATTACH_VOLUME: VolumeStatus.IN_USE,
+    ActionKind.DETACH_VOLUME: VolumeStatus.AVAILABLE,
+}
+VOLUME_AFTER_FAILURE = {
+    ActionKind.CREATE_VOLUME: VolumeStatus.ERROR,
+    ActionKind.DELETE_VOLUME: VolumeStatus.ERROR,
+    ActionKind.ATTACH_VOLUME: VolumeStatus.AVAILABLE,
+    ActionKind.DETACH_VOLUME: VolumeStatus.IN_USE,
 }
 
 # Where a successful action leaves vm_state (a snapshot leaves it as it was).
@@ -95,11 +126,11 @@ RESULT = {
     ActionKind.TERMINATE: VmState.DELETED,
 }
 
-# Actions a user picks; launch and adopt start by creating an instance, and making an image by
-# naming the image (operations.make_image); the snapshot ones name a snapshot and are offered
-# next to it.
+# Actions a user picks; launch and adopt start by creating an instance, making an image by
+# naming the image (operations.make_image), the volume ones from the volume
+# (nodes/storage/volumes.py); the snapshot ones name a snapshot and are offered next to it.
 ON_SNAPSHOT = {ActionKind.REVERT_SNAPSHOT, ActionKind.DELETE_SNAPSHOT}
-STARTED_APART = {ActionKind.LAUNCH, ActionKind.ADOPT, ActionKind.CREATE_IMAGE}
+STARTED_APART = {ActionKind.LAUNCH, ActionKind.ADOPT, ActionKind.CREATE_IMAGE, *VOLUME_TASK}
 USER_ACTIONS = [kind for kind in ActionKind if kind not in STARTED_APART]
 ADMIN_ONLY = {ActionKind.RESET_STATE}
 # Actions after which a console link issued before must not open (the proxy closes the

@@ -173,7 +173,7 @@ def recover_stale_actions():
         log.warning("action %s (%s): %s", action.pk, action.kind, reason)
         action.fail(reason)
         action.release_instance({TASK_FOR.get(action.kind), TaskState.SPAWNING} - {None})
-        action.discard_pending_image()
+        action.undo_unfinished()
 
 
 class Watcher:

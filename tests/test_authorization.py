@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from nodes.domainxml import pipeline
 from nodes.models import Action, Rule, Snapshot, UnmanagedDomain
+from nodes.storage.models import Volume
 
 PERSONAS = ("anon", "a", "b", "admin")
 LOGIN = 302  # pages send anonymous visitors to the login page
@@ -88,6 +89,15 @@ ROWS = [
     ("post", "/instance-types/m1.small/edit/", NEW_TYPE, page(403, 403, 302)),
     # Keypairs: one's own
     ("get", "/keypairs/", None, EVERYONE),
+    # Volumes: anyone makes them (members on the nodes their instances are on); one's own
+    ("get", "/volumes/", None, EVERYONE),
+    ("get", "/volumes/new/", None, EVERYONE),
+    ("post", "/volumes/new/", {"size_gib": 1, "node": "{node}"}, page(302, 302, 302)),
+    ("get", "/volumes/{volume_a}/", None, OWN),
+    ("get", "/volumes/{volume_a}/live/", None, OWN),
+    ("post", "/volumes/{volume_a}/attach/", {"instance": "{instance_a}"}, page(302, 404, 302)),
+    ("post", "/volumes/{volume_a}/detach/", None, page(302, 404, 302)),
+    ("post", "/volumes/{volume_a}/delete/", None, page(302, 404, 302)),
     ("get", "/keypairs/new/", None, EVERYONE),
     ("post", "/keypairs/new/", {"name": "k2", "key_type": "ed25519"}, EVERYONE),
     ("get", "/keypairs/{keypair_a}/", None, OWN),
@@ -128,7 +138,12 @@ ROWS = [
     ("post", "/users/carol/activate/", None, page(403, 403, 302)),
     ("post", "/users/carol/quota/", {"instances": 1}, page(403, 403, 302)),
     ("get", "/quotas/", None, ADMINS),
-    ("post", "/quotas/", {"instances": 1, "vcpus": 1, "ram_mb": 64}, page(403, 403, 302)),
+    (
+        "post",
+        "/quotas/",
+        {"instances": 1, "vcpus": 1, "ram_mb": 64, "volumes": 1, "volume_gib": 1},
+        page(403, 403, 302),
+    ),
     # Rules: admins only
     ("get", "/rules/", None, ADMINS),
     ("get", "/rules/new/", None, ADMINS),
@@ -178,6 +193,17 @@ ROWS = [
     ("get", "/api/v1/nodes/sim/metrics/", None, api(404, 404, 200)),
     # API: storage
     ("get", "/api/v1/nodes/sim/pools/", None, api(404, 404, 200)),
+    ("get", "/api/v1/volumes/", None, API_EVERYONE),
+    ("post", "/api/v1/volumes/", {"size_gib": 1, "node": "sim"}, api(202, 202, 202)),
+    ("get", "/api/v1/volumes/{volume_a}/", None, API_OWN),
+    ("delete", "/api/v1/volumes/{volume_a}/", None, api(202, 404, 202)),
+    (
+        "post",
+        "/api/v1/volumes/{volume_a}/attach/",
+        {"instance": "{instance_a}"},
+        api(409, 404, 409),
+    ),
+    ("post", "/api/v1/volumes/{volume_a}/detach/", {}, api(409, 404, 409)),
     ("get", "/api/v1/actions/", None, API_EVERYONE),
     ("get", "/api/v1/actions/{action_a}/", None, API_OWN),
     # API: quotas
@@ -224,6 +250,10 @@ def ids(world, admin):
         "default_rule": pipeline.default_rule().pk,
         "rule": rule.pk,
         "unmanaged": unmanaged.pk,
+        "node": instance.node.pk,
+        "volume_a": Volume.objects.create(
+            owner=instance.owner, node=instance.node, size_gib=1, status="available"
+        ).ec2_id,
     }
 
 

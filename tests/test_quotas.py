@@ -20,8 +20,14 @@ def launch_body(**changes):
 def test_a_member_reads_their_limits_and_usage(api, member_a, demo_sim):
     api.force_authenticate(member_a)
     body = api.get("/api/v1/quota/").json()
-    assert body["limits"] == {"instances": 10, "vcpus": 20, "ram_mb": 20480}
-    assert body["usage"] == {"instances": 0, "vcpus": 0, "ram_mb": 0} and body["limited"]
+    assert body["limits"] == {
+        "instances": 10,
+        "vcpus": 20,
+        "ram_mb": 20480,
+        "volumes": 10,
+        "volume_gib": 100,
+    }
+    assert body["usage"] == dict.fromkeys(body["limits"], 0) and body["limited"]
 
 
 def test_a_launch_over_the_quota_is_refused_and_writes_nothing(api, member_a, demo_sim, queue):
@@ -37,7 +43,13 @@ def test_admins_read_and_set_a_members_limits(api, admin, member_a, member_b):
     api.force_authenticate(admin)
     response = api.patch(f"/api/v1/quotas/{member_a.username}/", {"instances": 3}, format="json")
     assert response.status_code == 200
-    assert response.json()["limits"] == {"instances": 3, "vcpus": 20, "ram_mb": 20480}
+    assert response.json()["limits"] == {
+        "instances": 3,
+        "vcpus": 20,
+        "ram_mb": 20480,
+        "volumes": 10,
+        "volume_gib": 100,
+    }
     assert response.json()["override"]
     assert api.get(f"/api/v1/quotas/{member_b.username}/").json()["override"] is False
     assert (

@@ -263,19 +263,27 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     list=extend_schema(
         parameters=[
             OpenApiParameter("instance", description="Only this instance's (its i- id)."),
+            OpenApiParameter("volume", description="Only this volume's (its vol- id)."),
             OpenApiParameter("status", enum=ActionStatus.values),
             OpenApiParameter("action", enum=ActionKind.values),
         ]
     )
 )
 class ActionViewSet(viewsets.ReadOnlyModelViewSet):
-    """Every action the caller may see, newest first; ?instance=i-…&status=…&action=…"""
+    """Every action the caller may see, newest first;
+    ?instance=i-…&volume=vol-…&status=…&action=…"""
 
     serializer_class = ActionSerializer
 
     def get_queryset(self):
-        actions = Action.objects.for_user(self.request.user).select_related("instance", "owner")
-        filters = {"instance__ec2_id": "instance", "status": "status", "kind": "action"}
+        visible = Action.objects.for_user(self.request.user)
+        actions = visible.select_related("instance", "volume", "owner")
+        filters = {
+            "instance__ec2_id": "instance",
+            "volume__ec2_id": "volume",
+            "status": "status",
+            "kind": "action",
+        }
         for field, param in filters.items():
             if self.request.query_params.get(param):
                 actions = actions.filter(**{field: self.request.query_params[param]})

@@ -14,7 +14,7 @@ from nodes.models.quotas import usage
 class LimitsSerializer(serializers.ModelSerializer):
     class Meta:
         model = Quota
-        fields = ["instances", "vcpus", "ram_mb"]
+        fields = ["instances", "vcpus", "ram_mb", "volumes", "volume_gib"]
 
 
 def described(user):

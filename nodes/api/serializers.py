@@ -132,7 +132,18 @@ class InstanceSerializer(serializers.ModelSerializer):
 
 class ActionSerializer(serializers.ModelSerializer):
     action = serializers.CharField(source="kind")
-    instance = serializers.SlugRelatedField(slug_field="ec2_id", read_only=True)
+    instance = serializers.SlugRelatedField(
+        slug_field="ec2_id",
+        read_only=True,
+        allow_null=True,
+        help_text="Empty for an action on a volume alone (create, delete).",
+    )
+    volume = serializers.SlugRelatedField(
+        slug_field="ec2_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The volume it creates, deletes, attaches or detaches.",
+    )
     image = serializers.SlugRelatedField(
         slug_field="ec2_id",
         read_only=True,
@@ -147,6 +158,7 @@ class ActionSerializer(serializers.ModelSerializer):
             "id",
             "action",
             "instance",
+            "volume",
             "image",
             "owner",
             "status",

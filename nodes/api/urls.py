@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from nodes.api import instances, keypairs, quotas, rules, views
+from nodes.storage import api as storage
 
 app_name = "api"  # reverse("api:instance-list"): the API's names never meet the pages
 router = DefaultRouter()
@@ -17,6 +18,7 @@ router.register("keypairs", keypairs.KeypairViewSet, basename="keypair")
 router.register("instances", instances.InstanceViewSet, basename="instance")
 router.register("actions", instances.ActionViewSet, basename="action")
 router.register("rules", rules.RuleViewSet, basename="rule")
+router.register("volumes", storage.VolumeViewSet, basename="volume")
 
 # DRF authenticates API requests itself (tokens as well as sessions) and answers 401/403 in
 # JSON, so Django's login redirect must stay off these URLs.

@@ -54,6 +54,7 @@
       <on_crash>destroy</on_crash>
       <devices>
         <xsl:apply-templates select="/instance/disks/diskPath"/>
+        <xsl:apply-templates select="/instance/volumes/volume/diskPath"/>
         <xsl:if test="/instance/kumo/configDrive">
           <xsl:call-template name="config-drive"/>
         </xsl:if>

@@ -76,6 +76,7 @@ class InstanceFacts:
     vnc_password: str = ""
     config_drive: str = ""  # path of the NoCloud ISO on the node; empty: none
     disks: tuple[Disk, ...] = ()
+    volumes: tuple[Disk, ...] = ()  # attached ones, their serial the volume id
     nics: tuple[Nic, ...] = ()
     addresses: tuple[Address, ...] = ()  # of every NIC, rules' extra ones too
     extra_metadata: tuple[tuple[str, str], ...] = field(default=())

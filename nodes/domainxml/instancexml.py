@@ -53,7 +53,7 @@ def build(facts: InstanceFacts) -> etree._Element:
         virtioNetwork=flag(facts.virtio_net),
     )
     add_disks(root, facts)
-    etree.SubElement(root, "volumes")
+    add_volumes(root, facts)
     add_nics(root, facts)
     add_kumo(root, facts)
     return root
@@ -100,19 +100,33 @@ def add_sizes(root, facts):
 def add_disks(root, facts):
     disks = etree.SubElement(root, "disks")
     for disk in facts.disks:
-        attributes = {
-            "targetDeviceType": "disk",
-            "targetDeviceName": disk.target_legacy,
-            "targetDeviceBus": disk.bus_legacy,
-            "sourceType": disk.source_type,
-            "serial": disk.serial,
-            "format": disk.format,
-        }
-        if facts.virtio_root:
-            attributes["targetDeviceNameVirtio"] = disk.target_virtio
-            attributes["targetDeviceBusVirtio"] = "virtio"
-        text_element(disks, "diskPath", disk.path).attrib.update(attributes)
+        add_disk_path(disks, disk, facts.virtio_root)
     etree.SubElement(disks, "root", device=facts.root_device)
+
+
+def add_volumes(root, facts):
+    """Attached volumes as Eucalyptus lists them, each with the diskPath of its disk."""
+    volumes = etree.SubElement(root, "volumes")
+    for disk in facts.volumes:
+        volume = etree.SubElement(
+            volumes, "volume", id=disk.serial, localDev=disk.target_virtio, state="attached"
+        )
+        add_disk_path(volume, disk, facts.virtio_disk)
+
+
+def add_disk_path(parent, disk, virtio):
+    attributes = {
+        "targetDeviceType": "disk",
+        "targetDeviceName": disk.target_legacy,
+        "targetDeviceBus": disk.bus_legacy,
+        "sourceType": disk.source_type,
+        "serial": disk.serial,
+        "format": disk.format,
+    }
+    if virtio:
+        attributes["targetDeviceNameVirtio"] = disk.target_virtio
+        attributes["targetDeviceBusVirtio"] = "virtio"
+    text_element(parent, "diskPath", disk.path).attrib.update(attributes)
 
 
 def add_nics(root, facts):

@@ -25,6 +25,7 @@ from nodes.domainxml.facts import (
 from nodes.metrics.models import RenderCount
 from nodes.models import Image, Instance, InstanceType, Node, Rule
 from nodes.models.rules import SCOPE_TARGETS, unified_diff
+from nodes.storage.models import RENDERED
 
 SHIPPED_DEFAULT = Path(__file__).with_name("default.xsl")
 BLANK_RULE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -116,6 +117,7 @@ def facts_for(instance):
         vnc_listen=node.vnc_listen,
         vnc_password=instance.vnc_password,
         disks=disks_for(instance),
+        volumes=volumes_for(instance),
         config_drive=instance.file_path(Instance.CONFIG_DRIVE) if image.cloud_init else "",
         nics=(Nic(mac_for(instance.ec2_id), node.nic_type, node.nic_source),),
         addresses=addresses_for(instance),
@@ -140,6 +142,18 @@ def disks_for(instance):
         ephemeral = instance.file_path(Instance.EPHEMERAL_DISK)
         disks.append(Disk(ephemeral, "vdb", "sdb", f"{instance.ec2_id}-ephemeral"))
     return tuple(disks)
+
+
+def volumes_for(instance):
+    """Its attached volumes (and the one being attached), in device order; none for an
+    unsaved sample."""
+    if instance.pk is None:
+        return ()
+    attached = instance.volumes.filter(status__in=RENDERED).select_related("node")
+    return tuple(
+        Disk(volume.path, volume.device, f"s{volume.device[1:]}", volume.ec2_id)
+        for volume in attached.order_by("device")
+    )
 
 
 def instance_xml(instance) -> bytes:

@@ -37,6 +37,15 @@ def check_definition(endpoint, domain_xml, timeout):
         hypervisor.define(etree.tostring(domain, encoding="unicode")).undefine()
 
 
+def disk_with_source(domain_xml, path):
+    """The <disk> of domain_xml whose source is path, as XML text, or None."""
+    for disk in etree.fromstring(domain_xml.encode()).iterfind("devices/disk"):
+        source = disk.find("source")
+        if source is not None and path in (source.get("file"), source.get("dev")):
+            return etree.tostring(disk, encoding="unicode")
+    return None
+
+
 class Hypervisor:
     """A connection to one node, used as a context manager; every libvirt error comes out
     as a NodeError that says what to do."""
@@ -148,6 +157,58 @@ class Hypervisor:
         domain = self.require(domain_uuid)
         snapshot = self.call(f"Finding snapshot {name}", domain.snapshotLookupByName, name, 0)
         self.call(f"Deleting snapshot {name}", snapshot.delete, 0)
+
+    def attach_disk(self, domain_uuid, disk_xml, path):
+        """Add the disk (its source path) to the definition and, if the domain runs, live;
+        where it is already (a retry), it is left as it is."""
+        domain = self.require(domain_uuid)
+        if disk_with_source(self.definition(domain), path) is None:
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            self.call(
+                "Attaching the disk to the definition", domain.attachDeviceFlags, disk_xml, flags
+            )
+        if self.is_active(domain) and disk_with_source(self.live_xml(domain), path) is None:
+            flags = libvirt.VIR_DOMAIN_AFFECT_LIVE
+            self.call(
+                "Attaching the disk to the running guest", domain.attachDeviceFlags, disk_xml, flags
+            )
+
+    def detach_disk(self, domain_uuid, path, timeout, beat=lambda: None):
+        """Remove the disk with this source path from the definition and, if the domain
+        runs, ask the guest to let it go: True once it is gone, False if the guest has not
+        answered within timeout s (a virtio unplug needs the guest kernel's answer). beat()
+        is called every fraction of a second of the wait (it may raise to stop waiting)."""
+        domain = self.require(domain_uuid)
+        persistent = disk_with_source(self.definition(domain), path)
+        if persistent is not None:
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            self.call(
+                "Detaching the disk from the definition",
+                domain.detachDeviceFlags,
+                persistent,
+                flags,
+            )
+        if not self.is_active(domain):
+            return True
+        live = disk_with_source(self.live_xml(domain), path)
+        if live is None:
+            return True
+        flags = libvirt.VIR_DOMAIN_AFFECT_LIVE
+        self.call("Asking the guest to release the disk", domain.detachDeviceFlags, live, flags)
+        deadline = time.monotonic() + timeout
+        while disk_with_source(self.live_xml(domain), path) is not None:
+            if time.monotonic() >= deadline or not self.is_active(domain):
+                return not self.is_active(domain)
+            time.sleep(0.2)
+            beat()
+        return True
+
+    def definition(self, domain):
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE
+        return self.call("Reading the domain definition", domain.XMLDesc, flags)
+
+    def live_xml(self, domain):
+        return self.call("Reading the domain XML", domain.XMLDesc, 0)
 
     def undefine(self, domain_uuid):
         """Remove the definition with its managed save and snapshot metadata."""

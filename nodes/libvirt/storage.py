@@ -181,6 +181,10 @@ class Storage:
         """(capacity, allocation) in bytes: what its guest sees, what it takes on the node."""
         return tuple(self.call("Reading a volume", volume.info)[1:3])
 
+    def available(self, pool):
+        """The bytes pool has free, as libvirt counted them at its last refresh."""
+        return self.call("Reading a storage pool", pool.info)[3]
+
     def delete_volume(self, volume, quietly=False):
         """Delete volume; quietly: log a failure rather than raise it (cleanup that must
         not hide why the work before it failed)."""

@@ -12,16 +12,34 @@ from nodes.choices import ActionKind, ActionStatus, ImageStatus, VmState
 from nodes.models.images import Image
 from nodes.models.instances import Instance
 from nodes.querysets import VisibleQuerySet
+from nodes.states import VOLUME_AFTER_FAILURE, VOLUME_TASK
+from nodes.storage.models import ATTACHED, Volume
 
 
 class Action(models.Model):
-    """One action on one instance: who asked, the steps done with their times, the outcome.
+    """One action on one instance or volume (attach and detach: on both): who asked, the
+    steps done with their times, the outcome.
 
     Outcomes live here, not in rq (its results expire)."""
 
-    MEMBER_VISIBILITY = "own_instance"
+    MEMBER_VISIBILITY = "own_instance_or_volume"
 
-    instance = models.ForeignKey("nodes.Instance", on_delete=models.CASCADE, related_name="actions")
+    instance = models.ForeignKey(
+        "nodes.Instance",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="actions",
+        help_text="Empty for an action on a volume alone (create, delete).",
+    )
+    volume = models.ForeignKey(
+        "storage.Volume",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="actions",
+        help_text="The volume it creates, deletes, attaches or detaches.",
+    )
     kind = models.CharField(max_length=16, choices=ActionKind)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -71,10 +89,15 @@ class Action(models.Model):
         indexes = [models.Index(fields=["status"], name="action_status_idx")]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.instance_id and self.instance.ec2_id}"
+        return f"{self.get_kind_display()} {self.subject}"
 
     def get_absolute_url(self):
         return reverse("kumo:action_detail", args=[self.pk])
+
+    @property
+    def subject(self):
+        """What it acts on, by id: the instance, else the volume."""
+        return (self.instance or self.volume).ec2_id
 
     @property
     def finished(self):
@@ -131,6 +154,24 @@ class Action(models.Model):
             Path(pending.location).unlink(missing_ok=True)
             Path(pending.partial_location).unlink(missing_ok=True)
         pending.delete()
+
+    def release_volume(self):
+        """After this action failed, leave its volume as states.VOLUME_AFTER_FAILURE says, if
+        it is still in the state the action set (terminate may have freed it meanwhile)."""
+        if self.volume_id is None:
+            return
+        status = VOLUME_AFTER_FAILURE[self.kind]
+        fields = {"status": status}
+        if status not in ATTACHED:
+            fields.update(instance=None, device="")
+        busy = Volume.objects.filter(pk=self.volume_id, status=VOLUME_TASK[self.kind])
+        busy.update(**fields)
+
+    def undo_unfinished(self):
+        """After this action failed or was taken over: no half-made image, no volume left
+        in its state."""
+        self.discard_pending_image()
+        self.release_volume()
 
     def fail(self, error):
         self.status, self.error, self.finished_at = ActionStatus.FAILED, error, timezone.now()

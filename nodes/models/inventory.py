@@ -136,6 +136,12 @@ class Node(models.Model):
         validators=[validate_xml_text],
         help_text="Directory on the node holding each instance's disks and console log.",
     )
+    volumes_path = models.CharField(
+        max_length=255,
+        default="/var/lib/kumo/volumes",
+        validators=[validate_xml_text],
+        help_text="Directory on the node holding volumes (Kumo's storage pool kumo-volumes).",
+    )
 
     status = models.CharField(max_length=8, choices=NodeStatus, default=NodeStatus.UNKNOWN)
     last_seen = models.DateTimeField(null=True, blank=True)

@@ -4,9 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q, Sum
 
-from nodes.choices import VmState
+from nodes.choices import VmState, VolumeStatus
 
-DEFAULTS = {"instances": 10, "vcpus": 20, "ram_mb": 20480}
+DEFAULTS = {"instances": 10, "vcpus": 20, "ram_mb": 20480, "volumes": 10, "volume_gib": 100}
 
 
 class Quota(models.Model):
@@ -23,6 +23,8 @@ class Quota(models.Model):
     instances = models.PositiveIntegerField(default=DEFAULTS["instances"])
     vcpus = models.PositiveIntegerField("vCPUs", default=DEFAULTS["vcpus"])
     ram_mb = models.PositiveIntegerField("RAM (MiB)", default=DEFAULTS["ram_mb"])
+    volumes = models.PositiveIntegerField(default=DEFAULTS["volumes"])
+    volume_gib = models.PositiveIntegerField("volume size (GiB)", default=DEFAULTS["volume_gib"])
 
     class Meta:
         constraints = [
@@ -49,14 +51,17 @@ class Quota(models.Model):
         return cls.objects.filter(user=user).first() or cls.defaults()
 
     def limits(self):
-        return {"instances": self.instances, "vcpus": self.vcpus, "ram_mb": self.ram_mb}
+        return {field: getattr(self, field) for field in DEFAULTS}
 
 
 def usage(user):
-    """What user's live instances (being built included) take."""
+    """What user's live instances (being built included) and volumes take."""
     live = user.instances.exclude(vm_state=VmState.DELETED).aggregate(
         instances=Count("pk"),
         vcpus=Sum("instance_type__vcpus"),
         ram_mb=Sum("instance_type__memory_mb"),
     )
-    return {key: value or 0 for key, value in live.items()}
+    kept = user.volumes.exclude(status=VolumeStatus.DELETED).aggregate(
+        volumes=Count("pk"), volume_gib=Sum("size_gib")
+    )
+    return {key: value or 0 for key, value in (live | kept).items()}

@@ -21,7 +21,7 @@ def claim(instance, kind):
     return rows.update(task_state=states.TASK_FOR.get(kind)) == 1
 
 
-def queue_action(instance, kind, user, snapshot=None, image=None):
+def queue_action(instance, kind, user, snapshot=None, image=None, volume=None):
     """Record an Action and enqueue its job (after the transaction commits)."""
     action = Action.objects.create(
         instance=instance,
@@ -29,6 +29,7 @@ def queue_action(instance, kind, user, snapshot=None, image=None):
         owner=user,
         snapshot=snapshot,
         image=image,
+        volume=volume,
         job_id=f"action-{uuid.uuid4().hex}",
     )
     enqueue_action(action)
@@ -41,7 +42,7 @@ def enqueue_action(action):
         action.pk,
         job_id=action.job_id,
         job_timeout=3600,
-        description=f"{action.get_kind_display()} {action.instance.ec2_id}",
+        description=str(action),
     )
 
 

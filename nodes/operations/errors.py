@@ -24,6 +24,12 @@ class ActionRefused(Refused):
     status = 409
 
 
+class NoRoom(Refused):
+    """The node's storage has no room for what was asked."""
+
+    status = 409
+
+
 class NotAllowed(Refused):
     """The caller may not do this (an admin's action, say)."""
 

@@ -18,27 +18,38 @@ from nodes.xmltext import incompatibility
 
 
 def check_quota(user, count, instance_type):
-    """Within the caller's transaction, with the user's row locked: one launch at a time per
-    user, so that simultaneous launches cannot overshoot."""
-    if user.is_staff:
-        return
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-    limits, used = Quota.of(user).limits(), usage(user)
+    """The quota check of a launch of count instances of instance_type."""
     wanted = {
         "instances": count,
         "vcpus": count * instance_type.vcpus,
         "ram_mb": count * instance_type.memory_mb,
     }
+    check_within_quota(user, wanted, "This launch")
+
+
+def check_within_quota(user, wanted, what):
+    """Within the caller's transaction, with the user's row locked: one request at a time
+    per user, so that simultaneous ones cannot overshoot. wanted: {quota key: more}."""
+    if user.is_staff:
+        return
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    limits, used = Quota.of(user).limits(), usage(user)
     over = [
-        f"{LABELS[key]}: {used[key]} in use + {wanted[key]} > {limits[key]}"
-        for key in limits
-        if used[key] + wanted[key] > limits[key]
+        f"{LABELS[key]}: {used[key]} in use + {more} > {limits[key]}"
+        for key, more in wanted.items()
+        if used[key] + more > limits[key]
     ]
     if over:
-        raise QuotaExceeded("This launch would exceed your quota (" + "; ".join(over) + ").")
+        raise QuotaExceeded(f"{what} would exceed your quota (" + "; ".join(over) + ").")
 
 
-LABELS = {"instances": "instances", "vcpus": "vCPUs", "ram_mb": "RAM (MiB)"}
+LABELS = {
+    "instances": "instances",
+    "vcpus": "vCPUs",
+    "ram_mb": "RAM (MiB)",
+    "volumes": "volumes",
+    "volume_gib": "volume size (GiB)",
+}
 
 
 def launch(user, count=1, **fields):

@@ -1,6 +1,22 @@
-"""The storage pools of each node, as its last successful probe listed them."""
+"""The storage pools of each node, as its last successful probe listed them, and volumes."""
 
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from nodes.choices import VolumeStatus
+from nodes.ids import ec2_id_validator, new_ec2_id
+from nodes.querysets import VisibleQuerySet
+from nodes.validators import validate_xml_text
+
+GIB = 1 << 30
+MAX_SIZE_GIB = 16384  # EC2's largest volume (16 TiB)
+# The states of a volume with an instance: attached, or on its way in or out.
+ATTACHED = (VolumeStatus.ATTACHING, VolumeStatus.IN_USE, VolumeStatus.DETACHING)
+# Those in which the instance's domain, rendered, holds it.
+RENDERED = (VolumeStatus.ATTACHING, VolumeStatus.IN_USE)
 
 
 class StoragePool(models.Model):
@@ -27,3 +43,87 @@ class StoragePool(models.Model):
 
     def __str__(self):
         return f"{self.name} on {self.node_id}"
+
+
+class Volume(models.Model):
+    """A disk of its own on one node's pool kumo-volumes: it outlives the instances it is
+    attached to, and the guest finds it by its id (its disk serial, seed 001)."""
+
+    MEMBER_VISIBILITY = "own"
+    POOL = "kumo-volumes"
+
+    ec2_id = models.CharField(
+        "id", max_length=12, unique=True, editable=False, validators=[ec2_id_validator("vol")]
+    )
+    name = models.CharField(max_length=255, blank=True, validators=[validate_xml_text])
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="volumes"
+    )
+    node = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, related_name="volumes")
+    size_gib = models.PositiveIntegerField(
+        "size (GiB)", validators=[MinValueValidator(1), MaxValueValidator(MAX_SIZE_GIB)]
+    )
+    status = models.CharField(max_length=12, choices=VolumeStatus, default=VolumeStatus.CREATING)
+    instance = models.ForeignKey(
+        "nodes.Instance",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="volumes",
+        help_text="The instance it is attached to (or on its way to or from).",
+    )
+    device = models.CharField(
+        max_length=8, blank=True, help_text="Its virtio device name in that instance (vdc …)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=VolumeStatus.values), name="volume_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(instance__isnull=True) | Q(status__in=ATTACHED),
+                name="volume_attached_only_when_in_use",
+            ),
+            models.UniqueConstraint(
+                fields=["instance", "device"],
+                condition=Q(instance__isnull=False),
+                name="volume_one_per_device",
+            ),
+        ]
+        indexes = [models.Index(fields=["status"], name="volume_status_idx")]
+
+    def __str__(self):
+        return self.ec2_id
+
+    def save(self, *args, **kwargs):
+        if not self.ec2_id:
+            self.ec2_id = new_ec2_id("vol", Volume)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("storage:volume_detail", args=[self.ec2_id])
+
+    @property
+    def file_name(self):
+        return f"{self.ec2_id}.qcow2"
+
+    @property
+    def path(self):
+        """Its file on its node."""
+        return f"{self.node.volumes_path}/{self.file_name}"
+
+    @property
+    def guest_path(self):
+        """Where a Linux guest finds it, whatever device name its kernel gave it (seed 001);
+        QEMU passes on at most 20 characters of a serial, and vol- ids are 12."""
+        return f"/dev/disk/by-id/virtio-{self.ec2_id}" if self.instance_id else ""
+
+    @property
+    def size_bytes(self):
+        return self.size_gib * GIB

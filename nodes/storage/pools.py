@@ -3,9 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from nodes.storage.models import StoragePool
-
-GIB = 1 << 30
+from nodes.storage.models import GIB, StoragePool
 
 
 @transaction.atomic

@@ -1,14 +1,21 @@
-"""The storage app's API endpoints, under /api/v1/ beside the core's."""
+"""The storage app's pages, and its API endpoints under /api/v1/ beside the core's."""
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from nodes.storage import api
+from nodes.storage import api, views
 
 app_name = "storage"
 
-# DRF authenticates API requests itself and answers 401 in JSON (nodes/api/urls.py).
 urlpatterns = [
+    path("volumes/", views.VolumeList.as_view(), name="volume_list"),
+    path("volumes/new/", views.volume_create, name="volume_create"),
+    path("volumes/<str:key>/", views.VolumeDetail.as_view(), name="volume_detail"),
+    path("volumes/<str:key>/live/", views.VolumeLive.as_view(), name="volume_live"),
+    path("volumes/<str:key>/attach/", views.volume_attach, name="volume_attach"),
+    path("volumes/<str:key>/detach/", views.volume_detach, name="volume_detach"),
+    path("volumes/<str:key>/delete/", views.volume_delete, name="volume_delete"),
+    # DRF authenticates API requests itself and answers 401 in JSON (nodes/api/urls.py).
     path(
         "api/v1/nodes/<str:name>/pools/",
         login_not_required(api.NodePools.as_view()),

@@ -179,20 +179,20 @@ class ActionList(InventoryListView):
     columns = [
         Column("#", "pk", link=True),
         Column("Action", "get_kind_display"),
-        Column("Instance", "instance.ec2_id"),
+        Column("On", "subject"),
         Column("Status", "status", badge=True),
         Column("By", "owner"),
         Column("Requested", "created_at"),
         Column("Finished", "finished_at"),
         Column("Error", "error"),
     ]
-    search_fields = ["instance__ec2_id", "instance__name", "error"]
+    search_fields = ["instance__ec2_id", "instance__name", "volume__ec2_id", "error"]
     filters = {"status": ActionStatus.choices, "kind": ActionKind.choices}
     empty_hint = "Every launch, start, stop, reboot … shows here with its steps and outcome."
     live_refresh = True
 
     def get_queryset(self):
-        return super().get_queryset().select_related("instance", "owner")
+        return super().get_queryset().select_related("instance", "volume", "owner")
 
 
 class ActionDetail(InventoryDetailView):
@@ -201,6 +201,7 @@ class ActionDetail(InventoryDetailView):
     fields = [
         Column("Action", "get_kind_display"),
         Column("Instance", "instance", link=True),
+        Column("Volume", "volume", link=True),
         Column("Status", "status", badge=True),
         Column("By", "owner"),
         Column("Requested", "created_at"),

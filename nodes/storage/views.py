@@ -1,0 +1,121 @@
+"""Volume pages: the list, one volume with what can be done to it, creating one. Each
+change is the same operation the API calls (nodes/storage/volumes.py), with its answers."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from nodes import operations
+from nodes.choices import VolumeStatus
+from nodes.storage import volumes
+from nodes.storage.forms import AttachForm, VolumeForm
+from nodes.storage.models import Volume
+from nodes.views.base import Column, DetailFragment, InventoryDetailView, InventoryListView
+
+
+class VolumeList(InventoryListView):
+    model = Volume
+    columns = [
+        Column("Id", "ec2_id", link=True),
+        Column("Name", "name"),
+        Column("Status", "status", badge=True),
+        Column("Size (GiB)", "size_gib"),
+        Column("Node", "node"),
+        Column("Attached to", "instance"),
+        Column("Device", "device"),
+        Column("Owner", "owner"),
+    ]
+    search_fields = ["ec2_id", "name", "instance__ec2_id"]
+    filters = {"status": VolumeStatus.choices}
+    create_url_name = "storage:volume_create"
+    members_create = True
+    empty_hint = (
+        "A volume is a disk of its own: attach it to an instance on its node, and it outlives "
+        "the instance (terminating detaches it)."
+    )
+    live_refresh = True
+
+    def get_queryset(self):
+        volumes = super().get_queryset().select_related("node", "instance", "owner")
+        if self.request.GET.get("status") != VolumeStatus.DELETED:
+            volumes = volumes.exclude(status=VolumeStatus.DELETED)
+        return volumes
+
+
+class VolumeDetail(InventoryDetailView):
+    model = Volume
+    slug_field = "ec2_id"
+    fields = [
+        *VolumeList.columns[1:],
+        Column("In the guest", "guest_path"),
+        Column("Created", "created_at"),
+        Column("Deleted", "deleted_at"),
+    ]
+    extra_template = "storage/volume_actions.html"
+    live_url_name = "storage:volume_live"
+
+    def get_context_data(self, **kwargs):
+        volume = self.object
+        attach = AttachForm(volume=volume, user=self.request.user)
+        return super().get_context_data(
+            attach_form=attach if volume.status == VolumeStatus.AVAILABLE else None,
+            actions=volume.actions.select_related("instance")[:10],
+            **kwargs,
+        )
+
+
+class VolumeLive(DetailFragment, VolumeDetail):
+    pass
+
+
+def volume_create(request):
+    form = VolumeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            volume, _ = volumes.create_volume(
+                request.user, data["node"], data["size_gib"], data["name"]
+            )
+        except operations.Refused as error:
+            form.add_error("size_gib" if error.field == "size_gib" else None, error.message)
+        else:
+            messages.info(request, f"Creating {volume.ec2_id} on {volume.node}.")
+            return redirect(volume)
+    context = {"form": form, "title": "New volume", "submit_label": "Create the volume"}
+    return render(request, "nodes/object_form.html", context)
+
+
+def visible_volume(request, key):
+    return get_object_or_404(Volume.objects.for_user(request.user), ec2_id=key)
+
+
+@require_POST
+def volume_attach(request, key):
+    volume = visible_volume(request, key)
+    form = AttachForm(request.POST, volume=volume, user=request.user)
+    if not form.is_valid():
+        messages.error(request, "Choose a running or stopped instance on the volume's node.")
+        return redirect(volume)
+    instance = form.cleaned_data["instance"]
+    return started(request, volume, volumes.attach_volume, instance, request.user)
+
+
+@require_POST
+def volume_detach(request, key):
+    return started(request, visible_volume(request, key), volumes.detach_volume, request.user)
+
+
+@require_POST
+def volume_delete(request, key):
+    return started(request, visible_volume(request, key), volumes.delete_volume, request.user)
+
+
+def started(request, volume, operation, *args):
+    """Start operation(volume, *args) and say so, or say why not, on the volume's page."""
+    try:
+        action = operation(volume, *args)
+    except operations.Refused as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, f"{action.get_kind_display()} {volume.ec2_id}: queued.")
+    return redirect(volume)

@@ -1,0 +1,127 @@
+"""Volumes: creating, attaching, detaching and deleting them. Each is a queued action whose
+claim is a compare-and-set on the volume's status (states.VOLUME_FROM → VOLUME_TASK) and,
+for attach and detach, on its instance's task as for any instance action (DESIGN.md §4).
+The runners are nodes/storage/runners.py."""
+
+from django.db import transaction
+
+from nodes import states
+from nodes.choices import ActionKind, DomainType, VmState
+from nodes.models import Instance, Node
+from nodes.operations import (
+    ActionRefused,
+    NoRoom,
+    check_within_quota,
+    claim,
+    queue_action,
+    require_queue,
+)
+from nodes.storage.models import ATTACHED, Volume
+from nodes.storage.pools import lacks_room
+
+# vda is the root disk and vdb the ephemeral one; the config drive is on another bus (hdc).
+DEVICE_LETTERS = "cdefghijklmnopqrstuvwxyz"
+
+
+def nodes_for_volumes(user):
+    """Where user may make volumes: any node for admins; for members, the nodes their
+    instances are on (members see no nodes otherwise)."""
+    if user.is_staff:
+        return Node.objects.all()
+    live = Instance.objects.for_user(user).exclude(vm_state=VmState.DELETED)
+    return Node.objects.filter(pk__in=live.values("node"))
+
+
+def create_volume(user, node, size_gib, name=""):
+    """Start making a blank volume of size_gib on node for user: (the volume, the action),
+    or Refused with nothing written."""
+    refuse_without_room(node, size_gib * (1 << 30))
+    require_queue()
+    with transaction.atomic():
+        check_within_quota(user, {"volumes": 1, "volume_gib": size_gib}, "This volume")
+        volume = Volume.objects.create(owner=user, node=node, size_gib=size_gib, name=name)
+        return volume, queue_action(None, ActionKind.CREATE_VOLUME, user, volume=volume)
+
+
+def refuse_without_room(node, needed_bytes):
+    """NoRoom when node's volume pool, as last probed, has less room than needed_bytes (the
+    create action checks again on the node)."""
+    pool = node.storage_pools.filter(name=Volume.POOL).first()
+    why = pool and lacks_room(pool, needed_bytes)
+    if why:
+        raise NoRoom(f"{node.name} cannot hold this volume: {why}.", field="size_gib")
+
+
+def delete_volume(volume, user):
+    """Start deleting volume (free, or failed); the action, or ActionRefused."""
+    require_queue()
+    with transaction.atomic():
+        claim_volume(volume, ActionKind.DELETE_VOLUME)
+        return queue_action(None, ActionKind.DELETE_VOLUME, user, volume=volume)
+
+
+def attach_volume(volume, instance, user):
+    """Start attaching volume to instance (running or stopped, on the volume's node) as its
+    next free device; the action, or ActionRefused with nothing written."""
+    if instance.node_id != volume.node_id:
+        where = instance.node.name if instance.node_id else "no node yet"
+        raise ActionRefused(
+            f"{volume.ec2_id} is on node {volume.node.name} and {instance.ec2_id} on {where}: "
+            "a volume attaches only to an instance on its node.",
+            field="instance",
+        )
+    if volume.node.domain_type == DomainType.TEST:
+        raise ActionRefused("libvirt's test driver cannot attach disks: use a QEMU or KVM node.")
+    require_queue()
+    with transaction.atomic():
+        claim_instance(instance, ActionKind.ATTACH_VOLUME)
+        claim_volume(
+            volume, ActionKind.ATTACH_VOLUME, instance=instance, device=free_device(instance)
+        )
+        return queue_action(instance, ActionKind.ATTACH_VOLUME, user, volume=volume)
+
+
+def detach_volume(volume, user):
+    """Start detaching volume from its instance; the action, or ActionRefused."""
+    if volume.instance is None:
+        raise ActionRefused(f"{volume.ec2_id} is not attached to an instance.")
+    require_queue()
+    with transaction.atomic():
+        claim_instance(volume.instance, ActionKind.DETACH_VOLUME)
+        claim_volume(volume, ActionKind.DETACH_VOLUME)
+        return queue_action(volume.instance, ActionKind.DETACH_VOLUME, user, volume=volume)
+
+
+def claim_instance(instance, kind):
+    if not claim(instance, kind):
+        instance.refresh_from_db(fields=["vm_state", "task_state"])
+        raise ActionRefused(states.refusal(instance, kind))
+
+
+def claim_volume(volume, kind, **fields):
+    """The compare-and-set on the volume (within the caller's transaction: a refusal undoes
+    the instance's claim too)."""
+    rows = Volume.objects.filter(pk=volume.pk, status__in=states.VOLUME_FROM[kind])
+    if rows.update(status=states.VOLUME_TASK[kind], **fields) != 1:
+        volume.refresh_from_db(fields=["status", "instance"])
+        raise ActionRefused(refusal(volume, kind))
+
+
+def refusal(volume, kind):
+    """Why kind may not start on volume now, in words for a 409."""
+    if volume.status == "in-use" and kind != ActionKind.DETACH_VOLUME:
+        return f"{volume.ec2_id} is in use by {volume.instance}: detach it first."
+    if volume.status == "deleted":
+        return f"{volume.ec2_id} is deleted."
+    allowed = " or ".join(sorted(states.VOLUME_FROM[kind]))
+    label = ActionKind(kind).label.lower().replace(" a volume", "")
+    return f"Cannot {label} {volume.ec2_id} while it is {volume.status} (only when {allowed})."
+
+
+def free_device(instance):
+    """The first virtio device name none of instance's volumes has."""
+    taken = set(instance.volumes.filter(status__in=ATTACHED).values_list("device", flat=True))
+    for letter in DEVICE_LETTERS:
+        if f"vd{letter}" not in taken:
+            return f"vd{letter}"
+    raise ActionRefused(f"{instance.ec2_id} has no free device name left.")

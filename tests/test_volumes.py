@@ -1,0 +1,215 @@
+"""Volumes on the test driver's daemon: their bookkeeping through the API (create, delete,
+the refusals, quotas) and in instance.xml; attaching is on QEMU (test_volumes_qemu.py)."""
+
+import pytest
+from lxml import etree
+
+from nodes.choices import ActionKind, VmState, VolumeStatus
+from nodes.domainxml import pipeline
+from nodes.libvirt import Hypervisor
+from nodes.models import Action, Quota
+from nodes.probing import probe_and_record
+from nodes.storage.models import StoragePool, Volume
+
+pytestmark = pytest.mark.django_db(transaction=True)
+GIB = 1 << 30
+
+
+def create(api, user, node, size_gib=1, name="data"):
+    api.force_authenticate(user)
+    body = {"name": name, "size_gib": size_gib, "node": node.name}
+    return api.post("/api/v1/volumes/", body, format="json")
+
+
+def test_a_volume_is_made_on_the_nodes_volume_pool(api, admin, sim_node, queue, run_jobs):
+    response = create(api, admin, sim_node, size_gib=2)
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert body["volume"]["status"] == "creating" and body["volume"]["id"].startswith("vol-")
+    assert body["action"]["action"] == "create_volume" and body["action"]["volume"]
+    run_jobs()
+    volume = Volume.objects.get(ec2_id=body["volume"]["id"])
+    assert volume.status == VolumeStatus.AVAILABLE, Action.objects.get(volume=volume).error
+    with Hypervisor(sim_node.endpoint(), 10) as hypervisor:
+        pool = hypervisor.connection.storagePoolLookupByName(Volume.POOL)
+        assert pool.storageVolLookupByName(volume.file_name).info()[1] == 2 * GIB
+
+
+def test_a_deleted_volume_leaves_the_node_and_the_list(api, admin, sim_node, queue, run_jobs):
+    volume_id = create(api, admin, sim_node).json()["volume"]["id"]
+    run_jobs()
+    response = api.delete(f"/api/v1/volumes/{volume_id}/")
+    assert response.status_code == 202 and response.json()["volume"]["status"] == "deleting"
+    run_jobs()
+    volume = Volume.objects.get(ec2_id=volume_id)
+    assert volume.status == VolumeStatus.DELETED and volume.deleted_at
+    assert volume_id not in [v["id"] for v in api.get("/api/v1/volumes/").json()["results"]]
+    with Hypervisor(sim_node.endpoint(), 10) as hypervisor:
+        pool = hypervisor.connection.storagePoolLookupByName(Volume.POOL)
+        assert volume.file_name not in pool.listVolumes()
+
+
+def test_a_volume_bigger_than_the_pools_room_is_refused_with_the_figures(
+    api, admin, sim_node, queue
+):
+    probe_and_record(sim_node)
+    room = {"capacity_bytes": 10 * GIB, "allocation_bytes": 7 * GIB, "available_bytes": 3 * GIB}
+    StoragePool.objects.update_or_create(
+        node=sim_node,
+        name=Volume.POOL,
+        defaults={"type": "dir", "active": True, "seen_at": sim_node.last_seen, **room},
+    )
+    response = create(api, admin, sim_node, size_gib=4)
+    assert response.status_code == 409
+    assert "3.0 GiB free, 4.0 GiB are needed" in response.json()["size_gib"][0]
+    assert not Volume.objects.exists()
+
+
+def test_the_node_refuses_a_volume_it_has_no_room_for(api, admin, sim_node, queue, run_jobs):
+    """The probe's figure may be old: the create action checks the pool itself."""
+    volume_id = create(api, admin, sim_node, size_gib=500).json()["volume"]["id"]  # pool: 100
+    run_jobs()
+    volume = Volume.objects.get(ec2_id=volume_id)
+    assert volume.status == VolumeStatus.ERROR
+    assert "the volume needs 500 GiB" in volume.actions.get().error
+
+
+def test_a_member_creates_volumes_only_within_the_quota(api, member_a, world, queue):
+    Quota.objects.create(user=member_a, volumes=1, volume_gib=5)
+    response = create(api, member_a, world["instance_a"].node, size_gib=6)
+    assert response.status_code == 400
+    assert "volume size (GiB): 0 in use + 6 > 5" in response.json()["quota"][0]
+    assert create(api, member_a, world["instance_a"].node).status_code == 202
+    response = create(api, member_a, world["instance_a"].node)
+    assert "volumes: 1 in use + 1 > 1" in response.json()["quota"][0]
+
+
+def test_a_member_may_place_volumes_only_where_their_instances_run(
+    api, member_a, world, sim_node, queue
+):
+    world["instance_a"].node = None
+    world["instance_a"].save()
+    response = create(api, member_a, sim_node)
+    assert response.status_code == 400 and "node" in response.json()
+
+
+def test_an_attached_volume_cannot_be_deleted(api, admin, world, queue):
+    instance = world["instance_a"]
+    volume = Volume.objects.create(
+        owner=admin,
+        node=instance.node,
+        size_gib=1,
+        status="in-use",
+        instance=instance,
+        device="vdc",
+    )
+    api.force_authenticate(admin)
+    response = api.delete(f"/api/v1/volumes/{volume.ec2_id}/")
+    assert response.status_code == 409
+    assert response.json()["detail"] == f"{volume.ec2_id} is in use by {instance}: detach it first."
+
+
+def test_a_volume_attaches_only_to_an_instance_on_its_node(api, admin, world, local_node, queue):
+    volume = Volume.objects.create(owner=admin, node=local_node, size_gib=1, status="available")
+    api.force_authenticate(admin)
+    body = {"instance": world["instance_a"].ec2_id}
+    response = api.post(f"/api/v1/volumes/{volume.ec2_id}/attach/", body, format="json")
+    assert response.status_code == 409
+    assert "a volume attaches only to an instance on its node" in response.json()["instance"][0]
+
+
+def test_a_volume_in_use_cannot_be_attached_again(api, admin, world, queue, local_node):
+    first, second = world["instance_a"], world["instance_b"]
+    for instance in (first, second):
+        instance.node, instance.vm_state = local_node, VmState.STOPPED
+        instance.save()
+    volume = Volume.objects.create(
+        owner=admin, node=local_node, size_gib=1, status="in-use", instance=first, device="vdc"
+    )
+    api.force_authenticate(admin)
+    body = {"instance": second.ec2_id}
+    response = api.post(f"/api/v1/volumes/{volume.ec2_id}/attach/", body, format="json")
+    assert response.status_code == 409
+    assert "is in use by" in response.json()["detail"]
+    second.refresh_from_db()
+    assert second.task_state is None  # the instance's claim was undone with the volume's
+
+
+def test_detaching_a_volume_that_is_not_attached_is_refused(api, admin, sim_node, queue):
+    volume = Volume.objects.create(owner=admin, node=sim_node, size_gib=1, status="available")
+    api.force_authenticate(admin)
+    response = api.post(f"/api/v1/volumes/{volume.ec2_id}/detach/")
+    assert response.status_code == 409
+    assert response.json()["detail"] == f"{volume.ec2_id} is not attached to an instance."
+
+
+def test_the_test_driver_refuses_attaching_before_anything_is_queued(api, admin, world, queue):
+    instance = world["instance_a"]
+    volume = Volume.objects.create(owner=admin, node=instance.node, size_gib=1, status="available")
+    api.force_authenticate(admin)
+    body = {"instance": instance.ec2_id}
+    response = api.post(f"/api/v1/volumes/{volume.ec2_id}/attach/", body, format="json")
+    assert response.status_code == 409 and "test driver cannot attach" in response.json()["detail"]
+    assert not Action.objects.filter(kind=ActionKind.ATTACH_VOLUME).exists()
+
+
+def test_a_member_sees_only_their_volumes(api, member_a, member_b, sim_node):
+    mine = Volume.objects.create(owner=member_a, node=sim_node, size_gib=1, status="available")
+    theirs = Volume.objects.create(owner=member_b, node=sim_node, size_gib=1, status="available")
+    api.force_authenticate(member_a)
+    listed = [v["id"] for v in api.get("/api/v1/volumes/").json()["results"]]
+    assert listed == [mine.ec2_id]
+    assert api.get(f"/api/v1/volumes/{theirs.ec2_id}/").status_code == 404
+
+
+def test_attached_volumes_are_in_instance_xml_as_eucalyptus_writes_them(admin, world):
+    instance = world["instance_a"]
+    volume = Volume.objects.create(
+        owner=admin,
+        node=instance.node,
+        size_gib=1,
+        status="in-use",
+        instance=instance,
+        device="vdc",
+    )
+    document = etree.fromstring(pipeline.instance_xml(instance))
+    [entry] = document.findall("volumes/volume")
+    assert entry.get("id") == volume.ec2_id and entry.get("localDev") == "vdc"
+    disk = entry.find("diskPath")
+    assert disk.text == f"{instance.node.volumes_path}/{volume.ec2_id}.qcow2"
+    assert disk.get("serial") == volume.ec2_id and disk.get("targetDeviceNameVirtio") == "vdc"
+
+
+def test_the_default_rule_renders_an_attached_volume_with_its_serial(admin, world):
+    instance = world["instance_a"]
+    volume = Volume.objects.create(
+        owner=admin,
+        node=instance.node,
+        size_gib=1,
+        status="in-use",
+        instance=instance,
+        device="vdc",
+    )
+    domain = etree.fromstring(pipeline.render(instance).domain_text.encode())
+    [disk] = [d for d in domain.iterfind("devices/disk") if d.findtext("serial") == volume.ec2_id]
+    assert disk.find("target").get("dev") == "vdc"
+    assert disk.find("source").get("file").endswith(f"/{volume.ec2_id}.qcow2")
+
+
+def test_terminate_leaves_the_instances_volumes_available(api, admin, world, queue, run_jobs):
+    instance = world["instance_a"]
+    instance.vm_state = VmState.STOPPED
+    instance.save()
+    volume = Volume.objects.create(
+        owner=admin,
+        node=instance.node,
+        size_gib=1,
+        status="in-use",
+        instance=instance,
+        device="vdc",
+    )
+    api.force_authenticate(admin)
+    api.post(f"/api/v1/instances/{instance.ec2_id}/actions/", {"action": "terminate"})
+    run_jobs()
+    volume.refresh_from_db()
+    assert (volume.status, volume.instance, volume.device) == ("available", None, "")
