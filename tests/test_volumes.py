@@ -1,7 +1,10 @@
 """Volumes on the test driver's daemon: their bookkeeping through the API (create, delete,
 the refusals, quotas) and in instance.xml; attaching is on QEMU (test_volumes_qemu.py)."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from lxml import etree
 
 from nodes.choices import ActionKind, VmState, VolumeStatus
@@ -9,7 +12,9 @@ from nodes.domainxml import pipeline
 from nodes.libvirt import Hypervisor
 from nodes.models import Action, Quota
 from nodes.probing import probe_and_record
+from nodes.storage import volumes
 from nodes.storage.models import StoragePool, Volume
+from nodes.watcher import recover_stale_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GIB = 1 << 30
@@ -213,3 +218,29 @@ def test_terminate_leaves_the_instances_volumes_available(api, admin, world, que
     run_jobs()
     volume.refresh_from_db()
     assert (volume.status, volume.instance, volume.device) == ("available", None, "")
+
+
+def test_a_volume_whose_job_was_lost_is_given_back_by_the_watcher(api, admin, sim_node, queue):
+    volume_id = create(api, admin, sim_node).json()["volume"]["id"]
+    queue.empty()  # as if Redis had lost the job a while ago
+    action = Action.objects.get(volume__ec2_id=volume_id)
+    Action.objects.filter(pk=action.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    recover_stale_actions()
+    action.refresh_from_db()
+    assert action.status == "failed"
+    assert Volume.objects.get(ec2_id=volume_id).status == VolumeStatus.ERROR  # to delete
+
+
+def test_a_failed_attach_leaves_both_free(admin, world, local_node, queue, run_jobs):
+    instance = world["instance_a"]
+    instance.node, instance.vm_state = local_node, VmState.STOPPED
+    instance.save()  # the database says stopped; the node has no such domain
+    volume = Volume.objects.create(owner=admin, node=local_node, size_gib=1, status="available")
+    action = volumes.attach_volume(volume, instance, admin)
+    run_jobs()
+    action.refresh_from_db()
+    volume.refresh_from_db()
+    instance.refresh_from_db()
+    assert action.status == "failed" and "no domain" in action.error
+    assert (volume.status, volume.instance, volume.device) == ("available", None, "")
+    assert instance.task_state is None
