@@ -25,6 +25,7 @@ from tests.conftest import wait_for
 from tests.domain_facts import BY_DOMAIN_TYPE
 from tests.libvirtd import FIRST, NETWORK
 from tests.test_domainxml import render
+from tests.test_volumes import shipped_before_volumes
 
 AGENT_CHANNEL = (
     "          <!-- The QEMU guest agent's channel: through it, Kumo reads the guest's addresses. -->\n"
@@ -43,7 +44,7 @@ BALLOON_BEFORE = '          <memballoon model="virtio"/>\n'
 
 def shipped_before():
     """The default stylesheet as 0008_default_rule shipped it."""
-    shipped = pipeline.shipped_default_text()
+    shipped = shipped_before_volumes()
     return shipped.replace(AGENT_CHANNEL, "").replace(BALLOON_STATISTICS, BALLOON_BEFORE)
 
 

@@ -80,8 +80,9 @@ def test_deactivating_ends_logins_the_api_token_and_consoles(admin_client, world
 
 
 def test_an_admin_sets_a_members_own_quota_and_takes_it_back(admin_client, member_a):
-    admin_client.post("/users/bob/quota/", {"instances": 2, "vcpus": 4, "ram_mb": 1024})
-    assert Quota.of(member_a).limits() == {"instances": 2, "vcpus": 4, "ram_mb": 1024}
+    limits = {"instances": 2, "vcpus": 4, "ram_mb": 1024, "volumes": 3, "volume_gib": 30}
+    admin_client.post("/users/bob/quota/", limits)
+    assert Quota.of(member_a).limits() == limits
     page = admin_client.get("/users/bob/").content.decode()
     assert "its own" in page and "Use the defaults again" in page
     response = admin_client.post("/users/bob/quota/", {"instances": -1}, follow=True)
@@ -91,8 +92,9 @@ def test_an_admin_sets_a_members_own_quota_and_takes_it_back(admin_client, membe
 
 
 def test_an_admin_changes_the_default_quota(admin_client, member_a):
-    admin_client.post("/quotas/", {"instances": 5, "vcpus": 6, "ram_mb": 2048})
-    assert Quota.of(member_a).limits() == {"instances": 5, "vcpus": 6, "ram_mb": 2048}
+    limits = {"instances": 5, "vcpus": 6, "ram_mb": 2048, "volumes": 7, "volume_gib": 70}
+    admin_client.post("/quotas/", limits)
+    assert Quota.of(member_a).limits() == limits
 
 
 def test_the_api_drops_an_own_quota_and_sets_the_defaults(api, admin, member_a):
@@ -101,7 +103,13 @@ def test_the_api_drops_an_own_quota_and_sets_the_defaults(api, admin, member_a):
     body = api.delete("/api/v1/quotas/bob/").json()
     assert body["override"] is False
     defaults = api.patch("/api/v1/quota-defaults/", {"vcpus": 8}, format="json").json()
-    assert defaults == {"instances": 10, "vcpus": 8, "ram_mb": 20480}
+    assert defaults == {
+        "instances": 10,
+        "vcpus": 8,
+        "ram_mb": 20480,
+        "volumes": 10,
+        "volume_gib": 100,
+    }
     assert api.get("/api/v1/quota/").json()["limited"] is False
 
 
