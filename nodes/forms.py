@@ -8,11 +8,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from nodes import keys
-from nodes.choices import AuthMethod, DomainType, ImageKind
+from nodes.choices import AuthMethod, DomainType, ImageKind, VolumeStatus
 from nodes.domainxml.chain import Stage, compile_problems
 from nodes.models import Cluster, Image, InstanceType, Keypair, Node, Quota, Rule
 from nodes.models.rules import SCOPE_TARGETS, TARGET_IDS, scope_errors
 from nodes.operations import MAX_USER_DATA, LaunchInvalid, encoded_user_data, launch_cluster
+from nodes.storage.models import MAX_SIZE_GIB, Volume
 from nodes.validators import validate_name, validate_xml_text
 
 
@@ -243,9 +244,27 @@ class LaunchForm(forms.Form):
         required=False,
         help_text="Admins may pin the node; otherwise the cluster's policy picks one.",
     )
+    volumes = forms.ModelMultipleChoiceField(
+        queryset=Volume.objects.none(),
+        to_field_name="ec2_id",
+        required=False,
+        label="Attach volumes",
+        help_text="Available volumes of yours, attached from the first boot (vdc, vdd …); the "
+        "instance goes to their node.",
+    )
+    new_volume_gib = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_SIZE_GIB,
+        label="New blank volume (GiB)",
+        help_text="Made on the instance's node and attached after the volumes above; it "
+        "outlives the instance.",
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        own = Volume.objects.for_user(user).filter(owner=user, status=VolumeStatus.AVAILABLE)
+        self.fields["volumes"].queryset = own
         images = Image.objects.for_user(user).available()
         self.fields["image"].queryset = images.filter(kind=ImageKind.MACHINE)
         self.fields["kernel"].queryset = images.filter(kind=ImageKind.KERNEL)
@@ -280,6 +299,10 @@ class LaunchForm(forms.Form):
             data["cluster"] = launch_cluster(data.get("cluster"), data.get("node"))
         except LaunchInvalid as error:
             self.add_error(error.field if error.field in self.fields else None, str(error))
+        blank = data.pop("new_volume_gib", None)
+        data["volumes"] = [*data.get("volumes", []), *([blank] if blank else [])]
+        if data["volumes"] and data.get("count") != 1:
+            self.add_error("count", "Volumes attach to one instance: launch 1.")
         return data
 
 

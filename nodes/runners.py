@@ -42,6 +42,7 @@ from nodes.metrics.models import RenderCount
 from nodes.models import Image, Instance
 from nodes.placement import place
 from nodes.states import RESULT, TASK_FOR, VM_STATE_FOR_POWER
+from nodes.storage.models import Volume, free_volumes
 
 GIB = 1 << 30
 PREEMPTED = "Another action took this instance over (terminate or reset state)."
@@ -115,8 +116,25 @@ def launch(run):
         if node.domain_type != "test":  # the test driver has no volume upload
             with run.step("Prepare the disks"):
                 prepare_disks(run, Storage(hypervisor))
+        blank = instance.volumes.filter(status=VolumeStatus.CREATING)
+        if blank.exists():
+            with run.step("Create the new volumes"):
+                create_launch_volumes(run, Storage(hypervisor), blank)
         define_and_start(run, hypervisor)
-    run.finish(PowerState.RUNNING, launched_at=timezone.now())
+    with transaction.atomic():
+        instance.volumes.filter(status=VolumeStatus.ATTACHING).update(status=VolumeStatus.IN_USE)
+        run.finish(PowerState.RUNNING, launched_at=timezone.now())
+
+
+def create_launch_volumes(run, storage, blank):
+    """The blank volumes asked for at launch, on the node placement chose, each then on its
+    way in (attaching) with the domain."""
+    node = run.instance.node
+    for volume in blank:
+        Volume.objects.filter(pk=volume.pk).update(node=node)
+        storage.create_blank(Volume.POOL, node.volumes_path, volume.file_name, volume.size_bytes)
+        Volume.objects.filter(pk=volume.pk).update(status=VolumeStatus.ATTACHING)
+        run.beat()
 
 
 def prepare_disks(run, storage):
@@ -296,28 +314,49 @@ def delete_snapshot(run):
 
 
 def create_image(run):
-    """Copy the stopped instance's root disk, flattened, into the image the action names,
-    on the console host; the image becomes available only once its file is whole."""
-    image, instance = run.action.image, run.instance
-    copy_name = Path(image.location).name
+    """Copy the stopped instance's root disk (or the volume the action names), flattened,
+    into the image the action names, on the console host; the image becomes available only
+    once its file is whole."""
+    image, volume = run.action.image, run.action.volume
+    if volume is not None:
+        pool, source = Volume.POOL, volume.file_name
+    else:
+        pool, source = run.instance.pool_name, Instance.ROOT_DISK
+    size, capacity = copy_into_image(run, pool, source)
+    with transaction.atomic():  # a take-over now leaves the image pending, then discarded
+        Image.objects.filter(pk=image.pk).update(
+            status=ImageStatus.AVAILABLE, size_bytes=size, virtual_size_bytes=capacity
+        )
+        if run.instance is not None:
+            run.finish(PowerState.SHUTOFF)
+
+
+def copy_into_image(run, pool_name, source):
+    """source of the node's pool, flattened, as the action's image's file on the console
+    host: (its size, the capacity its guest sees) in bytes."""
+    image = run.action.image
     with run.hypervisor() as hypervisor:
         storage = Storage(hypervisor)
-        pool = storage.existing_pool(instance.pool_name)
-        with run.step("Copy the root disk, flattened"):
-            leftovers = f"{IMAGE_ID_PREFIX[ImageKind.MACHINE]}-"  # copies of a killed worker
-            storage.delete_volumes(pool, prefix=leftovers)
-            copy = while_beating(run, storage.flattened_copy, pool, Instance.ROOT_DISK, copy_name)
+        pool = storage.existing_pool(pool_name)
+        with run.step(f"Copy {source}, flattened"):
+            delete_leftover_copies(storage, pool)
+            copy_name = Path(image.location).name
+            copy = while_beating(run, storage.flattened_copy, pool, source, copy_name)
         try:
             capacity, _ = storage.sizes(copy)
             size = download_image(run, storage, copy, image)
         finally:
             storage.delete_volume(copy, quietly=True)
     Path(image.partial_location).rename(image.location)
-    with transaction.atomic():  # a take-over now leaves the image pending, then discarded
-        Image.objects.filter(pk=image.pk).update(
-            status=ImageStatus.AVAILABLE, size_bytes=size, virtual_size_bytes=capacity
-        )
-        run.finish(PowerState.SHUTOFF)
+    return size, capacity
+
+
+def delete_leftover_copies(storage, pool):
+    """Copies a killed worker left in pool: those of images no longer pending (a copy being
+    made for another image, in a pool volumes share, stays)."""
+    pending = Image.objects.filter(status=ImageStatus.PENDING).values_list("location", flat=True)
+    prefix = f"{IMAGE_ID_PREFIX[ImageKind.MACHINE]}-"
+    storage.delete_volumes(pool, prefix, keep={Path(location).name for location in pending})
 
 
 def while_beating(run, call, *args):
@@ -368,7 +407,7 @@ def terminate(run):
             with run.step("Delete the instance's disks"):
                 Storage(hypervisor).delete_pool(instance.pool_name)
     instance.snapshots.all().delete()  # gone with the domain and its disks
-    instance.volumes.update(status=VolumeStatus.AVAILABLE, device="", instance=None)  # kept
+    free_volumes(instance)  # they outlive it
     run.finish(PowerState.NOSTATE, terminated_at=timezone.now())
 
 

@@ -94,6 +94,9 @@ VOLUME_TASK = {
     ActionKind.ATTACH_VOLUME: VolumeStatus.ATTACHING,
     ActionKind.DETACH_VOLUME: VolumeStatus.DETACHING,
 }
+# Actions that copy a volume: while one is unfinished, the volume is neither attached nor
+# deleted.
+READS_VOLUME = {ActionKind.CREATE_IMAGE}
 VOLUME_FROM = {
     ActionKind.DELETE_VOLUME: {VolumeStatus.AVAILABLE, VolumeStatus.ERROR},
     ActionKind.ATTACH_VOLUME: {VolumeStatus.AVAILABLE},

@@ -98,6 +98,10 @@ ROWS = [
     ("post", "/volumes/{volume_a}/attach/", {"instance": "{instance_a}"}, page(302, 404, 302)),
     ("post", "/volumes/{volume_a}/detach/", None, page(302, 404, 302)),
     ("post", "/volumes/{volume_a}/delete/", None, page(302, 404, 302)),
+    ("get", "/volumes/{volume_a}/image/", None, OWN),
+    ("post", "/volumes/{volume_a}/image/", {"name": "v"}, page(200, 404, 200)),  # refused
+    ("get", "/install-image/", None, EVERYONE),
+    ("post", "/install-image/", {"name": "x"}, EVERYONE),  # the form's errors
     ("get", "/keypairs/new/", None, EVERYONE),
     ("post", "/keypairs/new/", {"name": "k2", "key_type": "ed25519"}, EVERYONE),
     ("get", "/keypairs/{keypair_a}/", None, OWN),

@@ -1,16 +1,21 @@
 """Volumes on the test driver's daemon: their bookkeeping through the API (create, delete,
 the refusals, quotas) and in instance.xml; attaching is on QEMU (test_volumes_qemu.py)."""
 
+import hashlib
+import importlib
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps
+from django.db import connection
 from django.utils import timezone
 from lxml import etree
 
 from nodes.choices import ActionKind, VmState, VolumeStatus
 from nodes.domainxml import pipeline
 from nodes.libvirt import Hypervisor
-from nodes.models import Action, Quota
+from nodes.models import Action, Node, Quota
 from nodes.probing import probe_and_record
 from nodes.storage import volumes
 from nodes.storage.models import StoragePool, Volume
@@ -76,7 +81,7 @@ def test_the_node_refuses_a_volume_it_has_no_room_for(api, admin, sim_node, queu
     run_jobs()
     volume = Volume.objects.get(ec2_id=volume_id)
     assert volume.status == VolumeStatus.ERROR
-    assert "the volume needs 500 GiB" in volume.actions.get().error
+    assert "the volume needs 500.0 GiB" in volume.actions.get().error
 
 
 def test_a_member_creates_volumes_only_within_the_quota(api, member_a, world, queue):
@@ -244,3 +249,102 @@ def test_a_failed_attach_leaves_both_free(admin, world, local_node, queue, run_j
     assert action.status == "failed" and "no domain" in action.error
     assert (volume.status, volume.instance, volume.device) == ("available", None, "")
     assert instance.task_state is None
+
+
+def launch(api, user, world, **extra):
+    api.force_authenticate(user)
+    body = {"image": world["public_image"].ec2_id, "instance_type": "m1.small", **extra}
+    return api.post("/api/v1/instances/", body, format="json")
+
+
+def test_a_launch_attaches_existing_and_new_volumes_in_order(
+    api, admin, world, sim_node, queue, run_jobs
+):
+    assert probe_and_record(sim_node)
+    kept = create(api, admin, sim_node).json()["volume"]["id"]
+    run_jobs()
+    response = launch(api, admin, world, volumes=[{"id": kept}, {"size_gib": 2}])
+    assert response.status_code == 202, response.json()
+    instance_id = response.json()["instances"][0]["id"]
+    assert response.json()["instances"][0]["node"] == sim_node.name  # the volume's node
+    run_jobs()
+    launched = Action.objects.get(instance__ec2_id=instance_id)
+    assert launched.status == "succeeded", launched.error
+    attached = Volume.objects.filter(instance__ec2_id=instance_id).order_by("device")
+    assert [(v.ec2_id == kept, v.device, v.status) for v in attached] == [
+        (True, "vdc", "in-use"),
+        (False, "vdd", "in-use"),
+    ]
+    new = attached[1]
+    assert (new.size_gib, new.node, new.owner) == (2, sim_node, admin)
+    instance = new.instance
+    assert instance.vm_state == VmState.ACTIVE, instance.actions.get().error
+    assert new.ec2_id in instance.domain_xml and kept in instance.domain_xml
+
+    api.post(f"/api/v1/instances/{instance_id}/actions/", {"action": "terminate"})
+    run_jobs()
+    assert set(Volume.objects.values_list("status", flat=True)) == {"available"}
+
+
+def test_a_launch_with_volumes_is_refused_whole(api, member_a, world, sim_node, queue):
+    theirs = Volume.objects.create(owner=member_a, node=sim_node, size_gib=1, status="in-use")
+    Volume.objects.filter(pk=theirs.pk).update(status="creating")
+    response = launch(api, member_a, world, volumes=[{"id": theirs.ec2_id}])
+    assert response.status_code == 409 and "while it is creating" in response.json()["detail"]
+    response = launch(api, member_a, world, volumes=[{"size_gib": 1}], count=2)
+    assert response.status_code == 400 and "one instance" in response.json()["volumes"][0]
+    response = launch(api, member_a, world, volumes=[{"size_gib": 100}])
+    assert "volume size (GiB): 1 in use + 100 > 100" in response.json()["quota"][0]
+    response = launch(api, member_a, world, volumes=[{"id": theirs.ec2_id, "size_gib": 1}])
+    assert response.status_code == 400
+    assert Volume.objects.count() == 1 and world["instance_a"].owner.instances.count() == 1
+
+
+def test_a_failed_launch_frees_its_volumes(api, admin, world, sim_node, queue, run_jobs):
+    kept = Volume.objects.create(owner=admin, node=sim_node, size_gib=1, status="available")
+    response = launch(api, admin, world, volumes=[{"id": kept.ec2_id}, {"size_gib": 1}])
+    assert response.status_code == 202, response.json()
+    Node.objects.filter(pk=sim_node.pk).update(uri="qemu+tcp://127.0.0.1:1/system")  # down
+    run_jobs()
+    kept.refresh_from_db()
+    assert (kept.status, kept.instance) == ("available", None)
+    new = Volume.objects.exclude(pk=kept.pk).get()
+    assert (new.status, new.instance) == ("error", None)  # never made: to delete
+
+
+# The data migration that brings volumes to the default rule
+
+MIGRATION = importlib.import_module("nodes.migrations.0013_default_rule_volumes")
+VOLUMES_LINE = '        <xsl:apply-templates select="/instance/volumes/volume/diskPath"/>\n'
+
+
+def shipped_before_volumes():
+    """The default stylesheet as 0010_default_rule_guest_agent shipped it."""
+    return pipeline.shipped_default_text().replace(VOLUMES_LINE, "")
+
+
+def run_migration():
+    MIGRATION.render_volumes(apps, SimpleNamespace(connection=connection))
+
+
+def test_the_shipped_text_before_volumes_is_the_one_the_migration_knows():
+    assert VOLUMES_LINE in pipeline.shipped_default_text()
+    before = hashlib.sha256(shipped_before_volumes().encode()).hexdigest()
+    assert before == MIGRATION.PREVIOUS_SHIPPED
+
+
+def test_the_migration_brings_volumes_to_a_default_still_as_shipped(admin):
+    rule = pipeline.default_rule()
+    rule.revise(shipped_before_volumes(), None, "older Kumo")
+    run_migration()
+    rule.refresh_from_db()
+    assert rule.current.text == pipeline.shipped_default_text()
+    assert "volumes" in rule.current.message
+
+
+def test_the_migration_leaves_an_edited_default_alone(admin):
+    rule = pipeline.default_rule()
+    edited = rule.revise(shipped_before_volumes() + "<!-- mine -->\n", admin, "mine")
+    run_migration()
+    rule.refresh_from_db()
+    assert rule.current == edited

@@ -1,12 +1,16 @@
 """Volumes attached to and detached from a real QEMU (TCG) guest running the Debian installer
 kernel on a private daemon: live, with the volume id as serial, and from a stopped one."""
 
+import subprocess
+from pathlib import Path
+
 import pytest
 from lxml import etree
 
 from nodes import operations
-from nodes.choices import ActionKind, ActionStatus, VolumeStatus
+from nodes.choices import ActionKind, ActionStatus, ImageStatus, VmState, VolumeStatus
 from nodes.libvirt import Hypervisor
+from nodes.models import Action, Image, Instance
 from nodes.storage.models import Volume
 from tests.test_qemu_lifecycle import serial_log, wait_for_text
 
@@ -88,3 +92,37 @@ def test_a_volume_attached_to_a_stopped_instance_is_there_when_it_starts(
     run_jobs()
     volume.refresh_from_db()
     assert volume.status == VolumeStatus.DELETED
+
+
+def test_an_image_made_from_a_volume_holds_what_was_written_on_it(installer, admin, api, run_jobs):
+    volume = new_volume(api, run_jobs, installer.node)
+    write = ["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 4M", volume.path]
+    subprocess.run(write, check=True, capture_output=True)
+    body = {"name": "from-volume", "from_volume": volume.ec2_id, "cloud_init": False}
+    response = api.post("/api/v1/images/", body, format="json")
+    assert response.status_code == 202, response.json()
+    attach = {"instance": installer.ec2_id}
+    response = api.post(f"/api/v1/volumes/{volume.ec2_id}/attach/", attach, format="json")
+    assert response.status_code == 409 and "is being copied" in response.json()["detail"]
+    run_jobs()
+    image = Image.objects.get(name="from-volume")
+    action = image_action(image)
+    assert image.status == ImageStatus.AVAILABLE, action.error
+    assert (image.owner, image.is_public, image.cloud_init) == (admin, False, False)
+    assert image.virtual_size_bytes == 1 << 30
+
+    launch = {"image": image.ec2_id, "instance_type": "m1.small", "node": "local"}
+    response = api.post("/api/v1/instances/", launch, format="json")
+    run_jobs()
+    made = Instance.objects.get(ec2_id=response.json()["instances"][0]["id"])
+    assert made.vm_state == VmState.ACTIVE, made.actions.get().error
+    root = str(Path(made.node.instances_path, made.ec2_id, Instance.ROOT_DISK))
+    read = ["qemu-io", "-r", "-U", "-f", "qcow2", "-c", "read -P 0x5a 1M 4M", root]
+    done = subprocess.run(read, check=True, capture_output=True, text=True)
+    assert "verification failed" not in done.stdout and "read 4194304/4194304" in done.stdout
+    operations.request_action(made, ActionKind.TERMINATE, admin)
+    run_jobs()
+
+
+def image_action(image):
+    return Action.objects.get(image=image)

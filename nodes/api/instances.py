@@ -27,6 +27,8 @@ from nodes.models import (
     Keypair,
     Node,
 )
+from nodes.storage.models import MAX_SIZE_GIB, Volume
+from nodes.storage.volumes import MAX_AT_LAUNCH, launch_with_volumes
 from nodes.validators import validate_xml_text
 
 MAX_COUNT = 20
@@ -43,6 +45,25 @@ class OwnKeypair(serializers.SlugRelatedField):
     def get_queryset(self):
         user = self.context["request"].user
         return Keypair.objects.for_user(user).filter(owner=user)
+
+
+class LaunchVolume(serializers.Serializer):
+    """One volume of a launch: an existing one of yours by id, or a new blank one."""
+
+    id = VisibleChoice(
+        slug_field="ec2_id",
+        queryset=Volume.objects.all(),
+        required=False,
+        help_text="An available volume (the instance goes to its node).",
+    )
+    size_gib = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_SIZE_GIB, help_text="A new blank volume."
+    )
+
+    def validate(self, data):
+        if len(data) != 1:
+            raise serializers.ValidationError("Give either the id of a volume or a size_gib.")
+        return data.get("id") or data["size_gib"]
 
 
 class LaunchSerializer(serializers.Serializer):
@@ -76,6 +97,12 @@ class LaunchSerializer(serializers.Serializer):
     node = VisibleChoice(
         slug_field="name", queryset=Node.objects.all(), required=False, allow_null=True
     )
+    volumes = LaunchVolume(
+        many=True,
+        required=False,
+        max_length=MAX_AT_LAUNCH,
+        help_text="Attached from the first boot, in device order (vdc, vdd …); count 1 only.",
+    )
 
     def validate_user_data(self, text):
         try:
@@ -88,6 +115,8 @@ class LaunchSerializer(serializers.Serializer):
             cluster = operations.launch_cluster(data.get("cluster"), data.get("node"))
         except operations.LaunchInvalid as error:
             raise serializers.ValidationError({error.field: str(error)}) from error
+        if data.get("volumes") and data["count"] != 1:
+            raise serializers.ValidationError({"volumes": "Volumes attach to one instance."})
         return {**data, "cluster": cluster}
 
 
@@ -172,12 +201,22 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         """Launch count instances; each gets a launch action to watch."""
         launch = LaunchSerializer(data=request.data, context={"request": request})
         launch.is_valid(raise_exception=True)
+        fields = dict(launch.validated_data)
+        wanted = fields.pop("volumes", [])
         try:
-            launched = operations.launch(request.user, **launch.validated_data)
+            if wanted:
+                fields.pop("count")
+                launched = launch_with_volumes(request.user, wanted, **fields)
+            else:
+                launched = operations.launch(request.user, **fields)
         except operations.QueueUnavailable as error:
             raise QueueDown(str(error)) from error
         except operations.QuotaExceeded as error:
             raise serializers.ValidationError({"quota": [str(error)]}) from error
+        except operations.LaunchInvalid as error:
+            raise serializers.ValidationError({error.field: [str(error)]}) from error
+        except operations.Refused as error:
+            raise refused(error) from error
         return Response(
             {
                 "instances": InstanceSerializer([i for i, _ in launched], many=True).data,

@@ -10,6 +10,8 @@ from nodes import operations
 from nodes.api import serializers as shapes
 from nodes.api.schema import errors
 from nodes.models import Image, Instance
+from nodes.storage.models import Volume
+from nodes.storage.volumes import make_image_of_volume
 
 # Names may hold dots (m1.small): DRF's default lookup pattern stops at the first one.
 NAME_IN_URL = "[^/]+"
@@ -70,16 +72,33 @@ class NodeViewSet(VisibleViewSet):
         return Response({"job_id": job_id}, status=status.HTTP_202_ACCEPTED)
 
 
-class ImageFromInstance(serializers.ModelSerializer):
+class ImageFromDisk(serializers.ModelSerializer):
+    """What an image is made of (one of from_instance, from_volume), its name, and any of its
+    properties (from an instance: its image's, unless given; from a volume: the defaults,
+    unless given)."""
+
     from_instance = shapes.VisibleChoice(
         slug_field="ec2_id",
         queryset=Instance.objects.all(),
+        required=False,
         help_text="A stopped instance: its root disk is copied, flattened, into the image.",
+    )
+    from_volume = shapes.VisibleChoice(
+        slug_field="ec2_id",
+        queryset=Volume.objects.all(),
+        required=False,
+        help_text="An available (detached) volume, copied flattened into the image.",
     )
 
     class Meta:
         model = Image
-        fields = ["name", "from_instance"]
+        fields = ["name", "from_instance", "from_volume", *Image.PROPERTIES]
+        extra_kwargs = {field: {"required": False} for field in Image.PROPERTIES}
+
+    def validate(self, data):
+        if ("from_instance" in data) == ("from_volume" in data):
+            raise serializers.ValidationError("Give one of from_instance and from_volume.")
+        return data
 
 
 class ImageViewSet(mixins.CreateModelMixin, VisibleViewSet):
@@ -91,7 +110,7 @@ class ImageViewSet(mixins.CreateModelMixin, VisibleViewSet):
         return super().get_queryset().select_related("owner")
 
     @extend_schema(
-        request=ImageFromInstance,
+        request=ImageFromDisk,
         responses={
             202: inline_serializer(
                 "ImageStarted",
@@ -101,13 +120,22 @@ class ImageViewSet(mixins.CreateModelMixin, VisibleViewSet):
         },
     )
     def create(self, request):
-        """Make a machine image of a stopped instance's root disk; it is `pending` until the
-        action has copied it, then `available` (private until an admin makes it public)."""
-        wanted = ImageFromInstance(data=request.data, context={"request": request})
+        """Make a machine image of a stopped instance's root disk or of an available volume;
+        it is `pending` until the action has copied it, then `available` (private until an
+        admin makes it public)."""
+        wanted = ImageFromDisk(data=request.data, context={"request": request})
         wanted.is_valid(raise_exception=True)
-        instance, name = wanted.validated_data["from_instance"], wanted.validated_data["name"]
+        data = dict(wanted.validated_data)
+        name, instance, volume = (
+            data.pop("name"),
+            data.pop("from_instance", None),
+            data.pop("from_volume", None),
+        )
         try:
-            image, started = operations.make_image(instance, request.user, name)
+            if instance is not None:
+                image, started = operations.make_image(instance, request.user, name, data)
+            else:
+                image, started = make_image_of_volume(volume, request.user, name, data)
         except operations.Refused as error:
             raise refused(error) from error
         body = {

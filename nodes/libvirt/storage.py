@@ -18,6 +18,7 @@ from nodes.libvirt.connection import NodeError
 log = logging.getLogger(__name__)
 IMAGES_POOL = "kumo-images"
 CHUNK = 1 << 20
+GIB = 1 << 30
 
 
 def pool_xml(name, path):
@@ -195,11 +196,23 @@ class Storage:
                 raise
             log.warning("a volume was left on the node: %s", error)
 
-    def delete_volumes(self, pool, prefix):
-        """Delete the volumes of pool whose names start with prefix."""
+    def delete_volumes(self, pool, prefix, keep=()):
+        """Delete the volumes of pool whose names start with prefix, but those in keep."""
         for volume in self.call("Listing volumes", pool.listAllVolumes, 0):
-            if volume.name().startswith(prefix):
+            if volume.name().startswith(prefix) and volume.name() not in keep:
                 self.delete_volume(volume)
+
+    def create_blank(self, pool_name, directory, name, capacity_bytes):
+        """A blank qcow2 volume of capacity_bytes, refused (NodeError, with the figures)
+        when the pool has less room: Kumo counts a sparse volume's whole size."""
+        pool = self.pool(pool_name, directory)
+        available = self.available(pool)
+        if available < capacity_bytes:
+            raise NodeError(
+                f"Storage pool {pool_name} has {available / GIB:.1f} GiB free; the volume "
+                f"needs {capacity_bytes / GIB:.1f} GiB."
+            )
+        return self.create_volume(pool_name, directory, name, capacity_bytes)
 
     def create_volume(self, pool_name, directory, name, capacity_bytes, backing=None):
         """A qcow2 volume in the pool at directory, on backing (path, format) if given."""

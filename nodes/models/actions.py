@@ -13,7 +13,7 @@ from nodes.models.images import Image
 from nodes.models.instances import Instance
 from nodes.querysets import VisibleQuerySet
 from nodes.states import VOLUME_AFTER_FAILURE, VOLUME_TASK
-from nodes.storage.models import ATTACHED, Volume
+from nodes.storage.models import ATTACHED, Volume, free_volumes
 
 
 class Action(models.Model):
@@ -157,8 +157,11 @@ class Action(models.Model):
 
     def release_volume(self):
         """After this action failed, leave its volume as states.VOLUME_AFTER_FAILURE says, if
-        it is still in the state the action set (terminate may have freed it meanwhile)."""
-        if self.volume_id is None:
+        it is still in the state the action set (terminate may have freed it meanwhile); a
+        failed launch frees those it was to attach."""
+        if self.kind == ActionKind.LAUNCH:
+            free_volumes(self.instance)
+        if self.volume_id is None or self.kind not in VOLUME_AFTER_FAILURE:
             return
         status = VOLUME_AFTER_FAILURE[self.kind]
         fields = {"status": status}

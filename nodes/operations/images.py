@@ -1,5 +1,6 @@
 """Making a machine image of a stopped instance's root disk: the pending image, its claim on
-the instance and the action that fills it (runners.create_image)."""
+the instance and the action that fills it (runners.create_image); the storage app makes
+images of volumes with the same pending image."""
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -20,24 +21,27 @@ from nodes.operations.errors import ActionRefused, Refused
 from nodes.operations.queue import require_queue
 
 
-def make_image(instance, user, name):
+def make_image(instance, user, name, properties=None):
     """Start making image `name` of user's (private until an admin makes it public) from
-    instance's root disk: (the pending image, the action), or Refused with nothing written."""
-    taken = Refused(f"You already have an image named {name}.", field="name")
-    if Image.objects.filter(owner=user, name=name).exists():
-        raise taken
+    instance's root disk, with the properties of its image but those given: (the pending
+    image, the action), or Refused with nothing written."""
+    refuse_taken(user, name)
     refuse_disks_kumo_did_not_make(instance)
     require_queue()
+    source = instance.image
+    inherited = {field: getattr(source, field) for field in Image.PROPERTIES}
+    description = f"Made from {instance.ec2_id}'s disk (image {source.ec2_id})"
     with transaction.atomic():
         if not claim(instance, ActionKind.CREATE_IMAGE):
             instance.refresh_from_db(fields=["vm_state", "task_state"])
             raise ActionRefused(states.refusal(instance, ActionKind.CREATE_IMAGE))
-        try:
-            with transaction.atomic():
-                image = pending_image(instance, user, name)
-        except IntegrityError:  # the same name asked for twice at once
-            raise taken from None
+        image = pending_image(user, name, description, inherited | (properties or {}))
         return image, queue_action(instance, ActionKind.CREATE_IMAGE, user, image=image)
+
+
+def refuse_taken(user, name):
+    if Image.objects.filter(owner=user, name=name).exists():
+        raise Refused(f"You already have an image named {name}.", field="name")
 
 
 def refuse_disks_kumo_did_not_make(instance):
@@ -49,17 +53,20 @@ def refuse_disks_kumo_did_not_make(instance):
         )
 
 
-def pending_image(instance, user, name):
-    source = instance.image
+def pending_image(user, name, description, properties):
     ec2_id = new_ec2_id(IMAGE_ID_PREFIX[ImageKind.MACHINE], Image)
-    return Image.objects.create(
-        ec2_id=ec2_id,
-        kind=ImageKind.MACHINE,
-        name=name,
-        description=f"Made from {instance.ec2_id}'s disk (image {source.ec2_id})",
-        format=ImageFormat.QCOW2,
-        location=str(settings.KUMO_IMAGES_DIR / f"{ec2_id}.qcow2"),
-        owner=user,
-        status=ImageStatus.PENDING,
-        **{field: getattr(source, field) for field in Image.PROPERTIES},
-    )
+    try:
+        with transaction.atomic():
+            return Image.objects.create(
+                ec2_id=ec2_id,
+                kind=ImageKind.MACHINE,
+                name=name,
+                description=description,
+                format=ImageFormat.QCOW2,
+                location=str(settings.KUMO_IMAGES_DIR / f"{ec2_id}.qcow2"),
+                owner=user,
+                status=ImageStatus.PENDING,
+                **properties,
+            )
+    except IntegrityError:  # the same name asked for twice at once
+        raise Refused(f"You already have an image named {name}.", field="name") from None

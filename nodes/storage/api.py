@@ -48,7 +48,12 @@ class NodePools(generics.ListAPIView):
 class VolumeSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="ec2_id", read_only=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    node = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    node = serializers.SlugRelatedField(
+        slug_field="name",
+        read_only=True,
+        allow_null=True,
+        help_text="Empty until the launch that makes it has placed its instance.",
+    )
     instance = serializers.SlugRelatedField(
         slug_field="ec2_id",
         read_only=True,

@@ -3,11 +3,13 @@
 from django import forms
 
 from nodes import states
-from nodes.choices import ActionKind
+from nodes.choices import ActionKind, ImageKind
 from nodes.forms import StyledForm, styled
-from nodes.models import Instance
-from nodes.storage.models import Volume
+from nodes.models import Image, Instance, InstanceType
+from nodes.operations import LaunchInvalid, encoded_user_data, launch_cluster
+from nodes.storage.models import MAX_SIZE_GIB, Volume
 from nodes.storage.volumes import nodes_for_volumes
+from nodes.validators import validate_xml_text
 
 
 class VolumeForm(StyledForm):
@@ -37,3 +39,82 @@ class AttachForm(forms.Form):
         allowed = states.ALLOWED_FROM[ActionKind.ATTACH_VOLUME]
         self.fields["instance"].queryset = visible.filter(vm_state__in=allowed)
         styled(self)
+
+
+class InstallForm(forms.Form):
+    """Seed 003's "make an image from an installer", on one page."""
+
+    name = forms.CharField(
+        max_length=255,
+        validators=[validate_xml_text],
+        help_text="The image's name, once made.",
+    )
+    kernel = forms.ModelChoiceField(queryset=Image.objects.none(), to_field_name="ec2_id")
+    ramdisk = forms.ModelChoiceField(queryset=Image.objects.none(), to_field_name="ec2_id")
+    boot_params = forms.CharField(
+        required=False,
+        max_length=1024,
+        validators=[validate_xml_text],
+        initial="console=tty0 priority=critical",
+        label="Boot parameters",
+        help_text="console=tty0 puts the installer on the VNC screen.",
+    )
+    disk_gib = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_SIZE_GIB,
+        initial=4,
+        label="Target disk (GiB)",
+        help_text="A new blank volume, vdc in the installer (/dev/disk/by-id/virtio-vol-…): "
+        "install onto it.",
+    )
+    image = forms.ModelChoiceField(
+        queryset=Image.objects.none(),
+        to_field_name="ec2_id",
+        label="Scratch root disk",
+        help_text="The installer's vda, thrown away with the instance: not the install target.",
+    )
+    instance_type = forms.ModelChoiceField(
+        queryset=InstanceType.objects.all(), to_field_name="name"
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        images = Image.objects.for_user(user).available()
+        self.fields["kernel"].queryset = images.filter(kind=ImageKind.KERNEL)
+        self.fields["ramdisk"].queryset = images.filter(kind=ImageKind.RAMDISK)
+        self.fields["image"].queryset = images.filter(kind=ImageKind.MACHINE)
+        styled(self)
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["cluster"] = launch_cluster(None, None)
+        except LaunchInvalid as error:
+            self.add_error(None, str(error))
+        return data
+
+    def launch_fields(self):
+        """What operations.launch takes for the installer."""
+        data = self.cleaned_data
+        user_data = f"bootparams={data['boot_params']}\n" if data["boot_params"] else ""
+        return {
+            "image": data["image"],
+            "kernel": data["kernel"],
+            "ramdisk": data["ramdisk"],
+            "instance_type": data["instance_type"],
+            "name": f"installing {data['name']}",
+            "user_data": encoded_user_data(user_data),
+            "cluster": data["cluster"],
+        }
+
+
+class VolumeImageForm(StyledForm):
+    """The name and properties of a machine image made of a volume."""
+
+    class Meta:
+        model = Image
+        fields = ["name", *Image.PROPERTIES]
+        help_texts = {
+            "name": "Yours and private (an admin can make it public); its disk a flattened copy "
+            "of the volume's.",
+        }

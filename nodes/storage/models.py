@@ -17,6 +17,8 @@ MAX_SIZE_GIB = 16384  # EC2's largest volume (16 TiB)
 ATTACHED = (VolumeStatus.ATTACHING, VolumeStatus.IN_USE, VolumeStatus.DETACHING)
 # Those in which the instance's domain, rendered, holds it.
 RENDERED = (VolumeStatus.ATTACHING, VolumeStatus.IN_USE)
+# A volume made by a launch is its instance's from the start.
+WITH_INSTANCE = (VolumeStatus.CREATING, *ATTACHED)
 
 
 class StoragePool(models.Model):
@@ -59,7 +61,14 @@ class Volume(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="volumes"
     )
-    node = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, related_name="volumes")
+    node = models.ForeignKey(
+        "nodes.Node",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="volumes",
+        help_text="Empty until the launch that makes it has placed its instance.",
+    )
     size_gib = models.PositiveIntegerField(
         "size (GiB)", validators=[MinValueValidator(1), MaxValueValidator(MAX_SIZE_GIB)]
     )
@@ -87,8 +96,8 @@ class Volume(models.Model):
                 condition=Q(status__in=VolumeStatus.values), name="volume_status_valid"
             ),
             models.CheckConstraint(
-                condition=Q(instance__isnull=True) | Q(status__in=ATTACHED),
-                name="volume_attached_only_when_in_use",
+                condition=Q(instance__isnull=True) | Q(status__in=WITH_INSTANCE),
+                name="volume_instance_only_when_attached",
             ),
             models.UniqueConstraint(
                 fields=["instance", "device"],
@@ -119,6 +128,10 @@ class Volume(models.Model):
         return f"{self.node.volumes_path}/{self.file_name}"
 
     @property
+    def node_name(self):
+        return self.node.name if self.node_id else "(not placed yet)"
+
+    @property
     def guest_path(self):
         """Where a Linux guest finds it, whatever device name its kernel gave it (seed 001);
         QEMU passes on at most 20 characters of a serial, and vol- ids are 12."""
@@ -127,3 +140,14 @@ class Volume(models.Model):
     @property
     def size_bytes(self):
         return self.size_gib * GIB
+
+
+def free_volumes(instance):
+    """Take instance's volumes off it in the database, its domain gone or never started
+    (terminate, a failed launch): those its launch never made are left in error, to delete,
+    the others available."""
+    volumes = Volume.objects.filter(instance=instance)
+    volumes.filter(status=VolumeStatus.CREATING).update(
+        status=VolumeStatus.ERROR, instance=None, device=""
+    )
+    volumes.update(status=VolumeStatus.AVAILABLE, instance=None, device="")

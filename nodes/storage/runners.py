@@ -11,20 +11,22 @@ from nodes.libvirt import Hypervisor, NodeError, Storage
 from nodes.libvirt.domains import disk_with_source
 from nodes.runners import PREEMPTED, Preempted, Run
 from nodes.states import VOLUME_RESULT, VOLUME_TASK
-from nodes.storage.models import GIB, Volume
+from nodes.storage.models import Volume
 
 
 class VolumeRun(Run):
-    """An action on a volume alone (create, delete): ours while the volume keeps the status
-    the action's claim set."""
+    """An action on a volume alone: a create or delete is ours while the volume keeps the
+    status its claim set; nothing takes over a copy of it (making an image)."""
 
     def __init__(self, action):
         super().__init__(action)
         self.volume = action.volume
 
     def ensure_ours(self):
-        claimed = Volume.objects.filter(pk=self.volume.pk, status=VOLUME_TASK[self.action.kind])
-        if not claimed.exists():
+        kind = self.action.kind
+        if kind not in VOLUME_TASK:
+            return
+        if not Volume.objects.filter(pk=self.volume.pk, status=VOLUME_TASK[kind]).exists():
             raise Preempted(PREEMPTED)
 
     def hypervisor(self):
@@ -41,24 +43,20 @@ def settle(run, **fields):
 
 def create_volume(run):
     volume = run.volume
-    with run.hypervisor() as hypervisor:
+    step = f"Create {volume.file_name} ({volume.size_gib} GiB) in {Volume.POOL}"
+    with run.hypervisor() as hypervisor, run.step(step):
         storage = Storage(hypervisor)
-        with run.step(f"Create {volume.file_name} ({volume.size_gib} GiB) in {Volume.POOL}"):
-            pool = storage.pool(Volume.POOL, volume.node.volumes_path)
-            available = storage.available(pool)
-            if available < volume.size_bytes:
-                raise NodeError(
-                    f"Storage pool {Volume.POOL} on {volume.node.name} has "
-                    f"{available / GIB:.1f} GiB free; the volume needs {volume.size_gib} GiB."
-                )
-            storage.create_volume(
-                Volume.POOL, volume.node.volumes_path, volume.file_name, volume.size_bytes
-            )
+        storage.create_blank(
+            Volume.POOL, volume.node.volumes_path, volume.file_name, volume.size_bytes
+        )
     settle(run)
 
 
 def delete_volume(run):
     volume = run.volume
+    if volume.node_id is None:  # a launch failed before it placed it: nothing on a node
+        settle(run, deleted_at=timezone.now())
+        return
     with run.hypervisor() as hypervisor, run.step(f"Delete {volume.file_name}"):
         storage = Storage(hypervisor)
         pool = storage.pool(Volume.POOL, volume.node.volumes_path)

@@ -15,6 +15,8 @@ urlpatterns = [
     path("volumes/<str:key>/attach/", views.volume_attach, name="volume_attach"),
     path("volumes/<str:key>/detach/", views.volume_detach, name="volume_detach"),
     path("volumes/<str:key>/delete/", views.volume_delete, name="volume_delete"),
+    path("volumes/<str:key>/image/", views.volume_image, name="volume_image"),
+    path("install-image/", views.install_image, name="install_image"),
     # DRF authenticates API requests itself and answers 401 in JSON (nodes/api/urls.py).
     path(
         "api/v1/nodes/<str:name>/pools/",

@@ -7,10 +7,13 @@ from django.views.decorators.http import require_POST
 
 from nodes import operations
 from nodes.choices import VolumeStatus
+from nodes.models import Rule
 from nodes.storage import volumes
-from nodes.storage.forms import AttachForm, VolumeForm
+from nodes.storage.forms import AttachForm, InstallForm, VolumeForm, VolumeImageForm
 from nodes.storage.models import Volume
 from nodes.views.base import Column, DetailFragment, InventoryDetailView, InventoryListView
+
+BOOT_PARAMS_RULE = "boot-params"  # the rule library's rule that reads bootparams=
 
 
 class VolumeList(InventoryListView):
@@ -20,7 +23,7 @@ class VolumeList(InventoryListView):
         Column("Name", "name"),
         Column("Status", "status", badge=True),
         Column("Size (GiB)", "size_gib"),
-        Column("Node", "node"),
+        Column("Node", "node_name"),
         Column("Attached to", "instance"),
         Column("Device", "device"),
         Column("Owner", "owner"),
@@ -29,6 +32,7 @@ class VolumeList(InventoryListView):
     filters = {"status": VolumeStatus.choices}
     create_url_name = "storage:volume_create"
     members_create = True
+    more_links = [("Install an image", "storage:install_image")]
     empty_hint = (
         "A volume is a disk of its own: attach it to an instance on its node, and it outlives "
         "the instance (terminating detaches it)."
@@ -119,3 +123,60 @@ def started(request, volume, operation, *args):
     else:
         messages.info(request, f"{action.get_kind_display()} {volume.ec2_id}: queued.")
     return redirect(volume)
+
+
+def install_image(request):
+    """Seed 003 on one page: the installer launched with a blank volume, its VNC console
+    open; "Make the image" on the instance page once it is stopped."""
+    form = InstallForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        wanted = [form.cleaned_data["disk_gib"]]
+        try:
+            [(instance, _)] = volumes.launch_with_volumes(
+                request.user, wanted, **form.launch_fields()
+            )
+        except operations.Refused as error:
+            form.add_error(None, error.message)
+        else:
+            messages.info(
+                request,
+                f"Launching the installer as {instance.ec2_id}. Install onto vdc (the new "
+                "volume); when it has finished, stop the instance and choose Make the image.",
+            )
+            return redirect("kumo:instance_console", instance.ec2_id)
+    context = {
+        "form": form,
+        "title": "Install an image",
+        "submit_label": "Launch the installer",
+        "boot_params_ignored": not boot_params_reach_the_kernel(),
+    }
+    return render(request, "storage/install_image.html", context)
+
+
+def boot_params_reach_the_kernel():
+    return Rule.objects.filter(library_slug=BOOT_PARAMS_RULE, enabled=True).exists()
+
+
+def volume_image(request, key):
+    """Make a machine image of a volume (the API's POST /images/ {"from_volume"})."""
+    volume = visible_volume(request, key)
+    form = VolumeImageForm(request.POST or None, initial=image_name_for(volume))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        name = data.pop("name")
+        try:
+            image, _ = volumes.make_image_of_volume(volume, request.user, name, data)
+        except operations.Refused as error:
+            form.add_error("name" if error.field == "name" else None, error.message)
+        else:
+            messages.info(request, f"Making {image.ec2_id} from {volume.ec2_id}.")
+            return redirect(image)
+    title = f"Make an image of {volume.ec2_id}"
+    context = {"form": form, "volume": volume, "title": title, "submit_label": "Make the image"}
+    return render(request, "storage/volume_image.html", context)
+
+
+def image_name_for(volume):
+    """The image name the install flow asked for ("installing NAME"), else the volume's."""
+    instance_name = volume.instance.name if volume.instance_id else ""
+    return {"name": instance_name.removeprefix("installing ") or volume.name}

@@ -6,21 +6,25 @@ The runners are nodes/storage/runners.py."""
 from django.db import transaction
 
 from nodes import states
-from nodes.choices import ActionKind, DomainType, VmState
+from nodes.choices import ActionKind, ActionStatus, DomainType, VmState, VolumeStatus
 from nodes.models import Instance, Node
 from nodes.operations import (
     ActionRefused,
+    LaunchInvalid,
     NoRoom,
     check_within_quota,
     claim,
+    launch,
     queue_action,
     require_queue,
 )
-from nodes.storage.models import ATTACHED, Volume
+from nodes.operations.images import pending_image, refuse_taken
+from nodes.storage.models import WITH_INSTANCE, Volume
 from nodes.storage.pools import lacks_room
 
 # vda is the root disk and vdb the ephemeral one; the config drive is on another bus (hdc).
-DEVICE_LETTERS = "cdefghijklmnopqrstuvwxyz"
+DEVICE_NAMES = [f"vd{letter}" for letter in "cdefghijklmnopqrstuvwxyz"]
+MAX_AT_LAUNCH = 8
 
 
 def nodes_for_volumes(user):
@@ -41,6 +45,50 @@ def create_volume(user, node, size_gib, name=""):
         check_within_quota(user, {"volumes": 1, "volume_gib": size_gib}, "This volume")
         volume = Volume.objects.create(owner=user, node=node, size_gib=size_gib, name=name)
         return volume, queue_action(None, ActionKind.CREATE_VOLUME, user, volume=volume)
+
+
+def launch_with_volumes(user, wanted, **fields):
+    """Launch one instance (operations.launch's fields) with volumes attached from its first
+    boot, in device order: existing ones (a Volume, available; the instance goes to its node)
+    and new blank ones (a size in GiB, made on the node placement picks). [(instance,
+    action)], or Refused with nothing written."""
+    existing = [volume for volume in wanted if isinstance(volume, Volume)]
+    blank = [size for size in wanted if not isinstance(size, Volume)]
+    fields |= pinned_placement(existing, fields.get("node"), fields["cluster"])
+    with transaction.atomic():
+        more = {"volumes": len(blank), "volume_gib": sum(blank)}
+        check_within_quota(user, more, "This launch")
+        [(instance, action)] = launch(user, 1, **fields)
+        for device, volume in zip(DEVICE_NAMES, wanted, strict=False):
+            if isinstance(volume, Volume):
+                claim_volume(volume, ActionKind.ATTACH_VOLUME, instance=instance, device=device)
+            else:
+                Volume.objects.create(
+                    owner=user,
+                    node=instance.node,
+                    size_gib=volume,
+                    instance=instance,
+                    device=device,
+                )
+    return [(instance, action)]
+
+
+def pinned_placement(existing, node, cluster):
+    """{"node", "cluster"} of the existing volumes' node, or {} when there are none; a
+    LaunchInvalid when they are on different nodes or not where the launch asks."""
+    nodes = {volume.node for volume in existing}
+    if not nodes:
+        return {}
+    if len(nodes) > 1 or None in nodes:
+        raise LaunchInvalid("volumes", "The volumes to attach must all be on one node.")
+    [volume_node] = nodes
+    if node and node != volume_node:
+        raise LaunchInvalid("volumes", f"The volumes are on {volume_node.name}, not {node.name}.")
+    if cluster != volume_node.cluster:
+        raise LaunchInvalid(
+            "volumes", f"The volumes are on {volume_node.name}, not in cluster {cluster.name}."
+        )
+    return {"node": volume_node, "cluster": volume_node.cluster}
 
 
 def refuse_without_room(node, needed_bytes):
@@ -92,6 +140,28 @@ def detach_volume(volume, user):
         return queue_action(volume.instance, ActionKind.DETACH_VOLUME, user, volume=volume)
 
 
+def make_image_of_volume(volume, user, name, properties=None):
+    """Start making image `name` of user's from volume, with the properties given (the
+    model's defaults otherwise): (the pending image, the action), or Refused. No guest may
+    write to it meanwhile: a free volume is held (not attached or deleted until the copy
+    ends); one attached to a stopped instance claims the instance, as an image of its root
+    disk does (it is not started until the copy ends)."""
+    refuse_taken(user, name)
+    if volume.node_id and volume.node.domain_type == DomainType.TEST:
+        raise ActionRefused("libvirt's test driver cannot copy volumes: use a QEMU or KVM node.")
+    require_queue()
+    instance = volume.instance
+    description = f"Made from volume {volume.ec2_id}"
+    with transaction.atomic():
+        if instance is not None and volume.status == VolumeStatus.IN_USE:
+            claim_instance(instance, ActionKind.CREATE_IMAGE)
+        else:
+            hold_for_reading(volume)
+        image = pending_image(user, name, description, properties or {})
+        action = queue_action(instance, ActionKind.CREATE_IMAGE, user, image=image, volume=volume)
+        return image, action
+
+
 def claim_instance(instance, kind):
     if not claim(instance, kind):
         instance.refresh_from_db(fields=["vm_state", "task_state"])
@@ -100,11 +170,32 @@ def claim_instance(instance, kind):
 
 def claim_volume(volume, kind, **fields):
     """The compare-and-set on the volume (within the caller's transaction: a refusal undoes
-    the instance's claim too)."""
+    the instance's claim too); refused while an action copies it (hold_for_reading)."""
+    Volume.objects.select_for_update().filter(pk=volume.pk).first()  # after hold_for_reading's
+    if copying := unfinished_reads(volume).first():
+        raise ActionRefused(
+            f"{volume.ec2_id} is being copied ({copying.get_kind_display().lower()}, action "
+            f"{copying.pk}); try again when it is done."
+        )
     rows = Volume.objects.filter(pk=volume.pk, status__in=states.VOLUME_FROM[kind])
     if rows.update(status=states.VOLUME_TASK[kind], **fields) != 1:
         volume.refresh_from_db(fields=["status", "instance"])
         raise ActionRefused(refusal(volume, kind))
+
+
+def hold_for_reading(volume):
+    """Within the caller's transaction, before it records an action that copies volume:
+    refused unless the volume is free (no guest writes to it). Until that action ends,
+    claim_volume refuses to attach or delete it."""
+    volume = Volume.objects.select_for_update().filter(pk=volume.pk).first()
+    if volume.status != VolumeStatus.AVAILABLE:
+        why = f"{volume.ec2_id} is {volume.status}: only an available volume is copied."
+        raise ActionRefused(why)
+
+
+def unfinished_reads(volume):
+    unfinished = [ActionStatus.QUEUED, ActionStatus.RUNNING]
+    return volume.actions.filter(kind__in=states.READS_VOLUME, status__in=unfinished)
 
 
 def refusal(volume, kind):
@@ -120,8 +211,8 @@ def refusal(volume, kind):
 
 def free_device(instance):
     """The first virtio device name none of instance's volumes has."""
-    taken = set(instance.volumes.filter(status__in=ATTACHED).values_list("device", flat=True))
-    for letter in DEVICE_LETTERS:
-        if f"vd{letter}" not in taken:
-            return f"vd{letter}"
+    taken = set(instance.volumes.filter(status__in=WITH_INSTANCE).values_list("device", flat=True))
+    for device in DEVICE_NAMES:
+        if device not in taken:
+            return device
     raise ActionRefused(f"{instance.ec2_id} has no free device name left.")

@@ -61,6 +61,7 @@ class InventoryListView(VisibleMixin, ListView):
     filter_labels: dict[str, str] = {}
     create_url_name = None
     members_create = False  # members may create these too (instances)
+    more_links: list[tuple[str, str]] = []  # (label, URL name) beside New, for everyone
     empty_hint = ""
     live_refresh = False  # re-read every 3 s (htmx), for rows that change by themselves
 

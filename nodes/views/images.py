@@ -27,6 +27,7 @@ class ImageList(InventoryListView):
     search_fields = ["ec2_id", "name", "description"]
     filters = {"kind": ImageKind.choices, "is_public": [("True", "yes"), ("False", "no")]}
     create_url_name = "kumo:image_create"
+    more_links = [("Install an image", "storage:install_image")]
     empty_hint = "Register a machine image (emi-), or a kernel (eki-) and ramdisk (eri-) to boot."
 
     def get_queryset(self):
@@ -55,6 +56,7 @@ class ImageDetail(InventoryDetailView):
         Column("virtio net", "virtio_net"),
     ]
     edit_url_name = "kumo:image_edit"
+    extra_template = "nodes/image_launch.html"
 
 
 class ImageFormMixin:

@@ -15,6 +15,7 @@ from nodes.choices import ActionKind, ActionStatus, PowerState, VmState
 from nodes.forms import ImageNameForm, KeypairForm, LaunchForm
 from nodes.models import Action, Instance, InstanceAddress, InstanceType, Keypair, Quota
 from nodes.models.quotas import usage
+from nodes.storage.volumes import launch_with_volumes
 from nodes.views.base import Column, DetailFragment, InventoryDetailView, InventoryListView
 
 CONFIRM = {
@@ -139,15 +140,24 @@ def instance_image(request, key):
 
 
 def instance_launch(request):
-    form = LaunchForm(request.POST or None, request.FILES or None, user=request.user)
+    initial = {"image": request.GET.get("image")}  # an image page's "Launch…"
+    form = LaunchForm(
+        request.POST or None, request.FILES or None, user=request.user, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
-        fields = {k: v for k, v in form.cleaned_data.items() if k != "count"}
+        fields = {k: v for k, v in form.cleaned_data.items() if k not in ("count", "volumes")}
+        wanted = form.cleaned_data["volumes"]
         try:
-            launched = operations.launch(request.user, form.cleaned_data["count"], **fields)
+            if wanted:
+                launched = launch_with_volumes(request.user, wanted, **fields)
+            else:
+                launched = operations.launch(request.user, form.cleaned_data["count"], **fields)
         except operations.QueueUnavailable as error:
             messages.error(request, str(error))
-        except operations.QuotaExceeded as error:
+        except (operations.QuotaExceeded, operations.ActionRefused) as error:
             form.add_error(None, str(error))
+        except operations.LaunchInvalid as error:
+            form.add_error("volumes", str(error))
         else:
             first = launched[0][0]
             messages.info(

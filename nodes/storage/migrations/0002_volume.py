@@ -97,6 +97,9 @@ class Migration(migrations.Migration):
                 (
                     "node",
                     models.ForeignKey(
+                        blank=True,
+                        help_text="Empty until the launch that makes it has placed its instance.",
+                        null=True,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="volumes",
                         to="nodes.node",
@@ -136,10 +139,10 @@ class Migration(migrations.Migration):
                     models.CheckConstraint(
                         condition=models.Q(
                             ("instance__isnull", True),
-                            ("status__in", ("attaching", "in-use", "detaching")),
+                            ("status__in", ("creating", "attaching", "in-use", "detaching")),
                             _connector="OR",
                         ),
-                        name="volume_attached_only_when_in_use",
+                        name="volume_instance_only_when_attached",
                     ),
                     models.UniqueConstraint(
                         condition=models.Q(("instance__isnull", False)),
