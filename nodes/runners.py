@@ -38,6 +38,7 @@ from nodes.domainxml import pipeline
 from nodes.hooks import run_hooks
 from nodes.libvirt import Hypervisor, NodeError, Storage
 from nodes.libvirt.consoles import vnc_port
+from nodes.libvirt.storage import convert_to_qcow2
 from nodes.metrics.models import RenderCount
 from nodes.models import Image, Instance
 from nodes.placement import place
@@ -333,22 +334,35 @@ def create_image(run):
 
 def copy_into_image(run, pool_name, source):
     """source of the node's pool, flattened, as the action's image's file on the console
-    host: (its size, the capacity its guest sees) in bytes."""
+    host: (its size, the capacity its guest sees) in bytes. On a node that is this host, the
+    file is converted straight into the image; on another, copied flattened on the node,
+    then downloaded."""
     image = run.action.image
     with run.hypervisor() as hypervisor:
         storage = Storage(hypervisor)
         pool = storage.existing_pool(pool_name)
-        with run.step(f"Copy {source}, flattened"):
-            delete_leftover_copies(storage, pool)
-            copy_name = Path(image.location).name
-            copy = while_beating(run, storage.flattened_copy, pool, source, copy_name)
-        try:
-            capacity, _ = storage.sizes(copy)
-            size = download_image(run, storage, copy, image)
-        finally:
-            storage.delete_volume(copy, quietly=True)
+        disk = storage.volume(pool, source)
+        capacity, allocation = storage.sizes(disk)
+        if local := storage.local_file(pool, source):
+            refuse_without_room_here(image, allocation)
+            with run.step(f"Copy {source}, flattened, into {image.location}"):
+                while_beating(run, convert_to_qcow2, local, image.partial_location)
+            size = Path(image.partial_location).stat().st_size
+        else:
+            size = copy_then_download(run, storage, pool, source, image)
     Path(image.partial_location).rename(image.location)
     return size, capacity
+
+
+def copy_then_download(run, storage, pool, source, image):
+    with run.step(f"Copy {source}, flattened"):
+        delete_leftover_copies(storage, pool)
+        copy_name = Path(image.location).name
+        copy = while_beating(run, storage.flattened_copy, pool, source, copy_name)
+    try:
+        return download_image(run, storage, copy, image)
+    finally:
+        storage.delete_volume(copy, quietly=True)
 
 
 def delete_leftover_copies(storage, pool):
@@ -372,17 +386,10 @@ def while_beating(run, call, *args):
 
 
 def download_image(run, storage, copy, image):
-    """The copy into image's partial file on the console host, refused (NodeError) when
-    that has no room for it; the bytes written."""
+    """The copy into image's partial file on the console host (refused when that has no
+    room for it); the bytes written."""
     _, needed = storage.sizes(copy)
-    folder = Path(image.location).parent
-    folder.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(folder).free
-    if free < needed:
-        raise NodeError(
-            f"The console host has {free / GIB:.1f} GiB free in {folder}; "
-            f"the image needs {needed / GIB:.1f} GiB."
-        )
+    refuse_without_room_here(image, needed)
     with run.step(f"Download it to the console host ({image.location})"):
 
         def progress(received):
@@ -391,6 +398,18 @@ def download_image(run, storage, copy, image):
         size = storage.download(copy, image.partial_location, beat=progress)
         run.action.finish_step(f"{size / GIB:.2f} GiB")
     return size
+
+
+def refuse_without_room_here(image, needed):
+    """NodeError when the console host has less room than needed bytes for image's file."""
+    folder = Path(image.location).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise NodeError(
+            f"The console host has {free / GIB:.1f} GiB free in {folder}; "
+            f"the image needs {needed / GIB:.1f} GiB."
+        )
 
 
 def terminate(run):

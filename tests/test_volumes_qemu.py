@@ -9,7 +9,7 @@ from lxml import etree
 
 from nodes import operations
 from nodes.choices import ActionKind, ActionStatus, ImageStatus, VmState, VolumeStatus
-from nodes.libvirt import Hypervisor
+from nodes.libvirt import Endpoint, Hypervisor
 from nodes.models import Action, Image, Instance
 from nodes.storage.models import Volume
 from tests.test_qemu_lifecycle import serial_log, wait_for_text
@@ -94,7 +94,13 @@ def test_a_volume_attached_to_a_stopped_instance_is_there_when_it_starts(
     assert volume.status == VolumeStatus.DELETED
 
 
-def test_an_image_made_from_a_volume_holds_what_was_written_on_it(installer, admin, api, run_jobs):
+@pytest.mark.parametrize("node_is_this_host", [True, False], ids=["converted here", "streamed"])
+def test_an_image_made_from_a_volume_holds_what_was_written_on_it(
+    installer, admin, api, run_jobs, monkeypatch, node_is_this_host
+):
+    """On a node that is this host the file is converted straight; on another it is copied
+    on the node and streamed (the private daemon is this host's: its answer is forced)."""
+    monkeypatch.setattr(Endpoint, "is_this_host", property(lambda _: node_is_this_host))
     volume = new_volume(api, run_jobs, installer.node)
     write = ["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 4M", volume.path]
     subprocess.run(write, check=True, capture_output=True)
@@ -110,6 +116,8 @@ def test_an_image_made_from_a_volume_holds_what_was_written_on_it(installer, adm
     assert image.status == ImageStatus.AVAILABLE, action.error
     assert (image.owner, image.is_public, image.cloud_init) == (admin, False, False)
     assert image.virtual_size_bytes == 1 << 30
+    steps = " ".join(step["name"] for step in action.steps)
+    assert ("Download it to the console host" in steps) is not node_is_this_host
 
     launch = {"image": image.ec2_id, "instance_type": "m1.small", "node": "local"}
     response = api.post("/api/v1/instances/", launch, format="json")

@@ -32,6 +32,12 @@ class Endpoint:
     def host(self):
         return urlsplit(self.uri).hostname or "the local host"
 
+    @property
+    def is_this_host(self):
+        """Whether the node is the machine Kumo runs on (its URI names no host): its files
+        are this host's."""
+        return not urlsplit(self.uri).hostname
+
 
 def effective_uri(endpoint):
     """The URI to open: SSH must never stop to ask a question on a terminal nobody watches."""
