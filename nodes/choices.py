@@ -150,6 +150,8 @@ class ActionKind(models.TextChoices):
     DETACH_VOLUME = "detach_volume", "Detach a volume"
     CREATE_VOLUME = "create_volume", "Create a volume"
     DELETE_VOLUME = "delete_volume", "Delete a volume"
+    SNAPSHOT_VOLUME = "snapshot_volume", "Snapshot a volume"
+    DELETE_VOLUME_SNAPSHOT = "delete_volume_snapshot", "Delete a volume snapshot"
     TERMINATE = "terminate", "Terminate"
     RESET_STATE = "reset_state", "Reset state"
 
@@ -164,6 +166,16 @@ class VolumeStatus(models.TextChoices):
     DETACHING = "detaching", "Detaching"
     DELETING = "deleting", "Deleting"
     ERROR = "error", "Error"
+    DELETED = "deleted", "Deleted"
+
+
+class SnapshotStatus(models.TextChoices):
+    """EC2's snapshot states, and deleting/deleted as for volumes."""
+
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    ERROR = "error", "Error"
+    DELETING = "deleting", "Deleting"
     DELETED = "deleted", "Deleted"
 
 

@@ -81,6 +81,7 @@ def run_action(action_id):
         "instance__keypair",
         "image",
         "volume__node",
+        "volume_snapshot__node",
     ]
     action = Action.objects.select_related(*related).filter(pk=action_id).first()
     if action is None or action.finished:

@@ -315,12 +315,14 @@ def delete_snapshot(run):
 
 
 def create_image(run):
-    """Copy the stopped instance's root disk (or the volume the action names), flattened,
-    into the image the action names, on the console host; the image becomes available only
-    once its file is whole."""
-    image, volume = run.action.image, run.action.volume
+    """Copy the stopped instance's root disk (or the volume, or volume snapshot, the action
+    names), flattened, into the image the action names, on the console host; the image
+    becomes available only once its file is whole."""
+    image, volume, snapshot = run.action.image, run.action.volume, run.action.volume_snapshot
     if volume is not None:
         pool, source = Volume.POOL, volume.file_name
+    elif snapshot is not None:
+        pool, source = Volume.POOL, snapshot.file_name
     else:
         pool, source = run.instance.pool_name, Instance.ROOT_DISK
     size, capacity = copy_into_image(run, pool, source)

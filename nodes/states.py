@@ -1,6 +1,13 @@
 """Which action may start from which state, and where it leaves the instance (DESIGN.md §4)."""
 
-from nodes.choices import ActionKind, PowerState, TaskState, VmState, VolumeStatus
+from nodes.choices import (
+    ActionKind,
+    PowerState,
+    SnapshotStatus,
+    TaskState,
+    VmState,
+    VolumeStatus,
+)
 
 EVERY_STATE = set(VmState.values) - {VmState.DELETED}
 # Where an instance holds its node's vCPUs, memory and disk, for capacity; one in error holds
@@ -95,8 +102,21 @@ VOLUME_TASK = {
     ActionKind.DETACH_VOLUME: VolumeStatus.DETACHING,
 }
 # Actions that copy a volume: while one is unfinished, the volume is neither attached nor
-# deleted.
-READS_VOLUME = {ActionKind.CREATE_IMAGE}
+# deleted; those that copy a volume snapshot (making an image, or a volume, of it): while one
+# is unfinished, the snapshot is not deleted.
+READS_VOLUME = {ActionKind.CREATE_IMAGE, ActionKind.SNAPSHOT_VOLUME}
+READS_SNAPSHOT = {ActionKind.CREATE_IMAGE, ActionKind.CREATE_VOLUME}
+# A volume snapshot's state while an action makes or deletes it, where success leaves it and
+# where a failure does (a failed snapshot is left to delete, with whatever it copied).
+SNAPSHOT_TASK = {
+    ActionKind.SNAPSHOT_VOLUME: SnapshotStatus.PENDING,
+    ActionKind.DELETE_VOLUME_SNAPSHOT: SnapshotStatus.DELETING,
+}
+SNAPSHOT_RESULT = {
+    ActionKind.SNAPSHOT_VOLUME: SnapshotStatus.COMPLETED,
+    ActionKind.DELETE_VOLUME_SNAPSHOT: SnapshotStatus.DELETED,
+}
+SNAPSHOT_DELETABLE = {SnapshotStatus.COMPLETED, SnapshotStatus.ERROR}
 VOLUME_FROM = {
     ActionKind.DELETE_VOLUME: {VolumeStatus.AVAILABLE, VolumeStatus.ERROR},
     ActionKind.ATTACH_VOLUME: {VolumeStatus.AVAILABLE},
@@ -133,7 +153,13 @@ RESULT = {
 # naming the image (operations.make_image), the volume ones from the volume
 # (nodes/storage/volumes.py); the snapshot ones name a snapshot and are offered next to it.
 ON_SNAPSHOT = {ActionKind.REVERT_SNAPSHOT, ActionKind.DELETE_SNAPSHOT}
-STARTED_APART = {ActionKind.LAUNCH, ActionKind.ADOPT, ActionKind.CREATE_IMAGE, *VOLUME_TASK}
+STARTED_APART = {
+    ActionKind.LAUNCH,
+    ActionKind.ADOPT,
+    ActionKind.CREATE_IMAGE,
+    *VOLUME_TASK,
+    *SNAPSHOT_TASK,
+}
 USER_ACTIONS = [kind for kind in ActionKind if kind not in STARTED_APART]
 ADMIN_ONLY = {ActionKind.RESET_STATE}
 # Actions after which a console link issued before must not open (the proxy closes the

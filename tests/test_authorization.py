@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from nodes.domainxml import pipeline
 from nodes.models import Action, Rule, Snapshot, UnmanagedDomain
-from nodes.storage.models import Volume
+from nodes.storage.models import Volume, VolumeSnapshot
 
 PERSONAS = ("anon", "a", "b", "admin")
 LOGIN = 302  # pages send anonymous visitors to the login page
@@ -100,6 +100,13 @@ ROWS = [
     ("post", "/volumes/{volume_a}/delete/", None, page(302, 404, 302)),
     ("get", "/volumes/{volume_a}/image/", None, OWN),
     ("post", "/volumes/{volume_a}/image/", {"name": "v"}, page(200, 404, 200)),  # refused
+    ("post", "/volumes/{volume_a}/snapshot/", None, page(302, 404, 302)),  # refused: test driver
+    ("get", "/volume-snapshots/{snapshot_of_a}/", None, OWN),
+    ("get", "/volume-snapshots/{snapshot_of_a}/live/", None, OWN),
+    ("post", "/volume-snapshots/{snapshot_of_a}/volume/", None, page(302, 404, 302)),
+    ("get", "/volume-snapshots/{snapshot_of_a}/image/", None, OWN),
+    ("post", "/volume-snapshots/{snapshot_of_a}/image/", {"name": "s"}, page(200, 404, 200)),
+    ("post", "/volume-snapshots/{snapshot_of_a}/delete/", None, page(302, 404, 302)),
     ("get", "/install-image/", None, EVERYONE),
     ("post", "/install-image/", {"name": "x"}, EVERYONE),  # the form's errors
     ("get", "/keypairs/new/", None, EVERYONE),
@@ -208,6 +215,11 @@ ROWS = [
         api(409, 404, 409),
     ),
     ("post", "/api/v1/volumes/{volume_a}/detach/", {}, api(409, 404, 409)),
+    ("get", "/api/v1/volumes/{volume_a}/snapshots/", None, API_OWN),
+    ("post", "/api/v1/volumes/{volume_a}/snapshots/", {}, api(409, 404, 409)),  # test driver
+    ("get", "/api/v1/volume-snapshots/", None, API_EVERYONE),
+    ("get", "/api/v1/volume-snapshots/{snapshot_of_a}/", None, API_OWN),
+    ("delete", "/api/v1/volume-snapshots/{snapshot_of_a}/", None, api(202, 404, 202)),
     ("get", "/api/v1/actions/", None, API_EVERYONE),
     ("get", "/api/v1/actions/{action_a}/", None, API_OWN),
     # API: quotas
@@ -241,6 +253,9 @@ def ids(world, admin):
     )
     rule = Rule.objects.create(name="extra")
     rule.revise(SHEET, admin)
+    volume = Volume.objects.create(
+        owner=instance.owner, node=instance.node, size_gib=1, status="available"
+    )
     unmanaged = UnmanagedDomain.objects.create(
         node=instance.node, uuid="00000000-0000-4000-8000-00000000000a", name="x", power_state="x"
     )
@@ -255,8 +270,14 @@ def ids(world, admin):
         "rule": rule.pk,
         "unmanaged": unmanaged.pk,
         "node": instance.node.pk,
-        "volume_a": Volume.objects.create(
-            owner=instance.owner, node=instance.node, size_gib=1, status="available"
+        "volume_a": volume.ec2_id,
+        "snapshot_of_a": VolumeSnapshot.objects.create(
+            volume=volume,
+            volume_ec2_id=volume.ec2_id,
+            owner=instance.owner,
+            node=instance.node,
+            size_gib=1,
+            status="completed",
         ).ec2_id,
     }
 

@@ -11,7 +11,8 @@ from nodes import operations
 from nodes.choices import ActionKind, ActionStatus, ImageStatus, VmState, VolumeStatus
 from nodes.libvirt import Endpoint, Hypervisor
 from nodes.models import Action, Image, Instance
-from nodes.storage.models import Volume
+from nodes.probing import probe_and_record
+from nodes.storage.models import Volume, VolumeSnapshot
 from tests.test_qemu_lifecycle import serial_log, wait_for_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -134,3 +135,98 @@ def test_an_image_made_from_a_volume_holds_what_was_written_on_it(
 
 def image_action(image):
     return Action.objects.get(image=image)
+
+
+@pytest.fixture
+def qemu_node(local_node, admin, api, queue, settings):
+    """The private QEMU daemon's node, probed; the API as the admin."""
+    settings.KUMO_PROBE_TIMEOUT = 30  # a libvirtd just started probes QEMU's capabilities
+    assert probe_and_record(local_node), local_node.last_error
+    api.force_authenticate(admin)
+    return local_node
+
+
+def holds_pattern(path, offset="1M", length="4M"):
+    read = ["qemu-io", "-r", "-U", "-f", "qcow2", "-c", f"read -P 0x5a {offset} {length}", path]
+    done = subprocess.run(read, check=True, capture_output=True, text=True)
+    return "verification failed" not in done.stdout
+
+
+def test_a_snapshot_of_a_volume_becomes_a_new_volume_and_an_image(
+    qemu_node, api, run_jobs, settings, tmp_path
+):
+    settings.KUMO_IMAGES_DIR = tmp_path
+    volume = new_volume(api, run_jobs, qemu_node)
+    write = ["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 4M", volume.path]
+    subprocess.run(write, check=True, capture_output=True)
+    response = api.post(f"/api/v1/volumes/{volume.ec2_id}/snapshots/")
+    assert response.status_code == 202, response.json()
+    snapshot_id = response.json()["snapshot"]["id"]
+    assert response.json()["snapshot"]["status"] == "pending"
+    run_jobs()
+    snapshot = VolumeSnapshot.objects.get(ec2_id=snapshot_id)
+    assert snapshot.status == "completed", snapshot.actions.get().error
+    subprocess.run(  # the volume changes after: the snapshot does not
+        ["qemu-io", "-f", "qcow2", "-c", "write -P 0x00 1M 4M", volume.path], check=True
+    )
+
+    response = api.post("/api/v1/volumes/", {"snapshot": snapshot_id}, format="json")
+    assert response.status_code == 202, response.json()
+    copy_id = response.json()["volume"]["id"]
+    refused = api.delete(f"/api/v1/volume-snapshots/{snapshot_id}/")
+    assert refused.status_code == 409 and "is being copied" in refused.json()["detail"]
+    body = {"name": "from-snapshot", "from_snapshot": snapshot_id}
+    assert api.post("/api/v1/images/", body, format="json").status_code == 202
+    run_jobs()
+    copy = Volume.objects.get(ec2_id=copy_id)
+    assert copy.status == "available", copy.actions.get().error
+    assert (copy.size_gib, copy.node, copy.source_snapshot) == (1, qemu_node, snapshot)
+    assert holds_pattern(copy.path)
+    image = Image.objects.get(name="from-snapshot")
+    assert image.status == ImageStatus.AVAILABLE, image_action(image).error
+    assert holds_pattern(image.location)
+
+    assert api.delete(f"/api/v1/volume-snapshots/{snapshot_id}/").status_code == 202
+    run_jobs()
+    snapshot.refresh_from_db()
+    assert snapshot.status == "deleted"
+    assert not Path(qemu_node.volumes_path, snapshot.file_name).exists()
+
+
+def test_a_volume_made_of_an_image_holds_its_disk(qemu_node, api, run_jobs, admin, tmp_path):
+    source = tmp_path / "patterned.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(source), "1G"], check=True)
+    write = ["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 4M", str(source)]
+    subprocess.run(write, check=True, capture_output=True)
+    image = Image.objects.create(
+        owner=admin,
+        name="patterned",
+        kind="machine",
+        format="qcow2",
+        location=str(source),
+        size_bytes=source.stat().st_size,
+        virtual_size_bytes=1 << 30,
+    )
+    body = {"image": image.ec2_id, "node": qemu_node.name, "size_gib": 2}
+    response = api.post("/api/v1/volumes/", body, format="json")
+    assert response.status_code == 202, response.json()
+    run_jobs()
+    volume = Volume.objects.get(ec2_id=response.json()["volume"]["id"])
+    assert volume.status == "available", volume.actions.get().error
+    assert holds_pattern(volume.path)
+    info = subprocess.run(
+        ["qemu-img", "info", "--output=json", "-U", volume.path],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert '"virtual-size": 2147483648' in info and "backing" not in info  # grown, flattened
+
+
+def test_an_attached_volume_is_not_snapshotted(installer, api, run_jobs):
+    volume = new_volume(api, run_jobs, installer.node)
+    act(api, run_jobs, volume, "attach", {"instance": installer.ec2_id})
+    response = api.post(f"/api/v1/volumes/{volume.ec2_id}/snapshots/")
+    assert response.status_code == 409
+    assert "only an available volume is copied" in response.json()["detail"]
+    assert not VolumeSnapshot.objects.exists()

@@ -19,6 +19,7 @@ router.register("instances", instances.InstanceViewSet, basename="instance")
 router.register("actions", instances.ActionViewSet, basename="action")
 router.register("rules", rules.RuleViewSet, basename="rule")
 router.register("volumes", storage.VolumeViewSet, basename="volume")
+router.register("volume-snapshots", storage.VolumeSnapshotViewSet, basename="volumesnapshot")
 
 # DRF authenticates API requests itself (tokens as well as sessions) and answers 401/403 in
 # JSON, so Django's login redirect must stay off these URLs.

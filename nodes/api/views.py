@@ -10,7 +10,8 @@ from nodes import operations
 from nodes.api import serializers as shapes
 from nodes.api.schema import errors
 from nodes.models import Image, Instance
-from nodes.storage.models import Volume
+from nodes.storage.models import Volume, VolumeSnapshot
+from nodes.storage.snapshots import make_image_of_snapshot
 from nodes.storage.volumes import make_image_of_volume
 
 # Names may hold dots (m1.small): DRF's default lookup pattern stops at the first one.
@@ -72,10 +73,13 @@ class NodeViewSet(VisibleViewSet):
         return Response({"job_id": job_id}, status=status.HTTP_202_ACCEPTED)
 
 
+SOURCES = ["from_instance", "from_volume", "from_snapshot"]
+
+
 class ImageFromDisk(serializers.ModelSerializer):
-    """What an image is made of (one of from_instance, from_volume), its name, and any of its
-    properties (from an instance: its image's, unless given; from a volume: the defaults,
-    unless given)."""
+    """What an image is made of (one of SOURCES), its name, and any of its properties (from an
+    instance: its image's, unless given; from a volume or snapshot: the defaults, unless
+    given)."""
 
     from_instance = shapes.VisibleChoice(
         slug_field="ec2_id",
@@ -87,18 +91,32 @@ class ImageFromDisk(serializers.ModelSerializer):
         slug_field="ec2_id",
         queryset=Volume.objects.all(),
         required=False,
-        help_text="An available (detached) volume, copied flattened into the image.",
+        help_text="A volume, available or attached to a stopped instance, copied flattened.",
+    )
+    from_snapshot = shapes.VisibleChoice(
+        slug_field="ec2_id",
+        queryset=VolumeSnapshot.objects.all(),
+        required=False,
+        help_text="A completed volume snapshot, copied flattened into the image.",
     )
 
     class Meta:
         model = Image
-        fields = ["name", "from_instance", "from_volume", *Image.PROPERTIES]
+        fields = ["name", *SOURCES, *Image.PROPERTIES]
         extra_kwargs = {field: {"required": False} for field in Image.PROPERTIES}
 
     def validate(self, data):
-        if ("from_instance" in data) == ("from_volume" in data):
-            raise serializers.ValidationError("Give one of from_instance and from_volume.")
+        if len(set(SOURCES) & set(data)) != 1:
+            raise serializers.ValidationError(f"Give one of {', '.join(SOURCES)}.")
         return data
+
+
+# How each source becomes an image: fn(source, user, name, properties) → (image, action).
+MAKE_IMAGE = {
+    "from_instance": operations.make_image,
+    "from_volume": make_image_of_volume,
+    "from_snapshot": make_image_of_snapshot,
+}
 
 
 class ImageViewSet(mixins.CreateModelMixin, VisibleViewSet):
@@ -120,22 +138,16 @@ class ImageViewSet(mixins.CreateModelMixin, VisibleViewSet):
         },
     )
     def create(self, request):
-        """Make a machine image of a stopped instance's root disk or of an available volume;
-        it is `pending` until the action has copied it, then `available` (private until an
-        admin makes it public)."""
+        """Make a machine image of a stopped instance's root disk, a volume or a volume
+        snapshot; it is `pending` until the action has copied it, then `available` (private
+        until an admin makes it public)."""
         wanted = ImageFromDisk(data=request.data, context={"request": request})
         wanted.is_valid(raise_exception=True)
         data = dict(wanted.validated_data)
-        name, instance, volume = (
-            data.pop("name"),
-            data.pop("from_instance", None),
-            data.pop("from_volume", None),
-        )
+        name = data.pop("name")
+        [(source, disk)] = [(key, data.pop(key)) for key in SOURCES if key in data]
         try:
-            if instance is not None:
-                image, started = operations.make_image(instance, request.user, name, data)
-            else:
-                image, started = make_image_of_volume(volume, request.user, name, data)
+            image, started = MAKE_IMAGE[source](disk, request.user, name, data)
         except operations.Refused as error:
             raise refused(error) from error
         body = {

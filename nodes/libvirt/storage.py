@@ -162,13 +162,17 @@ class Storage:
         self.start_pool(pool, name)
         return pool
 
-    def flattened_copy(self, pool, source_name, name):
-        """A new qcow2 volume `name` beside source_name holding all of its content (libvirt
-        runs qemu-img convert: the backing chain is read through, nothing stays shared)."""
+    def flattened_copy(self, pool, source_name, name, into=None, capacity_bytes=None):
+        """A new qcow2 volume `name` in pool `into` (source_name's own by default) holding all
+        of source_name's content (libvirt runs qemu-img convert: the backing chain is read
+        through, nothing stays shared), of capacity_bytes (at least the source's)."""
         source = self.call(f"Reading {source_name}", pool.storageVolLookupByName, source_name)
         capacity = self.call(f"Reading {source_name}", source.info)[1]
         xml = volume_xml(name, capacity, "qcow2")
-        return self.call(f"Copying {source_name}", pool.createXMLFrom, xml, source, 0)
+        copy = self.call(f"Copying {source_name}", (into or pool).createXMLFrom, xml, source, 0)
+        if capacity_bytes and capacity_bytes > capacity:
+            self.call(f"Growing {name}", copy.resize, capacity_bytes, 0)
+        return copy
 
     def local_file(self, pool, name):
         """The path of volume `name` of pool when the node is this host and the file is
@@ -226,16 +230,21 @@ class Storage:
                 self.delete_volume(volume)
 
     def create_blank(self, pool_name, directory, name, capacity_bytes):
-        """A blank qcow2 volume of capacity_bytes, refused (NodeError, with the figures)
-        when the pool has less room: Kumo counts a sparse volume's whole size."""
+        """A blank qcow2 volume of capacity_bytes (room_for checks the pool's room)."""
+        self.room_for(pool_name, directory, capacity_bytes)
+        return self.create_volume(pool_name, directory, name, capacity_bytes)
+
+    def room_for(self, pool_name, directory, needed_bytes):
+        """The running dir pool at directory, refused (NodeError, with the figures) when it
+        has less room than needed_bytes: Kumo counts a sparse volume's whole size."""
         pool = self.pool(pool_name, directory)
         available = self.available(pool)
-        if available < capacity_bytes:
+        if available < needed_bytes:
             raise NodeError(
                 f"Storage pool {pool_name} has {available / GIB:.1f} GiB free; the volume "
-                f"needs {capacity_bytes / GIB:.1f} GiB."
+                f"needs {needed_bytes / GIB:.1f} GiB."
             )
-        return self.create_volume(pool_name, directory, name, capacity_bytes)
+        return pool
 
     def create_volume(self, pool_name, directory, name, capacity_bytes, backing=None):
         """A qcow2 volume in the pool at directory, on backing (path, format) if given."""

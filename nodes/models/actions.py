@@ -8,12 +8,12 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from nodes.choices import ActionKind, ActionStatus, ImageStatus, VmState
+from nodes.choices import ActionKind, ActionStatus, ImageStatus, SnapshotStatus, VmState
 from nodes.models.images import Image
 from nodes.models.instances import Instance
 from nodes.querysets import VisibleQuerySet
-from nodes.states import VOLUME_AFTER_FAILURE, VOLUME_TASK
-from nodes.storage.models import ATTACHED, Volume, free_volumes
+from nodes.states import SNAPSHOT_TASK, VOLUME_AFTER_FAILURE, VOLUME_TASK
+from nodes.storage.models import ATTACHED, Volume, VolumeSnapshot, free_volumes
 
 
 class Action(models.Model):
@@ -40,7 +40,7 @@ class Action(models.Model):
         related_name="actions",
         help_text="The volume it creates, deletes, attaches or detaches.",
     )
-    kind = models.CharField(max_length=16, choices=ActionKind)
+    kind = models.CharField(max_length=24, choices=ActionKind)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -64,6 +64,14 @@ class Action(models.Model):
         blank=True,
         related_name="+",
         help_text="The image a make-an-image action makes.",
+    )
+    volume_snapshot = models.ForeignKey(
+        "storage.VolumeSnapshot",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="actions",
+        help_text="The volume snapshot it takes or deletes, or makes an image of.",
     )
     status = models.CharField(max_length=12, choices=ActionStatus, default=ActionStatus.QUEUED)
     steps = models.JSONField(default=list, blank=True)
@@ -96,8 +104,8 @@ class Action(models.Model):
 
     @property
     def subject(self):
-        """What it acts on, by id: the instance, else the volume."""
-        return (self.instance or self.volume).ec2_id
+        """What it acts on, by id: the instance, else the volume, else the snapshot."""
+        return (self.instance or self.volume or self.volume_snapshot).ec2_id
 
     @property
     def finished(self):
@@ -170,11 +178,21 @@ class Action(models.Model):
         busy = Volume.objects.filter(pk=self.volume_id, status=VOLUME_TASK[self.kind])
         busy.update(**fields)
 
+    def release_volume_snapshot(self):
+        """After this action failed, its volume snapshot (if it was making or deleting one)
+        is in error: left to delete."""
+        if self.volume_snapshot_id is None or self.kind not in SNAPSHOT_TASK:
+            return
+        VolumeSnapshot.objects.filter(
+            pk=self.volume_snapshot_id, status=SNAPSHOT_TASK[self.kind]
+        ).update(status=SnapshotStatus.ERROR)
+
     def undo_unfinished(self):
-        """After this action failed or was taken over: no half-made image, no volume left
-        in its state."""
+        """After this action failed or was taken over: no half-made image, no volume or
+        volume snapshot left in its state."""
         self.discard_pending_image()
         self.release_volume()
+        self.release_volume_snapshot()
 
     def fail(self, error):
         self.status, self.error, self.finished_at = ActionStatus.FAILED, error, timezone.now()

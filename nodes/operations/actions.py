@@ -21,15 +21,14 @@ def claim(instance, kind):
     return rows.update(task_state=states.TASK_FOR.get(kind)) == 1
 
 
-def queue_action(instance, kind, user, snapshot=None, image=None, volume=None):
-    """Record an Action and enqueue its job (after the transaction commits)."""
+def queue_action(instance, kind, user, **about):
+    """Record an Action and enqueue its job (after the transaction commits); about: what
+    else it is about (snapshot, image, volume, volume_snapshot)."""
     action = Action.objects.create(
         instance=instance,
         kind=kind,
         owner=user,
-        snapshot=snapshot,
-        image=image,
-        volume=volume,
+        **about,
         job_id=f"action-{uuid.uuid4().hex}",
     )
     enqueue_action(action)
@@ -73,7 +72,7 @@ def request_action(instance, kind, user, snapshot=None):
             raise ActionRefused(states.refusal(instance, kind))
         if kind in states.CHANGES_CONSOLE:
             consoles.revoke_tokens(instance)
-        return queue_action(instance, kind, user, snapshot)
+        return queue_action(instance, kind, user, snapshot=snapshot)
 
 
 def adopt(user, unmanaged, owner, image, instance_type):

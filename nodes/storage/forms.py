@@ -15,15 +15,20 @@ from nodes.validators import validate_xml_text
 class VolumeForm(StyledForm):
     class Meta:
         model = Volume
-        fields = ["name", "size_gib", "node"]
+        fields = ["name", "size_gib", "node", "source_image"]
+        labels = {"source_image": "Start with the disk of"}
         help_texts = {
-            "size_gib": "A blank disk, allocated as it is written (qcow2).",
+            "size_gib": "Allocated as it is written (qcow2); with an image, at least its size.",
             "node": "It attaches only to instances on this node.",
+            "source_image": "A machine image copied into the volume (empty: a blank volume).",
         }
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["node"].queryset = nodes_for_volumes(user)
+        self.fields["node"].required = True
+        machine = Image.objects.for_user(user).available().filter(kind=ImageKind.MACHINE)
+        self.fields["source_image"].queryset = machine
 
 
 class AttachForm(forms.Form):

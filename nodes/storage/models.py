@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from nodes.choices import VolumeStatus
+from nodes.choices import SnapshotStatus, VolumeStatus
 from nodes.ids import ec2_id_validator, new_ec2_id
 from nodes.querysets import VisibleQuerySet
 from nodes.validators import validate_xml_text
@@ -68,6 +68,22 @@ class Volume(models.Model):
         blank=True,
         related_name="volumes",
         help_text="Empty until the launch that makes it has placed its instance.",
+    )
+    source_image = models.ForeignKey(
+        "nodes.Image",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The machine image it was made from (a copy: the image may go).",
+    )
+    source_snapshot = models.ForeignKey(
+        "storage.VolumeSnapshot",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The snapshot it was made from (a copy: the snapshot may go).",
     )
     size_gib = models.PositiveIntegerField(
         "size (GiB)", validators=[MinValueValidator(1), MaxValueValidator(MAX_SIZE_GIB)]
@@ -140,6 +156,55 @@ class Volume(models.Model):
     @property
     def size_bytes(self):
         return self.size_gib * GIB
+
+
+class VolumeSnapshot(models.Model):
+    """A copy of a volume at one moment (`snap-` + 8 hex, as EC2), in the same pool on the
+    same node: a flattened qcow2 file of its own, so that it outlives the volume and new
+    volumes and images are made from it."""
+
+    MEMBER_VISIBILITY = "own"
+
+    ec2_id = models.CharField(
+        "id", max_length=13, unique=True, editable=False, validators=[ec2_id_validator("snap")]
+    )
+    volume = models.ForeignKey(
+        Volume, on_delete=models.SET_NULL, null=True, blank=True, related_name="snapshots"
+    )
+    volume_ec2_id = models.CharField("volume id", max_length=12, help_text="Kept, for the record.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="volume_snapshots"
+    )
+    node = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, related_name="+")
+    size_gib = models.PositiveIntegerField("size (GiB)")
+    status = models.CharField(max_length=12, choices=SnapshotStatus, default=SnapshotStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=SnapshotStatus.values), name="volume_snapshot_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.ec2_id
+
+    def save(self, *args, **kwargs):
+        if not self.ec2_id:
+            self.ec2_id = new_ec2_id("snap", VolumeSnapshot)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("storage:snapshot_detail", args=[self.ec2_id])
+
+    @property
+    def file_name(self):
+        return f"{self.ec2_id}.qcow2"
 
 
 def free_volumes(instance):

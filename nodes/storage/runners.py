@@ -9,28 +9,42 @@ from nodes.choices import ActionKind
 from nodes.domainxml import pipeline
 from nodes.libvirt import Hypervisor, NodeError, Storage
 from nodes.libvirt.domains import disk_with_source
-from nodes.runners import PREEMPTED, Preempted, Run
-from nodes.states import VOLUME_RESULT, VOLUME_TASK
-from nodes.storage.models import Volume
+from nodes.libvirt.storage import IMAGES_POOL
+from nodes.runners import PREEMPTED, Preempted, Run, while_beating
+from nodes.states import SNAPSHOT_RESULT, SNAPSHOT_TASK, VOLUME_RESULT, VOLUME_TASK
+from nodes.storage.models import Volume, VolumeSnapshot
 
 
 class VolumeRun(Run):
-    """An action on a volume alone: a create or delete is ours while the volume keeps the
-    status its claim set; nothing takes over a copy of it (making an image)."""
+    """An action on a volume or a volume snapshot alone: a create or delete is ours while
+    the volume (snapshot) keeps the status its claim set; nothing takes over a copy of one
+    (a snapshot, an image)."""
 
     def __init__(self, action):
         super().__init__(action)
-        self.volume = action.volume
+        self.volume, self.snapshot = action.volume, action.volume_snapshot
 
     def ensure_ours(self):
         kind = self.action.kind
-        if kind not in VOLUME_TASK:
+        if kind in VOLUME_TASK:
+            claimed = Volume.objects.filter(pk=self.volume.pk, status=VOLUME_TASK[kind])
+        elif kind == ActionKind.DELETE_VOLUME_SNAPSHOT:
+            claimed = VolumeSnapshot.objects.filter(pk=self.snapshot.pk, status=SNAPSHOT_TASK[kind])
+        else:
             return
-        if not Volume.objects.filter(pk=self.volume.pk, status=VOLUME_TASK[kind]).exists():
+        if not claimed.exists():
             raise Preempted(PREEMPTED)
 
     def hypervisor(self):
-        return Hypervisor(self.volume.node.endpoint(), settings.KUMO_PROBE_TIMEOUT)
+        node = (self.volume or self.snapshot).node
+        return Hypervisor(node.endpoint(), settings.KUMO_PROBE_TIMEOUT)
+
+
+def settle_snapshot(run, **fields):
+    kind = run.action.kind
+    claimed = VolumeSnapshot.objects.filter(pk=run.snapshot.pk, status=SNAPSHOT_TASK[kind])
+    if not claimed.update(status=SNAPSHOT_RESULT[kind], **fields):
+        raise Preempted(PREEMPTED)
 
 
 def settle(run, **fields):
@@ -42,14 +56,68 @@ def settle(run, **fields):
 
 
 def create_volume(run):
+    """A blank volume, or a flattened copy of a machine image or of a volume snapshot."""
     volume = run.volume
-    step = f"Create {volume.file_name} ({volume.size_gib} GiB) in {Volume.POOL}"
-    with run.hypervisor() as hypervisor, run.step(step):
+    with run.hypervisor() as hypervisor:
         storage = Storage(hypervisor)
-        storage.create_blank(
-            Volume.POOL, volume.node.volumes_path, volume.file_name, volume.size_bytes
-        )
+        if volume.source_snapshot_id or volume.source_image_id:
+            copy_into_volume(run, storage, volume)
+        else:
+            with run.step(f"Create {volume.file_name} ({volume.size_gib} GiB) in {Volume.POOL}"):
+                storage.create_blank(
+                    Volume.POOL, volume.node.volumes_path, volume.file_name, volume.size_bytes
+                )
     settle(run)
+
+
+def copy_into_volume(run, storage, volume):
+    """The volume's snapshot, or its machine image (uploaded to the node first, as a launch
+    does), copied flattened into it, grown to its size."""
+    if volume.source_snapshot_id:
+        source_pool, source = Volume.POOL, volume.source_snapshot.file_name
+    else:
+        source_pool, source = IMAGES_POOL, upload_source_image(run, storage, volume)
+    with run.step(f"Copy {source} into {volume.file_name} ({volume.size_gib} GiB)"):
+        into = storage.room_for(Volume.POOL, volume.node.volumes_path, volume.size_bytes)
+        origin = storage.existing_pool(source_pool)
+        args = (origin, source, volume.file_name, into, volume.size_bytes)
+        while_beating(run, storage.flattened_copy, *args)
+
+
+def upload_source_image(run, storage, volume):
+    """The volume's machine image on its node (uploaded once, as for a launch); its name."""
+    image, node = volume.source_image, volume.node
+    with run.step(f"Upload {image.ec2_id} to the node"):
+        storage.upload_image(
+            node.images_path,
+            image.ec2_id,
+            image.location,
+            image.size_bytes,
+            image.format,
+            beat=run.beat,
+        )
+    return image.ec2_id
+
+
+def snapshot_volume(run):
+    volume, snapshot = run.volume, run.snapshot
+    with run.hypervisor() as hypervisor:
+        storage = Storage(hypervisor)
+        with run.step(f"Copy {volume.file_name} into {snapshot.file_name}, flattened"):
+            pool = storage.room_for(Volume.POOL, volume.node.volumes_path, volume.size_bytes)
+            while_beating(run, storage.flattened_copy, pool, volume.file_name, snapshot.file_name)
+    settle_snapshot(run)
+
+
+def delete_volume_snapshot(run):
+    snapshot = run.snapshot
+    with run.hypervisor() as hypervisor, run.step(f"Delete {snapshot.file_name}"):
+        storage = Storage(hypervisor)
+        pool = storage.pool(Volume.POOL, snapshot.node.volumes_path)
+        disk = storage.volume(pool, snapshot.file_name)
+        if disk is not None:
+            storage.delete_volume(disk)
+    settle_snapshot(run, deleted_at=timezone.now())
 
 
 def delete_volume(run):
@@ -109,6 +177,8 @@ def detach_volume(run):
 RUNNERS = {
     ActionKind.CREATE_VOLUME: create_volume,
     ActionKind.DELETE_VOLUME: delete_volume,
+    ActionKind.SNAPSHOT_VOLUME: snapshot_volume,
+    ActionKind.DELETE_VOLUME_SNAPSHOT: delete_volume_snapshot,
     ActionKind.ATTACH_VOLUME: attach_volume,
     ActionKind.DETACH_VOLUME: detach_volume,
 }

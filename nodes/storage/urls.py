@@ -16,6 +16,12 @@ urlpatterns = [
     path("volumes/<str:key>/detach/", views.volume_detach, name="volume_detach"),
     path("volumes/<str:key>/delete/", views.volume_delete, name="volume_delete"),
     path("volumes/<str:key>/image/", views.volume_image, name="volume_image"),
+    path("volumes/<str:key>/snapshot/", views.volume_snapshot, name="volume_snapshot"),
+    path("volume-snapshots/<str:key>/", views.SnapshotDetail.as_view(), name="snapshot_detail"),
+    path("volume-snapshots/<str:key>/live/", views.SnapshotLive.as_view(), name="snapshot_live"),
+    path("volume-snapshots/<str:key>/volume/", views.snapshot_new_volume, name="snapshot_volume"),
+    path("volume-snapshots/<str:key>/image/", views.snapshot_image, name="snapshot_image"),
+    path("volume-snapshots/<str:key>/delete/", views.snapshot_delete, name="snapshot_delete"),
     path("install-image/", views.install_image, name="install_image"),
     # DRF authenticates API requests itself and answers 401 in JSON (nodes/api/urls.py).
     path(

@@ -6,11 +6,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from nodes import operations
-from nodes.choices import VolumeStatus
+from nodes.choices import SnapshotStatus, VolumeStatus
 from nodes.models import Rule
-from nodes.storage import volumes
+from nodes.storage import snapshots, volumes
 from nodes.storage.forms import AttachForm, InstallForm, VolumeForm, VolumeImageForm
-from nodes.storage.models import Volume
+from nodes.storage.models import Volume, VolumeSnapshot
 from nodes.views.base import Column, DetailFragment, InventoryDetailView, InventoryListView
 
 BOOT_PARAMS_RULE = "boot-params"  # the rule library's rule that reads bootparams=
@@ -64,6 +64,7 @@ class VolumeDetail(InventoryDetailView):
         return super().get_context_data(
             attach_form=attach if volume.status == VolumeStatus.AVAILABLE else None,
             actions=volume.actions.select_related("instance")[:10],
+            snapshots=volume.snapshots.exclude(status=SnapshotStatus.DELETED),
             **kwargs,
         )
 
@@ -78,7 +79,7 @@ def volume_create(request):
         data = form.cleaned_data
         try:
             volume, _ = volumes.create_volume(
-                request.user, data["node"], data["size_gib"], data["name"]
+                request.user, data["node"], data["size_gib"], data["name"], data["source_image"]
             )
         except operations.Refused as error:
             form.add_error("size_gib" if error.field == "size_gib" else None, error.message)
@@ -112,6 +113,72 @@ def volume_detach(request, key):
 @require_POST
 def volume_delete(request, key):
     return started(request, visible_volume(request, key), volumes.delete_volume, request.user)
+
+
+@require_POST
+def volume_snapshot(request, key):
+    volume = visible_volume(request, key)
+    try:
+        snapshot, _ = snapshots.snapshot_volume(volume, request.user)
+    except operations.Refused as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, f"Taking {snapshot.ec2_id} of {volume.ec2_id}.")
+    return redirect(volume)
+
+
+class SnapshotDetail(InventoryDetailView):
+    model = VolumeSnapshot
+    slug_field = "ec2_id"
+    fields = [
+        Column("Of volume", "volume_ec2_id"),
+        Column("Status", "status", badge=True),
+        Column("Size (GiB)", "size_gib"),
+        Column("Node", "node"),
+        Column("Owner", "owner"),
+        Column("Taken", "created_at"),
+        Column("Deleted", "deleted_at"),
+    ]
+    extra_template = "storage/snapshot_actions.html"
+    live_url_name = "storage:snapshot_live"
+
+
+class SnapshotLive(DetailFragment, SnapshotDetail):
+    pass
+
+
+def visible_snapshot(request, key):
+    return get_object_or_404(VolumeSnapshot.objects.for_user(request.user), ec2_id=key)
+
+
+@require_POST
+def snapshot_new_volume(request, key):
+    snapshot = visible_snapshot(request, key)
+    try:
+        volume, _ = volumes.create_volume_from_snapshot(request.user, snapshot)
+    except operations.Refused as error:
+        messages.error(request, error.message)
+        return redirect(snapshot)
+    messages.info(request, f"Creating {volume.ec2_id} from {snapshot.ec2_id}.")
+    return redirect(volume)
+
+
+@require_POST
+def snapshot_delete(request, key):
+    snapshot = visible_snapshot(request, key)
+    try:
+        snapshots.delete_snapshot(snapshot, request.user)
+    except operations.Refused as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, f"Deleting {snapshot.ec2_id}.")
+    return redirect(snapshot)
+
+
+def snapshot_image(request, key):
+    """Make a machine image of a volume snapshot (POST /images/ {"from_snapshot"})."""
+    snapshot = visible_snapshot(request, key)
+    return image_page(request, snapshot, snapshots.make_image_of_snapshot, {})
 
 
 def started(request, volume, operation, *args):
@@ -160,19 +227,24 @@ def boot_params_reach_the_kernel():
 def volume_image(request, key):
     """Make a machine image of a volume (the API's POST /images/ {"from_volume"})."""
     volume = visible_volume(request, key)
-    form = VolumeImageForm(request.POST or None, initial=image_name_for(volume))
+    return image_page(request, volume, volumes.make_image_of_volume, image_name_for(volume))
+
+
+def image_page(request, disk, make, initial):
+    """The form that makes an image of disk (a volume or a snapshot) with make."""
+    form = VolumeImageForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         name = data.pop("name")
         try:
-            image, _ = volumes.make_image_of_volume(volume, request.user, name, data)
+            image, _ = make(disk, request.user, name, data)
         except operations.Refused as error:
             form.add_error("name" if error.field == "name" else None, error.message)
         else:
-            messages.info(request, f"Making {image.ec2_id} from {volume.ec2_id}.")
+            messages.info(request, f"Making {image.ec2_id} from {disk.ec2_id}.")
             return redirect(image)
-    title = f"Make an image of {volume.ec2_id}"
-    context = {"form": form, "volume": volume, "title": title, "submit_label": "Make the image"}
+    title = f"Make an image of {disk.ec2_id}"
+    context = {"form": form, "disk": disk, "title": title, "submit_label": "Make the image"}
     return render(request, "storage/volume_image.html", context)
 
 

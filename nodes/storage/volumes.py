@@ -3,10 +3,19 @@ claim is a compare-and-set on the volume's status (states.VOLUME_FROM → VOLUME
 for attach and detach, on its instance's task as for any instance action (DESIGN.md §4).
 The runners are nodes/storage/runners.py."""
 
+import math
+
 from django.db import transaction
 
 from nodes import states
-from nodes.choices import ActionKind, ActionStatus, DomainType, VmState, VolumeStatus
+from nodes.choices import (
+    ActionKind,
+    ActionStatus,
+    DomainType,
+    SnapshotStatus,
+    VmState,
+    VolumeStatus,
+)
 from nodes.models import Instance, Node
 from nodes.operations import (
     ActionRefused,
@@ -19,7 +28,7 @@ from nodes.operations import (
     require_queue,
 )
 from nodes.operations.images import pending_image, refuse_taken
-from nodes.storage.models import WITH_INSTANCE, Volume
+from nodes.storage.models import GIB, WITH_INSTANCE, Volume, VolumeSnapshot
 from nodes.storage.pools import lacks_room
 
 # vda is the root disk and vdb the ephemeral one; the config drive is on another bus (hdc).
@@ -36,15 +45,45 @@ def nodes_for_volumes(user):
     return Node.objects.filter(pk__in=live.values("node"))
 
 
-def create_volume(user, node, size_gib, name=""):
-    """Start making a blank volume of size_gib on node for user: (the volume, the action),
-    or Refused with nothing written."""
-    refuse_without_room(node, size_gib * (1 << 30))
+def create_volume(user, node, size_gib, name="", image=None):
+    """Start making a volume of size_gib on node for user, blank or with a machine image's
+    disk (then at least as large): (the volume, the action), or Refused with nothing
+    written."""
+    if image is not None:
+        size_gib = max(size_gib or 0, image_size_gib(image))
+    refuse_without_room(node, size_gib * GIB)
     require_queue()
     with transaction.atomic():
         check_within_quota(user, {"volumes": 1, "volume_gib": size_gib}, "This volume")
-        volume = Volume.objects.create(owner=user, node=node, size_gib=size_gib, name=name)
+        volume = Volume.objects.create(
+            owner=user, node=node, size_gib=size_gib, name=name, source_image=image
+        )
         return volume, queue_action(None, ActionKind.CREATE_VOLUME, user, volume=volume)
+
+
+def create_volume_from_snapshot(user, snapshot, name=""):
+    """Start making a volume of snapshot's content on its node: (the volume, the action),
+    or Refused; the snapshot is not deleted until the copy is done."""
+    require_queue()
+    with transaction.atomic():
+        snapshot = VolumeSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        if snapshot.status != SnapshotStatus.COMPLETED:
+            raise ActionRefused(f"{snapshot.ec2_id} is {snapshot.status}: not a whole copy.")
+        more = {"volumes": 1, "volume_gib": snapshot.size_gib}
+        check_within_quota(user, more, "This volume")
+        volume = Volume.objects.create(
+            owner=user,
+            node=snapshot.node,
+            size_gib=snapshot.size_gib,
+            name=name,
+            source_snapshot=snapshot,
+        )
+        return volume, queue_action(None, ActionKind.CREATE_VOLUME, user, volume=volume)
+
+
+def image_size_gib(image):
+    """The GiB a volume needs to hold image's disk."""
+    return max(1, math.ceil(max(image.size_bytes, image.virtual_size_bytes) / GIB))
 
 
 def launch_with_volumes(user, wanted, **fields):
@@ -147,8 +186,7 @@ def make_image_of_volume(volume, user, name, properties=None):
     ends); one attached to a stopped instance claims the instance, as an image of its root
     disk does (it is not started until the copy ends)."""
     refuse_taken(user, name)
-    if volume.node_id and volume.node.domain_type == DomainType.TEST:
-        raise ActionRefused("libvirt's test driver cannot copy volumes: use a QEMU or KVM node.")
+    refuse_test_driver(volume.node)
     require_queue()
     instance = volume.instance
     description = f"Made from volume {volume.ec2_id}"
@@ -160,6 +198,11 @@ def make_image_of_volume(volume, user, name, properties=None):
         image = pending_image(user, name, description, properties or {})
         action = queue_action(instance, ActionKind.CREATE_IMAGE, user, image=image, volume=volume)
         return image, action
+
+
+def refuse_test_driver(node):
+    if node is not None and node.domain_type == DomainType.TEST:
+        raise ActionRefused("libvirt's test driver cannot copy volumes: use a QEMU or KVM node.")
 
 
 def claim_instance(instance, kind):
