@@ -7,7 +7,8 @@ see what each model's MEMBER_VISIBILITY allows:
 - "none": nothing (nodes),
 - "own": rows whose owner is the member (keypairs, instances),
 - "own_instance": rows about the member's instances (snapshots),
-- "own_instance_or_volume": rows about the member's instances or volumes (actions),
+- "own_instance_or_volume": rows about the member's instances, volumes or volume snapshots
+  (actions),
 - "own_or_public": own rows and those marked public (images).
 """
 
@@ -32,7 +33,11 @@ class VisibleQuerySet(models.QuerySet):
         if visibility == "own_instance":
             return self.filter(instance__owner=user)
         if visibility == "own_instance_or_volume":
-            return self.filter(models.Q(instance__owner=user) | models.Q(volume__owner=user))
+            return self.filter(
+                models.Q(instance__owner=user)
+                | models.Q(volume__owner=user)
+                | models.Q(volume_snapshot__owner=user)
+            )
         if visibility == "own_or_public":
             return self.filter(models.Q(owner=user) | models.Q(is_public=True))
         return self.none()

@@ -38,12 +38,13 @@ from nodes.domainxml import pipeline
 from nodes.hooks import run_hooks
 from nodes.libvirt import Hypervisor, NodeError, Storage
 from nodes.libvirt.consoles import vnc_port
-from nodes.libvirt.storage import convert_to_qcow2
+from nodes.libvirt.domains import disk_with_source
+from nodes.libvirt.storage import convert_to_qcow2, qcow2_size_needed
 from nodes.metrics.models import RenderCount
 from nodes.models import Image, Instance
 from nodes.placement import place
 from nodes.states import RESULT, TASK_FOR, VM_STATE_FOR_POWER
-from nodes.storage.models import Volume, free_volumes
+from nodes.storage.models import RENDERED, Volume, free_volumes
 
 GIB = 1 << 30
 PREEMPTED = "Another action took this instance over (terminate or reset state)."
@@ -129,12 +130,18 @@ def launch(run):
 
 def create_launch_volumes(run, storage, blank):
     """The blank volumes asked for at launch, on the node placement chose, each then on its
-    way in (attaching) with the domain."""
+    way in (attaching) with the domain; each step a compare-and-set on the volume (a
+    take-over may have freed it)."""
     node = run.instance.node
     for volume in blank:
-        Volume.objects.filter(pk=volume.pk).update(node=node)
+        ours = Volume.objects.filter(
+            pk=volume.pk, status=VolumeStatus.CREATING, instance=run.instance
+        )
+        if not ours.update(node=node):
+            raise Preempted(PREEMPTED)
         storage.create_blank(Volume.POOL, node.volumes_path, volume.file_name, volume.size_bytes)
-        Volume.objects.filter(pk=volume.pk).update(status=VolumeStatus.ATTACHING)
+        if not ours.update(status=VolumeStatus.ATTACHING):
+            raise Preempted(PREEMPTED)
         run.beat()
 
 
@@ -185,12 +192,23 @@ def define_and_start(run, hypervisor):
                 "The rules produce no domain: " + "; ".join(map(str, rendered.outcome.errors))
             )
         domain_xml = pre_boot(run.instance, rendered.domain_text)
+        refuse_missing_volumes(run.instance, domain_xml)
         run.instance.record_domain(domain_xml, rendered.stylesheets)
     with run.step("Define the domain"):
         hypervisor.define(domain_xml)
     with run.step("Start the domain"):
         hypervisor.start(run.instance.uuid)
         record_vnc_port(run, hypervisor)
+
+
+def refuse_missing_volumes(instance, domain_xml):
+    """NodeError when the rules (or hooks) left out a volume the instance is to have."""
+    for volume in instance.volumes.filter(status__in=RENDERED).select_related("node"):
+        if disk_with_source(domain_xml, volume.path) is None:
+            raise NodeError(
+                f"The rules produce no disk for {volume.ec2_id} ({volume.path}): the default "
+                "rule renders /instance/volumes/volume/diskPath; see the rule chain's preview."
+            )
 
 
 def record_vnc_port(run, hypervisor):
@@ -344,9 +362,9 @@ def copy_into_image(run, pool_name, source):
         storage = Storage(hypervisor)
         pool = storage.existing_pool(pool_name)
         disk = storage.volume(pool, source)
-        capacity, allocation = storage.sizes(disk)
+        capacity, _ = storage.sizes(disk)
         if local := storage.local_file(pool, source):
-            refuse_without_room_here(image, allocation)
+            refuse_without_room_here(image, qcow2_size_needed(local))
             with run.step(f"Copy {source}, flattened, into {image.location}"):
                 while_beating(run, convert_to_qcow2, local, image.partial_location)
             size = Path(image.partial_location).stat().st_size

@@ -102,10 +102,9 @@ VOLUME_TASK = {
     ActionKind.DETACH_VOLUME: VolumeStatus.DETACHING,
 }
 # Actions that copy a volume: while one is unfinished, the volume is neither attached nor
-# deleted; those that copy a volume snapshot (making an image, or a volume, of it): while one
-# is unfinished, the snapshot is not deleted.
+# deleted (a snapshot is not deleted while an image or a volume is made of it:
+# nodes/storage/snapshots.readers).
 READS_VOLUME = {ActionKind.CREATE_IMAGE, ActionKind.SNAPSHOT_VOLUME}
-READS_SNAPSHOT = {ActionKind.CREATE_IMAGE, ActionKind.CREATE_VOLUME}
 # A volume snapshot's state while an action makes or deletes it, where success leaves it and
 # where a failure does (a failed snapshot is left to delete, with whatever it copied).
 SNAPSHOT_TASK = {

@@ -141,7 +141,7 @@ def worker_gone(action):
 
 WORKER_DIED = (
     "The worker running this action stopped before finishing (killed or crashed). "
-    "The instance is usable again: check its state, then retry."
+    "What it acted on is usable again: check its state, then retry."
 )
 JOB_LOST = (
     "This action's job was lost from the queue before a worker started it (Redis restarted "

@@ -12,13 +12,14 @@ from django.db import connection
 from django.utils import timezone
 from lxml import etree
 
+from nodes import operations
 from nodes.choices import ActionKind, VmState, VolumeStatus
 from nodes.domainxml import pipeline
 from nodes.libvirt import Hypervisor
-from nodes.models import Action, Node, Quota
+from nodes.models import Action, Instance, Node, Quota
 from nodes.probing import probe_and_record
 from nodes.storage import volumes
-from nodes.storage.models import StoragePool, Volume
+from nodes.storage.models import StoragePool, Volume, VolumeSnapshot
 from nodes.watcher import recover_stale_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,7 +132,7 @@ def test_a_volume_attaches_only_to_an_instance_on_its_node(api, admin, world, lo
 def test_a_volume_in_use_cannot_be_attached_again(api, admin, world, queue, local_node):
     first, second = world["instance_a"], world["instance_b"]
     for instance in (first, second):
-        instance.node, instance.vm_state = local_node, VmState.STOPPED
+        instance.node, instance.vm_state, instance.owner = local_node, VmState.STOPPED, admin
         instance.save()
     volume = Volume.objects.create(
         owner=admin, node=local_node, size_gib=1, status="in-use", instance=first, device="vdc"
@@ -155,7 +156,9 @@ def test_detaching_a_volume_that_is_not_attached_is_refused(api, admin, sim_node
 
 def test_the_test_driver_refuses_attaching_before_anything_is_queued(api, admin, world, queue):
     instance = world["instance_a"]
-    volume = Volume.objects.create(owner=admin, node=instance.node, size_gib=1, status="available")
+    volume = Volume.objects.create(
+        owner=instance.owner, node=instance.node, size_gib=1, status="available"
+    )
     api.force_authenticate(admin)
     body = {"instance": instance.ec2_id}
     response = api.post(f"/api/v1/volumes/{volume.ec2_id}/attach/", body, format="json")
@@ -240,7 +243,9 @@ def test_a_failed_attach_leaves_both_free(admin, world, local_node, queue, run_j
     instance = world["instance_a"]
     instance.node, instance.vm_state = local_node, VmState.STOPPED
     instance.save()  # the database says stopped; the node has no such domain
-    volume = Volume.objects.create(owner=admin, node=local_node, size_gib=1, status="available")
+    volume = Volume.objects.create(
+        owner=instance.owner, node=local_node, size_gib=1, status="available"
+    )
     action = volumes.attach_volume(volume, instance, admin)
     run_jobs()
     action.refresh_from_db()
@@ -348,3 +353,70 @@ def test_the_migration_leaves_an_edited_default_alone(admin):
     run_migration()
     rule.refresh_from_db()
     assert rule.current == edited
+
+
+def test_a_member_sees_the_actions_on_their_snapshots(api, member_a, sim_node):
+    snapshot = VolumeSnapshot.objects.create(
+        volume_ec2_id="vol-1A2B3C4D", owner=member_a, node=sim_node, size_gib=1
+    )
+    action = Action.objects.create(
+        kind=ActionKind.DELETE_VOLUME_SNAPSHOT, volume_snapshot=snapshot, job_id="snap-1"
+    )
+    api.force_authenticate(member_a)
+    body = api.get(f"/api/v1/actions/{action.pk}/").json()
+    assert (body["instance"], body["volume"], body["volume_snapshot"]) == (
+        None,
+        None,
+        snapshot.ec2_id,
+    )
+
+
+def test_a_volume_attaches_only_to_its_owners_instances(admin, member_a, world, local_node):
+    instance = world["instance_a"]
+    instance.node, instance.vm_state = local_node, VmState.STOPPED
+    instance.save()
+    volume = Volume.objects.create(owner=admin, node=local_node, size_gib=1, status="available")
+    with pytest.raises(operations.ActionRefused, match="attaches only to its owner's"):
+        volumes.attach_volume(volume, instance, admin)
+
+
+def test_volumes_and_instance_snapshots_do_not_mix(member_a, world, local_node, queue):
+    instance = world["instance_a"]
+    instance.node, instance.vm_state = local_node, VmState.STOPPED
+    instance.save()
+    volume = Volume.objects.create(owner=member_a, node=local_node, size_gib=1, status="available")
+    snapshot = instance.snapshots.create(name="before")
+    with pytest.raises(operations.ActionRefused, match="has snapshots"):
+        volumes.attach_volume(volume, instance, member_a)
+    snapshot.delete()
+    Volume.objects.filter(pk=volume.pk).update(status="in-use", instance=instance, device="vdc")
+    with pytest.raises(operations.ActionRefused, match="has volumes attached"):
+        operations.request_action(instance, ActionKind.SNAPSHOT, member_a)
+
+
+def test_a_volume_its_launch_never_placed_is_refused_not_a_crash(api, member_a, world, queue):
+    volume = Volume.objects.create(owner=member_a, size_gib=1, status="error")
+    api.force_authenticate(member_a)
+    body = {"instance": world["instance_a"].ec2_id}
+    response = api.post(f"/api/v1/volumes/{volume.ec2_id}/attach/", body, format="json")
+    assert response.status_code == 409 and "was never made" in response.json()["detail"]
+
+
+def test_a_launch_that_failed_after_defining_its_domain_keeps_its_volumes(
+    admin, world, sim_node, queue
+):
+    instance = world["instance_a"]
+    volume = Volume.objects.create(
+        owner=instance.owner,
+        node=sim_node,
+        size_gib=1,
+        status="attaching",
+        instance=instance,
+        device="vdc",
+    )
+    Instance.objects.filter(pk=instance.pk).update(domain_xml="<domain/>", task_state="spawning")
+    action = Action.objects.create(instance=instance, kind=ActionKind.LAUNCH, job_id="lost-1")
+    Action.objects.filter(pk=action.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    recover_stale_actions()
+    volume.refresh_from_db()
+    assert (volume.status, volume.instance) == ("in-use", instance)  # its domain may run

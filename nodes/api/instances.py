@@ -316,7 +316,7 @@ class ActionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         visible = Action.objects.for_user(self.request.user)
-        actions = visible.select_related("instance", "volume", "owner")
+        actions = visible.select_related("instance", "volume", "volume_snapshot", "owner")
         filters = {
             "instance__ec2_id": "instance",
             "volume__ec2_id": "volume",

@@ -136,13 +136,19 @@ class ActionSerializer(serializers.ModelSerializer):
         slug_field="ec2_id",
         read_only=True,
         allow_null=True,
-        help_text="Empty for an action on a volume alone (create, delete).",
+        help_text="Empty for an action on a volume or volume snapshot alone.",
     )
     volume = serializers.SlugRelatedField(
         slug_field="ec2_id",
         read_only=True,
         allow_null=True,
         help_text="The volume it creates, deletes, attaches or detaches.",
+    )
+    volume_snapshot = serializers.SlugRelatedField(
+        slug_field="ec2_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The volume snapshot it takes or deletes, or makes an image of.",
     )
     image = serializers.SlugRelatedField(
         slug_field="ec2_id",
@@ -159,6 +165,7 @@ class ActionSerializer(serializers.ModelSerializer):
             "action",
             "instance",
             "volume",
+            "volume_snapshot",
             "image",
             "owner",
             "status",

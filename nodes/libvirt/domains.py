@@ -160,18 +160,28 @@ class Hypervisor:
 
     def attach_disk(self, domain_uuid, disk_xml, path):
         """Add the disk (its source path) to the definition and, if the domain runs, live;
-        where it is already (a retry), it is left as it is."""
+        where it is already (a retry), it is left as it is. When the live attach fails, the
+        definition is given back without it."""
         domain = self.require(domain_uuid)
-        if disk_with_source(self.definition(domain), path) is None:
+        added = disk_with_source(self.definition(domain), path) is None
+        if added:
             flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
             self.call(
                 "Attaching the disk to the definition", domain.attachDeviceFlags, disk_xml, flags
             )
-        if self.is_active(domain) and disk_with_source(self.live_xml(domain), path) is None:
+        if not self.is_active(domain) or disk_with_source(self.live_xml(domain), path):
+            return
+        try:
             flags = libvirt.VIR_DOMAIN_AFFECT_LIVE
             self.call(
                 "Attaching the disk to the running guest", domain.attachDeviceFlags, disk_xml, flags
             )
+        except NodeError:
+            if added:
+                flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+                with contextlib.suppress(libvirt.libvirtError):
+                    domain.detachDeviceFlags(disk_xml, flags)
+            raise
 
     def detach_disk(self, domain_uuid, path, timeout, beat=lambda: None):
         """Remove the disk with this source path from the definition and, if the domain

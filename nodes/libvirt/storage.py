@@ -7,6 +7,7 @@ console log.
 """
 
 import contextlib
+import json
 import logging
 import os
 import subprocess
@@ -82,6 +83,19 @@ def convert_to_qcow2(source_path, target_path):
     )
     if done.returncode:
         raise NodeError(f"qemu-img could not copy {source_path}: {done.stderr.strip()}")
+
+
+def qcow2_size_needed(source_path):
+    """The bytes convert_to_qcow2 of source_path writes at most (`qemu-img measure`)."""
+    done = subprocess.run(
+        ["qemu-img", "measure", "--output=json", "-U", "-O", "qcow2", source_path],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise NodeError(f"qemu-img could not measure {source_path}: {done.stderr.strip()}")
+    return json.loads(done.stdout)["required"]
 
 
 class Storage:

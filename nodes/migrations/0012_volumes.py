@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
             name="instance",
             field=models.ForeignKey(
                 blank=True,
-                help_text="Empty for an action on a volume alone (create, delete).",
+                help_text="Empty for an action on a volume or volume snapshot alone.",
                 null=True,
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="actions",

@@ -13,7 +13,7 @@ from nodes.models.images import Image
 from nodes.models.instances import Instance
 from nodes.querysets import VisibleQuerySet
 from nodes.states import SNAPSHOT_TASK, VOLUME_AFTER_FAILURE, VOLUME_TASK
-from nodes.storage.models import ATTACHED, Volume, VolumeSnapshot, free_volumes
+from nodes.storage.models import ATTACHED, Volume, VolumeSnapshot, release_launch_volumes
 
 
 class Action(models.Model):
@@ -30,7 +30,7 @@ class Action(models.Model):
         null=True,
         blank=True,
         related_name="actions",
-        help_text="Empty for an action on a volume alone (create, delete).",
+        help_text="Empty for an action on a volume or volume snapshot alone.",
     )
     volume = models.ForeignKey(
         "storage.Volume",
@@ -166,9 +166,9 @@ class Action(models.Model):
     def release_volume(self):
         """After this action failed, leave its volume as states.VOLUME_AFTER_FAILURE says, if
         it is still in the state the action set (terminate may have freed it meanwhile); a
-        failed launch frees those it was to attach."""
+        failed launch's volumes as release_launch_volumes says."""
         if self.kind == ActionKind.LAUNCH:
-            free_volumes(self.instance)
+            release_launch_volumes(self.instance)
         if self.volume_id is None or self.kind not in VOLUME_AFTER_FAILURE:
             return
         status = VOLUME_AFTER_FAILURE[self.kind]

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q, Sum
 
-from nodes.choices import VmState, VolumeStatus
+from nodes.choices import SnapshotStatus, VmState, VolumeStatus
 
 DEFAULTS = {"instances": 10, "vcpus": 20, "ram_mb": 20480, "volumes": 10, "volume_gib": 100}
 
@@ -55,7 +55,8 @@ class Quota(models.Model):
 
 
 def usage(user):
-    """What user's live instances (being built included) and volumes take."""
+    """What user's live instances (being built included) take, and their volumes and volume
+    snapshots (which count in volume_gib)."""
     live = user.instances.exclude(vm_state=VmState.DELETED).aggregate(
         instances=Count("pk"),
         vcpus=Sum("instance_type__vcpus"),
@@ -63,5 +64,9 @@ def usage(user):
     )
     kept = user.volumes.exclude(status=VolumeStatus.DELETED).aggregate(
         volumes=Count("pk"), volume_gib=Sum("size_gib")
+    )
+    snapshots = user.volume_snapshots.exclude(status=SnapshotStatus.DELETED)
+    kept["volume_gib"] = (kept["volume_gib"] or 0) + (
+        snapshots.aggregate(gib=Sum("size_gib"))["gib"] or 0
     )
     return {key: value or 0 for key, value in (live | kept).items()}

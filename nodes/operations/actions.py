@@ -11,6 +11,7 @@ from nodes.choices import ActionKind
 from nodes.models import Action, Instance
 from nodes.operations.errors import ActionRefused, NotAllowed, Refused
 from nodes.operations.queue import job_queue, require_queue
+from nodes.storage.models import ATTACHED
 
 
 def claim(instance, kind):
@@ -65,6 +66,11 @@ def request_action(instance, kind, user, snapshot=None):
         raise NotAllowed("Only admins can reset an instance's state.")
     if (kind in states.ON_SNAPSHOT) != (snapshot is not None):
         raise ActionRefused(f"{ActionKind(kind).label} names one of the instance's snapshots.")
+    if kind == ActionKind.SNAPSHOT and instance.volumes.filter(status__in=ATTACHED).exists():
+        raise ActionRefused(
+            f"{instance.ec2_id} has volumes attached: a snapshot of it would hold them too, "
+            "and reverting would roll them back. Snapshot its volumes instead, or detach them."
+        )
     require_queue()
     with transaction.atomic():
         if not claim(instance, kind):

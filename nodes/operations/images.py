@@ -41,7 +41,11 @@ def make_image(instance, user, name, properties=None):
 
 def refuse_taken(user, name):
     if Image.objects.filter(owner=user, name=name).exists():
-        raise Refused(f"You already have an image named {name}.", field="name")
+        raise name_taken(name)
+
+
+def name_taken(name):
+    return Refused(f"You already have an image named {name}.", field="name")
 
 
 def refuse_disks_kumo_did_not_make(instance):
@@ -69,4 +73,4 @@ def pending_image(user, name, description, properties):
                 **properties,
             )
     except IntegrityError:  # the same name asked for twice at once
-        raise Refused(f"You already have an image named {name}.", field="name") from None
+        raise name_taken(name) from None

@@ -46,11 +46,14 @@ class AttachForm(forms.Form):
         styled(self)
 
 
+INSTALLING = "installing "  # the installer instance's name: INSTALLING + the image's
+
+
 class InstallForm(forms.Form):
     """Seed 003's "make an image from an installer", on one page."""
 
     name = forms.CharField(
-        max_length=255,
+        max_length=255 - len(INSTALLING),
         validators=[validate_xml_text],
         help_text="The image's name, once made.",
     )
@@ -107,7 +110,7 @@ class InstallForm(forms.Form):
             "kernel": data["kernel"],
             "ramdisk": data["ramdisk"],
             "instance_type": data["instance_type"],
-            "name": f"installing {data['name']}",
+            "name": f"{INSTALLING}{data['name']}",
             "user_data": encoded_user_data(user_data),
             "cluster": data["cluster"],
         }

@@ -149,9 +149,12 @@ class Volume(models.Model):
 
     @property
     def guest_path(self):
-        """Where a Linux guest finds it, whatever device name its kernel gave it (seed 001);
-        QEMU passes on at most 20 characters of a serial, and vol- ids are 12."""
-        return f"/dev/disk/by-id/virtio-{self.ec2_id}" if self.instance_id else ""
+        """Where a Linux guest finds it on a virtio disk, whatever device name its kernel gave
+        it (seed 001); QEMU passes on at most 20 characters of a serial, vol- ids are 12."""
+        image = self.instance.image if self.instance_id else None
+        if image is None or not (image.virtio_root and image.virtio_disk):
+            return ""
+        return f"/dev/disk/by-id/virtio-{self.ec2_id}"
 
     @property
     def size_bytes(self):
@@ -216,3 +219,17 @@ def free_volumes(instance):
         status=VolumeStatus.ERROR, instance=None, device=""
     )
     volumes.update(status=VolumeStatus.AVAILABLE, instance=None, device="")
+
+
+def release_launch_volumes(instance):
+    """After instance's launch failed: its volumes are freed (free_volumes) if no domain was
+    defined; otherwise they stay its own, attached as its definition holds them, until it
+    is terminated (the domain may run: no other guest may write to them)."""
+    if not type(instance).objects.filter(pk=instance.pk).exclude(domain_xml="").exists():
+        free_volumes(instance)
+        return
+    volumes = Volume.objects.filter(instance=instance)
+    volumes.filter(status=VolumeStatus.CREATING).update(
+        status=VolumeStatus.ERROR, instance=None, device=""
+    )
+    volumes.filter(status=VolumeStatus.ATTACHING).update(status=VolumeStatus.IN_USE)

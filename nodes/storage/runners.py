@@ -10,9 +10,11 @@ from nodes.domainxml import pipeline
 from nodes.libvirt import Hypervisor, NodeError, Storage
 from nodes.libvirt.domains import disk_with_source
 from nodes.libvirt.storage import IMAGES_POOL
-from nodes.runners import PREEMPTED, Preempted, Run, while_beating
+from nodes.runners import Preempted, Run, while_beating
 from nodes.states import SNAPSHOT_RESULT, SNAPSHOT_TASK, VOLUME_RESULT, VOLUME_TASK
 from nodes.storage.models import Volume, VolumeSnapshot
+
+TAKEN_OVER = "The action no longer holds what it acts on (the watcher or a reset took it over)."
 
 
 class VolumeRun(Run):
@@ -33,7 +35,7 @@ class VolumeRun(Run):
         else:
             return
         if not claimed.exists():
-            raise Preempted(PREEMPTED)
+            raise Preempted(TAKEN_OVER)
 
     def hypervisor(self):
         node = (self.volume or self.snapshot).node
@@ -44,7 +46,7 @@ def settle_snapshot(run, **fields):
     kind = run.action.kind
     claimed = VolumeSnapshot.objects.filter(pk=run.snapshot.pk, status=SNAPSHOT_TASK[kind])
     if not claimed.update(status=SNAPSHOT_RESULT[kind], **fields):
-        raise Preempted(PREEMPTED)
+        raise Preempted(TAKEN_OVER)
 
 
 def settle(run, **fields):
@@ -52,7 +54,7 @@ def settle(run, **fields):
     kind = run.action.kind
     claimed = Volume.objects.filter(pk=run.action.volume_id, status=VOLUME_TASK[kind])
     if not claimed.update(status=VOLUME_RESULT[kind], **fields):
-        raise Preempted(PREEMPTED)
+        raise Preempted(TAKEN_OVER)
 
 
 def create_volume(run):

@@ -7,7 +7,7 @@ from django.db.models import Q
 from nodes import states
 from nodes.choices import ActionKind, ActionStatus, SnapshotStatus
 from nodes.models import Action
-from nodes.operations import ActionRefused, queue_action, require_queue
+from nodes.operations import ActionRefused, check_within_quota, queue_action, require_queue
 from nodes.operations.images import pending_image, refuse_taken
 from nodes.storage.models import VolumeSnapshot
 from nodes.storage.volumes import hold_for_reading, refuse_test_driver
@@ -20,6 +20,7 @@ def snapshot_volume(volume, user):
     require_queue()
     with transaction.atomic():
         hold_for_reading(volume)
+        check_within_quota(user, {"volume_gib": volume.size_gib}, "This snapshot")
         snapshot = VolumeSnapshot.objects.create(
             volume=volume,
             volume_ec2_id=volume.ec2_id,
@@ -71,6 +72,7 @@ def make_image_of_snapshot(snapshot, user, name, properties=None):
 
 def readers(snapshot):
     """The unfinished actions copying snapshot (into an image, or a volume)."""
-    copying = Q(volume_snapshot=snapshot) | Q(volume__source_snapshot=snapshot)
+    into_image = Q(volume_snapshot=snapshot, kind=ActionKind.CREATE_IMAGE)
+    into_volume = Q(volume__source_snapshot=snapshot, kind=ActionKind.CREATE_VOLUME)
     unfinished = [ActionStatus.QUEUED, ActionStatus.RUNNING]
-    return Action.objects.filter(copying, kind__in=states.READS_SNAPSHOT, status__in=unfinished)
+    return Action.objects.filter(into_image | into_volume, status__in=unfinished)

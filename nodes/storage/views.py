@@ -9,7 +9,13 @@ from nodes import operations
 from nodes.choices import SnapshotStatus, VolumeStatus
 from nodes.models import Rule
 from nodes.storage import snapshots, volumes
-from nodes.storage.forms import AttachForm, InstallForm, VolumeForm, VolumeImageForm
+from nodes.storage.forms import (
+    INSTALLING,
+    AttachForm,
+    InstallForm,
+    VolumeForm,
+    VolumeImageForm,
+)
 from nodes.storage.models import Volume, VolumeSnapshot
 from nodes.views.base import Column, DetailFragment, InventoryDetailView, InventoryListView
 
@@ -251,4 +257,4 @@ def image_page(request, disk, make, initial):
 def image_name_for(volume):
     """The image name the install flow asked for ("installing NAME"), else the volume's."""
     instance_name = volume.instance.name if volume.instance_id else ""
-    return {"name": instance_name.removeprefix("installing ") or volume.name}
+    return {"name": instance_name.removeprefix(INSTALLING) or volume.name}

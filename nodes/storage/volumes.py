@@ -91,6 +91,8 @@ def launch_with_volumes(user, wanted, **fields):
     boot, in device order: existing ones (a Volume, available; the instance goes to its node)
     and new blank ones (a size in GiB, made on the node placement picks). [(instance,
     action)], or Refused with nothing written."""
+    if len(wanted) > MAX_AT_LAUNCH:
+        raise LaunchInvalid("volumes", f"A launch attaches at most {MAX_AT_LAUNCH} volumes.")
     existing = [volume for volume in wanted if isinstance(volume, Volume)]
     blank = [size for size in wanted if not isinstance(size, Volume)]
     fields |= pinned_placement(existing, fields.get("node"), fields["cluster"])
@@ -98,7 +100,7 @@ def launch_with_volumes(user, wanted, **fields):
         more = {"volumes": len(blank), "volume_gib": sum(blank)}
         check_within_quota(user, more, "This launch")
         [(instance, action)] = launch(user, 1, **fields)
-        for device, volume in zip(DEVICE_NAMES, wanted, strict=False):
+        for device, volume in zip(DEVICE_NAMES[: len(wanted)], wanted, strict=True):
             if isinstance(volume, Volume):
                 claim_volume(volume, ActionKind.ATTACH_VOLUME, instance=instance, device=device)
             else:
@@ -148,17 +150,10 @@ def delete_volume(volume, user):
 
 
 def attach_volume(volume, instance, user):
-    """Start attaching volume to instance (running or stopped, on the volume's node) as its
-    next free device; the action, or ActionRefused with nothing written."""
-    if instance.node_id != volume.node_id:
-        where = instance.node.name if instance.node_id else "no node yet"
-        raise ActionRefused(
-            f"{volume.ec2_id} is on node {volume.node.name} and {instance.ec2_id} on {where}: "
-            "a volume attaches only to an instance on its node.",
-            field="instance",
-        )
-    if volume.node.domain_type == DomainType.TEST:
-        raise ActionRefused("libvirt's test driver cannot attach disks: use a QEMU or KVM node.")
+    """Start attaching volume to instance (running or stopped, on the volume's node, the
+    same owner's) as its next free device; the action, or ActionRefused with nothing
+    written."""
+    refuse_attaching(volume, instance)
     require_queue()
     with transaction.atomic():
         claim_instance(instance, ActionKind.ATTACH_VOLUME)
@@ -168,14 +163,43 @@ def attach_volume(volume, instance, user):
         return queue_action(instance, ActionKind.ATTACH_VOLUME, user, volume=volume)
 
 
+def refuse_attaching(volume, instance):
+    """ActionRefused when volume may never go to instance, whatever their states."""
+    if volume.node_id is None:
+        raise ActionRefused(
+            f"{volume.ec2_id} was never made (its launch failed before it was placed): delete it."
+        )
+    if instance.node_id != volume.node_id:
+        where = instance.node.name if instance.node_id else "no node yet"
+        raise ActionRefused(
+            f"{volume.ec2_id} is on node {volume.node.name} and {instance.ec2_id} on {where}: "
+            "a volume attaches only to an instance on its node.",
+            field="instance",
+        )
+    if volume.owner_id != instance.owner_id:
+        raise ActionRefused(
+            f"{volume.ec2_id} is {volume.owner}'s and {instance.ec2_id} {instance.owner}'s: a "
+            "volume attaches only to its owner's instances.",
+            field="instance",
+        )
+    if volume.node.domain_type == DomainType.TEST:
+        raise ActionRefused("libvirt's test driver cannot attach disks: use a QEMU or KVM node.")
+    if instance.snapshots.exists():
+        raise ActionRefused(
+            f"{instance.ec2_id} has snapshots, which would bring back its disks without the "
+            "volume (or revert the volume with them): delete them first."
+        )
+
+
 def detach_volume(volume, user):
     """Start detaching volume from its instance; the action, or ActionRefused."""
-    if volume.instance is None:
-        raise ActionRefused(f"{volume.ec2_id} is not attached to an instance.")
     require_queue()
     with transaction.atomic():
+        volume = Volume.objects.select_for_update().select_related("instance").get(pk=volume.pk)
+        if volume.instance is None:
+            raise ActionRefused(f"{volume.ec2_id} is not attached to an instance.")
         claim_instance(volume.instance, ActionKind.DETACH_VOLUME)
-        claim_volume(volume, ActionKind.DETACH_VOLUME)
+        claim_volume(volume, ActionKind.DETACH_VOLUME, instance=volume.instance)
         return queue_action(volume.instance, ActionKind.DETACH_VOLUME, user, volume=volume)
 
 
@@ -184,14 +208,15 @@ def make_image_of_volume(volume, user, name, properties=None):
     model's defaults otherwise): (the pending image, the action), or Refused. No guest may
     write to it meanwhile: a free volume is held (not attached or deleted until the copy
     ends); one attached to a stopped instance claims the instance, as an image of its root
-    disk does (it is not started until the copy ends)."""
+    disk does (it is not started, nor the volume detached, until the copy ends)."""
     refuse_taken(user, name)
     refuse_test_driver(volume.node)
     require_queue()
-    instance = volume.instance
     description = f"Made from volume {volume.ec2_id}"
     with transaction.atomic():
-        if instance is not None and volume.status == VolumeStatus.IN_USE:
+        volume = Volume.objects.select_for_update().select_related("instance").get(pk=volume.pk)
+        instance = volume.instance if volume.status == VolumeStatus.IN_USE else None
+        if instance is not None:
             claim_instance(instance, ActionKind.CREATE_IMAGE)
         else:
             hold_for_reading(volume)
@@ -213,7 +238,8 @@ def claim_instance(instance, kind):
 
 def claim_volume(volume, kind, **fields):
     """The compare-and-set on the volume (within the caller's transaction: a refusal undoes
-    the instance's claim too); refused while an action copies it (hold_for_reading)."""
+    the instance's claim too); refused while an action copies it (hold_for_reading). A
+    detach names the instance it takes the volume from: it must still be that one's."""
     Volume.objects.select_for_update().filter(pk=volume.pk).first()  # after hold_for_reading's
     if copying := unfinished_reads(volume).first():
         raise ActionRefused(
@@ -221,6 +247,8 @@ def claim_volume(volume, kind, **fields):
             f"{copying.pk}); try again when it is done."
         )
     rows = Volume.objects.filter(pk=volume.pk, status__in=states.VOLUME_FROM[kind])
+    if kind == ActionKind.DETACH_VOLUME:
+        rows = rows.filter(instance=fields.pop("instance"))
     if rows.update(status=states.VOLUME_TASK[kind], **fields) != 1:
         volume.refresh_from_db(fields=["status", "instance"])
         raise ActionRefused(refusal(volume, kind))
@@ -243,9 +271,9 @@ def unfinished_reads(volume):
 
 def refusal(volume, kind):
     """Why kind may not start on volume now, in words for a 409."""
-    if volume.status == "in-use" and kind != ActionKind.DETACH_VOLUME:
+    if volume.status == VolumeStatus.IN_USE and kind != ActionKind.DETACH_VOLUME:
         return f"{volume.ec2_id} is in use by {volume.instance}: detach it first."
-    if volume.status == "deleted":
+    if volume.status == VolumeStatus.DELETED:
         return f"{volume.ec2_id} is deleted."
     allowed = " or ".join(sorted(states.VOLUME_FROM[kind]))
     label = ActionKind(kind).label.lower().replace(" a volume", "")

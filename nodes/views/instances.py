@@ -202,7 +202,8 @@ class ActionList(InventoryListView):
     live_refresh = True
 
     def get_queryset(self):
-        return super().get_queryset().select_related("instance", "volume", "owner")
+        related = ["instance", "volume", "volume_snapshot", "owner"]
+        return super().get_queryset().select_related(*related)
 
 
 class ActionDetail(InventoryDetailView):
