@@ -148,14 +148,7 @@ def create_launch_volumes(run, storage, blank):
 def prepare_disks(run, storage):
     instance, node = run.instance, run.instance.node
     for image in filter(None, [instance.image, instance.kernel, instance.ramdisk]):
-        storage.upload_image(
-            node.images_path,
-            image.ec2_id,
-            image.location,
-            image.size_bytes,
-            image.format,
-            beat=run.beat,
-        )
+        storage.upload_image(node.images_path, image, beat=run.beat)
     run.ensure_ours()  # uploads take long: no disks for an instance being terminated
     backing = f"{node.images_path}/{instance.image.ec2_id}"
     image = instance.image

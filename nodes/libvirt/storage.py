@@ -133,9 +133,18 @@ class Storage:
         except libvirt.libvirtError:
             return None
 
-    def upload_image(self, images_path, name, local_path, size, fmt, beat=lambda: None):
-        """Make the image available on the node as images_path/name; returns its path."""
-        return self.upload(IMAGES_POOL, images_path, name, local_path, size, fmt, beat)
+    def upload_image(self, images_path, image, beat=lambda: None):
+        """Make image (its ec2_id, location, size_bytes and format) available on the node as
+        images_path/ec2_id; returns its path."""
+        return self.upload(
+            IMAGES_POOL,
+            images_path,
+            image.ec2_id,
+            image.location,
+            image.size_bytes,
+            image.format,
+            beat,
+        )
 
     def upload(self, pool_name, directory, name, local_path, size, fmt, beat=lambda: None):
         """Copy a local file into the pool at directory through the libvirt stream API,

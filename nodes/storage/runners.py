@@ -88,16 +88,9 @@ def copy_into_volume(run, storage, volume):
 
 def upload_source_image(run, storage, volume):
     """The volume's machine image on its node (uploaded once, as for a launch); its name."""
-    image, node = volume.source_image, volume.node
+    image = volume.source_image
     with run.step(f"Upload {image.ec2_id} to the node"):
-        storage.upload_image(
-            node.images_path,
-            image.ec2_id,
-            image.location,
-            image.size_bytes,
-            image.format,
-            beat=run.beat,
-        )
+        storage.upload_image(volume.node.images_path, image, beat=run.beat)
     return image.ec2_id
 
 
@@ -112,28 +105,23 @@ def snapshot_volume(run):
 
 
 def delete_volume_snapshot(run):
-    snapshot = run.snapshot
-    with run.hypervisor() as hypervisor, run.step(f"Delete {snapshot.file_name}"):
-        storage = Storage(hypervisor)
-        pool = storage.pool(Volume.POOL, snapshot.node.volumes_path)
-        disk = storage.volume(pool, snapshot.file_name)
-        if disk is not None:
-            storage.delete_volume(disk)
+    delete_file(run, run.snapshot.node, run.snapshot.file_name)
     settle_snapshot(run, deleted_at=timezone.now())
 
 
 def delete_volume(run):
-    volume = run.volume
-    if volume.node_id is None:  # a launch failed before it placed it: nothing on a node
-        settle(run, deleted_at=timezone.now())
-        return
-    with run.hypervisor() as hypervisor, run.step(f"Delete {volume.file_name}"):
+    if run.volume.node_id is not None:  # else a launch failed before it placed it
+        delete_file(run, run.volume.node, run.volume.file_name)
+    settle(run, deleted_at=timezone.now())
+
+
+def delete_file(run, node, file_name):
+    """Delete file_name from node's pool kumo-volumes, if it is there."""
+    with run.hypervisor() as hypervisor, run.step(f"Delete {file_name}"):
         storage = Storage(hypervisor)
-        pool = storage.pool(Volume.POOL, volume.node.volumes_path)
-        disk = storage.volume(pool, volume.file_name)
+        disk = storage.volume(storage.pool(Volume.POOL, node.volumes_path), file_name)
         if disk is not None:
             storage.delete_volume(disk)
-    settle(run, deleted_at=timezone.now())
 
 
 def attach_volume(run):
