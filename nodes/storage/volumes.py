@@ -195,7 +195,11 @@ def detach_volume(volume, user):
     """Start detaching volume from its instance; the action, or ActionRefused."""
     require_queue()
     with transaction.atomic():
-        volume = Volume.objects.select_for_update().select_related("instance").get(pk=volume.pk)
+        volume = (
+            Volume.objects.select_for_update(of=("self",))
+            .select_related("instance")
+            .get(pk=volume.pk)
+        )
         if volume.instance is None:
             raise ActionRefused(f"{volume.ec2_id} is not attached to an instance.")
         claim_instance(volume.instance, ActionKind.DETACH_VOLUME)
@@ -214,7 +218,11 @@ def make_image_of_volume(volume, user, name, properties=None):
     require_queue()
     description = f"Made from volume {volume.ec2_id}"
     with transaction.atomic():
-        volume = Volume.objects.select_for_update().select_related("instance").get(pk=volume.pk)
+        volume = (
+            Volume.objects.select_for_update(of=("self",))
+            .select_related("instance")
+            .get(pk=volume.pk)
+        )
         instance = volume.instance if volume.status == VolumeStatus.IN_USE else None
         if instance is not None:
             claim_instance(instance, ActionKind.CREATE_IMAGE)
