@@ -69,6 +69,21 @@ def test_a_wrong_field_in_an_action_request_is_a_field_error(api, admin, world):
     assert "Choose one of" in body["action"][0]
 
 
+@pytest.mark.parametrize(
+    "url, field",
+    [
+        ("/api/v1/instances/", "image"),
+        ("/api/v1/instances/", "keypair"),
+        ("/api/v1/volumes/", "node"),
+        ("/api/v1/rules/", "node"),
+    ],
+)
+def test_a_name_holding_a_nul_byte_is_a_field_error(api, admin, world, url, field):
+    api.force_authenticate(admin)
+    body = {"name": "x", "image": world["image_a"].ec2_id, "size_gib": 1, field: "a\x00b"}
+    assert field in assert_json_400(api.post(url, body, format="json"))
+
+
 def test_a_rollback_without_a_number_says_what_to_give(api, admin, rule):
     api.force_authenticate(admin)
     body = assert_json_400(post_raw(api, f"/api/v1/rules/{rule.pk}/rollback/", "{}"))

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from nodes import consoles, operations, states
 from nodes.api.schema import errors
-from nodes.api.serializers import ActionSerializer, InstanceSerializer, VisibleChoice
+from nodes.api.serializers import ActionSerializer, ByName, InstanceSerializer, VisibleChoice
 from nodes.api.views import QueueDown, refused
 from nodes.choices import ActionKind, ActionStatus, ConsoleKind, ImageKind
 from nodes.models import (
@@ -39,7 +39,7 @@ class Conflict(APIException):
     default_code = "not_allowed_now"
 
 
-class OwnKeypair(serializers.SlugRelatedField):
+class OwnKeypair(ByName):
     """A keypair by name among the caller's own (names repeat across users)."""
 
     def get_queryset(self):

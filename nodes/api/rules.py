@@ -18,6 +18,7 @@ from rest_framework.settings import api_settings
 
 from nodes import operations
 from nodes.api.schema import errors
+from nodes.api.serializers import ByName
 from nodes.api.views import QueueDown
 from nodes.choices import RuleScope
 from nodes.domainxml import pipeline, review
@@ -27,9 +28,7 @@ from nodes.models.rules import SCOPE_TARGETS, TARGET_IDS, scope_errors
 
 
 def slug(field, queryset, **kwargs):
-    return serializers.SlugRelatedField(
-        slug_field=field, queryset=queryset, required=False, allow_null=True, **kwargs
-    )
+    return ByName(slug_field=field, queryset=queryset, required=False, allow_null=True, **kwargs)
 
 
 class RevisionSerializer(serializers.ModelSerializer):

@@ -177,7 +177,17 @@ class ActionSerializer(serializers.ModelSerializer):
         ]
 
 
-class VisibleChoice(serializers.SlugRelatedField):
+class ByName(serializers.SlugRelatedField):
+    """A related object written by its name or UI id."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            # PostgreSQL refuses NUL in a query; no name holds one anyway.
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
+class VisibleChoice(ByName):
     """A related object by its UI id, among those the caller may see (others: "no such")."""
 
     def get_queryset(self):

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from nodes import operations
 from nodes.api.schema import errors
-from nodes.api.serializers import ActionSerializer, VisibleChoice
+from nodes.api.serializers import ActionSerializer, ByName, VisibleChoice
 from nodes.api.views import refused
 from nodes.choices import ImageKind, SnapshotStatus, VolumeStatus
 from nodes.models import Image, Instance, Node
@@ -81,7 +81,7 @@ class VolumeSerializer(serializers.ModelSerializer):
         read_only_fields = ["status", "size_gib", "created_at", "deleted_at"]
 
 
-class VolumeNode(serializers.SlugRelatedField):
+class VolumeNode(ByName):
     """A node by name, among those the caller may make volumes on."""
 
     def get_queryset(self):
