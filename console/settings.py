@@ -310,6 +310,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "nodes.middleware.ContentSecurityPolicy",
     "nodes.middleware.refuse_unserved_methods",
+    "nodes.middleware.refuse_nul_in_form_data",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

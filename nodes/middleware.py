@@ -1,6 +1,6 @@
 """The console's own middleware: forwarded headers believed only from the reverse proxies in
-KUMO_TRUSTED_PROXIES, methods no view serves refused, and the Content-Security-Policy
-completed with what depends on the request."""
+KUMO_TRUSTED_PROXIES, methods no view serves refused, page form data holding a NUL byte
+refused, and the Content-Security-Policy completed with what depends on the request."""
 
 import base64
 import hashlib
@@ -11,7 +11,7 @@ from csp.decorators import csp_update
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import HttpResponseBadRequest, HttpResponseNotAllowed, JsonResponse
 from django.utils.html import conditional_escape
 from rest_framework.compat import pygments_css
 from rest_framework.renderers import BrowsableAPIRenderer
@@ -65,6 +65,25 @@ def refuse_unserved_methods(get_response):
         return HttpResponseNotAllowed(SERVED_METHODS, message, content_type="text/plain")
 
     return middleware
+
+
+def refuse_nul_in_form_data(get_response):
+    """400 for a page request whose query or form fields hold a NUL byte: no name or id
+    holds one, and PostgreSQL refuses it in the query a form's choice is looked up with.
+    (The API's fields refuse it each: nodes.api.serializers.ByName, DRF's CharField.)"""
+
+    def middleware(request):
+        if not request.path_info.startswith("/api/") and holds_nul(request):
+            message = "A form field holds a NUL byte (\\x00): no name or id does."
+            return HttpResponseBadRequest(message, content_type="text/plain")
+        return get_response(request)
+
+    return middleware
+
+
+def holds_nul(request):
+    fields = (request.GET, request.POST) if request.method == "POST" else (request.GET,)
+    return any("\x00" in value for data in fields for _, values in data.lists() for value in values)
 
 
 # For the pages whose widgets write style attributes: the serial console (xterm.js colours

@@ -84,6 +84,12 @@ def test_a_name_holding_a_nul_byte_is_a_field_error(api, admin, world, url, fiel
     assert field in assert_json_400(api.post(url, body, format="json"))
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_page_field_holding_a_nul_byte_is_a_400(admin_client, world, method):
+    response = getattr(admin_client, method)("/instances/new/", {"image": "emi-\x00"})
+    assert response.status_code == 400 and b"NUL byte" in response.content
+
+
 def test_a_rollback_without_a_number_says_what_to_give(api, admin, rule):
     api.force_authenticate(admin)
     body = assert_json_400(post_raw(api, f"/api/v1/rules/{rule.pk}/rollback/", "{}"))
