@@ -1,13 +1,13 @@
 """Rules: revisions, rollback, scope, chain order, preview, impact, the API and the pages."""
 
 import copy
+import io
 
 import pytest
 from django.core.management import call_command
 from lxml import etree
 
 from nodes.domainxml import pipeline, review
-from nodes.metrics.models import Reading
 from nodes.models import Image, Instance, InstanceType, Node, Rule
 
 DEFAULT_NAME = "Default stylesheet"  # as the migration names it
@@ -123,10 +123,11 @@ def new_rule(**fields):
 
 
 def test_a_preview_shows_the_rules_effect_and_saves_nothing(instance):
+    before = Rule.objects.count()
     rendered, diff = pipeline.preview(instance, new_rule(), HUGEPAGES)
     assert rendered.outcome.errors == [] and "<hugepages/>" in rendered.domain_text
     assert "+  <memoryBacking>" in diff
-    assert Rule.objects.count() == 1  # the default one only
+    assert Rule.objects.count() == before
 
 
 def test_previewing_a_saved_rule_diffs_against_the_chain_without_it(instance):
@@ -385,23 +386,18 @@ def test_without_the_default_rule_renders_fail_saying_how_to_restore_it(instance
     rendered = pipeline.render(instance)
     assert not rendered.outcome.ok
     assert "default stylesheet's rule is missing" in str(rendered.outcome.errors[0])
-    with pytest.raises(pipeline.MissingDefaultRule, match="manage.py migrate nodes"):
+    with pytest.raises(pipeline.MissingDefaultRule, match="manage.py restoredefaultrule"):
         pipeline.default_rule()
-    assert not Rule.objects.exists()  # nothing creates it behind the admin's back
+    assert not Rule.objects.filter(is_default=True).exists()  # nothing creates it unasked
 
 
-@pytest.mark.django_db(transaction=True)  # migrations run outside a test's transaction
-def test_migrating_again_restores_a_deleted_default_rule_and_keeps_an_edited_one():
+def test_the_command_restores_a_deleted_default_rule_and_keeps_an_edited_one(db):
     Rule.objects.filter(is_default=True).delete()
-    Reading.objects.create(kind="node", subject_id=1, taken_at=1.0)
-    call_command("migrate", "nodes", "0007_xml_text_validators", verbosity=0)
-    call_command("migrate", "nodes", verbosity=0)  # as MISSING_DEFAULT says
+    call_command("restoredefaultrule", stdout=io.StringIO())  # as MISSING_DEFAULT says
     rule = pipeline.default_rule()
     assert rule.current.text == pipeline.shipped_default_text()
-    assert Reading.objects.exists()  # the metrics history does not go with it
     rule.revise("<edited/>", None)
-    call_command("migrate", "nodes", "0007_xml_text_validators", verbosity=0)
-    call_command("migrate", "nodes", verbosity=0)
+    call_command("restoredefaultrule", stdout=io.StringIO())
     assert pipeline.default_rule().current.text == "<edited/>"
 
 

@@ -51,8 +51,7 @@ class MissingDefaultRule(LookupError):
 
 MISSING_DEFAULT = (
     "The default stylesheet's rule is missing from the database (was it deleted?): "
-    "`manage.py migrate nodes 0007_xml_text_validators` then `manage.py migrate nodes` "
-    "recreates it with the shipped text."
+    "`manage.py restoredefaultrule` recreates it with the shipped text."
 )
 
 
@@ -71,6 +70,7 @@ RENDERED_RELATED = (
     "image",
     "kernel",
     "ramdisk",
+    "cdrom",
     "instance_type",
     "owner",
 )
@@ -92,6 +92,7 @@ def facts_for(instance):
         ramdisk_id=instance.ramdisk.ec2_id if instance.ramdisk else "",
         kernel_path=f"{node.images_path}/{instance.kernel.ec2_id}" if instance.kernel else "",
         ramdisk_path=f"{node.images_path}/{instance.ramdisk.ec2_id}" if instance.ramdisk else "",
+        cdrom_path=f"{node.images_path}/{instance.cdrom.ec2_id}" if instance.cdrom else "",
         instance_type=kind.name,
         cores=kind.vcpus,
         memory_mb=kind.memory_mb,

@@ -1,10 +1,37 @@
-"""What the data migrations that bring a new shipped default stylesheet share (Django's
-loader skips this module: its name starts with an underscore)."""
+"""What the data migrations of the default stylesheet's rule share: making it, and bringing
+it a new shipped text (Django's loader skips this module: its name starts with an
+underscore)."""
 
 import hashlib
 from pathlib import Path
 
 SHIPPED_DEFAULT = Path(__file__).resolve().parent.parent / "domainxml" / "default.xsl"
+
+
+def create_default_rule(apps, schema_editor):
+    """The default rule with the shipped text, unless there is one (0008_default_rule, and
+    `manage.py restoredefaultrule`)."""
+    alias = schema_editor.connection.alias
+    Rule = apps.get_model("nodes", "Rule")
+    RuleRevision = apps.get_model("nodes", "RuleRevision")
+    rule, _ = Rule.objects.using(alias).get_or_create(
+        is_default=True,
+        defaults={
+            "name": "Default stylesheet",
+            "position": 0,
+            "enabled": True,
+            "description": "Kumo's stylesheet from instance.xml to the domain; runs first.",
+        },
+    )
+    if rule.current_id is None:
+        latest = RuleRevision.objects.using(alias).filter(rule=rule).order_by("-number").first()
+        rule.current = RuleRevision.objects.using(alias).create(
+            rule=rule,
+            number=latest.number + 1 if latest else 1,
+            text=SHIPPED_DEFAULT.read_text(),
+            message="Shipped with Kumo",
+        )
+        rule.save(update_fields=["current"])
 
 
 def upgrader(previous_sha256, message):
