@@ -152,18 +152,14 @@ def test_pasted_characters_find_their_keys_on_the_guests_layout(page, live_serve
 def test_an_admin_boots_the_installer_from_the_pages_and_watches_both_consoles(
     page, live_server, demo, console_proxy, queue, run_jobs, settings
 ):
-    """The demo story: enable the boot-parameters rule, launch the Debian installer on the
-    local node from the launch form, then watch it in the VNC and the serial consoles."""
+    """The demo story: launch the Debian installer on the local node from the launch form
+    (the demo has the boot-parameters rule enabled), then watch it in the VNC and the serial
+    consoles."""
     settings.KUMO_CONSOLE_ORIGINS = [live_server.url]
     settings.KUMO_PROBE_TIMEOUT = 30  # a libvirtd just started probes QEMU's capabilities
     local = Node.objects.get(name="local")
     assert probe_and_record(local), local.last_error
     log_in(page, live_server, "admin", demo_password("admin"))
-    page.goto(f"{live_server.url}/rules/")
-    page.click("form[action='/rules/library/boot-params/enable/'] button")
-    page.click("button:has-text('Enable Boot parameters from user data')")
-    page.wait_for_selector("text=Enabled Boot parameters from user data")
-
     page.goto(f"{live_server.url}/instances/new/")
     page.select_option("#id_image", label=str(Image.objects.get(kind="machine")))
     page.select_option("#id_kernel", label=str(Image.objects.get(kind="kernel")))

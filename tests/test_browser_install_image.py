@@ -3,12 +3,10 @@ installer on the local QEMU node, sees it on the VNC console with the blank volu
 stops it and makes the image, which is then offered for launch."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from nodes import operations
 from nodes.choices import ActionKind
-from nodes.domainxml import library
-from nodes.models import Image, Instance, Node, Rule
+from nodes.models import Image, Instance, Node
 from nodes.probing import probe_and_record
 from nodes.storage.models import Volume
 from tests.browser import log_in
@@ -18,15 +16,8 @@ from tests.test_browser_consoles import LIT_PIXELS
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def boot_params_rule(demo):
-    entry = library.get("boot-params")
-    rule = Rule.objects.create(name=entry.title, library_slug=entry.slug, enabled=True)
-    rule.revise(entry.text, get_user_model().objects.get(username="admin"))
-
-
-def test_the_member_installs_an_image_onto_a_volume_and_makes_it(
-    page, live_server, demo, boot_params_rule, console_proxy, queue, run_jobs, settings
+def test_the_member_installs_an_image_onto_a_volume_makes_it_and_launches_it(
+    page, live_server, demo, console_proxy, queue, run_jobs, settings
 ):
     settings.KUMO_CONSOLE_ORIGINS = [live_server.url]
     settings.KUMO_PROBE_TIMEOUT = 30  # a libvirtd just started probes QEMU's capabilities
@@ -71,6 +62,15 @@ def test_the_member_installs_an_image_onto_a_volume_and_makes_it(
     page.wait_for_selector("text=Launch it…")
     image.refresh_from_db()
     assert (image.status, image.owner.username, image.is_public) == ("available", "member", False)
+
+    page.click("text=Launch it…")
+    assert page.input_value("#id_image") == image.ec2_id
+    page.select_option("#id_instance_type", "m1.small")
+    page.click("button:has-text('Launch')")
+    page.wait_for_selector("text=Launching 1 instance(s)")
+    run_jobs()
+    made = Instance.objects.get(image=image)
+    assert made.vm_state == "active", made.actions.get().error
 
     operations.request_action(instance, ActionKind.TERMINATE, instance.owner)
     run_jobs()

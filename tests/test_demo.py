@@ -5,12 +5,13 @@ import io
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from nodes.models import Cluster, Image, InstanceType, Node
+from nodes.domainxml import library
+from nodes.models import Cluster, Image, InstanceType, Node, Rule
 from tests.conftest import logs_in
 
 
 def counts():
-    models = [Cluster, Node, Image, InstanceType, get_user_model()]
+    models = [Cluster, Node, Image, InstanceType, Rule, get_user_model()]
     return [model.objects.count() for model in models]
 
 
@@ -28,6 +29,12 @@ def test_it_seeds_the_demo_cloud(seeded):
     assert names == {"m1.small", "m1.medium", "m1.large", "m1.xlarge"}
     users = get_user_model().objects
     assert users.get(username="admin").is_staff and not users.get(username="member").is_staff
+
+
+def test_it_enables_the_boot_parameters_rule_for_installers(seeded):
+    rule = Rule.objects.get(library_slug=library.BOOT_PARAMS)
+    assert rule.enabled and rule.current.text == library.get(library.BOOT_PARAMS).text
+    assert rule.current.author.username == "admin"
 
 
 def test_it_prints_the_logins_every_time_and_they_work(demo, settings):

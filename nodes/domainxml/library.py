@@ -99,6 +99,7 @@ LIBRARY: tuple[LibraryRule, ...] = (
 )
 
 BY_SLUG = {rule.slug: rule for rule in LIBRARY}
+BOOT_PARAMS = "boot-params"  # reads the bootparams= line of the user data
 
 
 def get(slug: str) -> LibraryRule:

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from nodes.choices import RuleScope
+from nodes.domainxml import library
 from nodes.querysets import VisibleQuerySet
 from nodes.validators import validate_xml_text
 
@@ -129,6 +130,20 @@ class Rule(models.Model):
         if field is None:
             return True
         return getattr(self, f"{field}_id") == getattr(instance, f"{field}_id")
+
+    @classmethod
+    def from_library(cls, entry):
+        """A new, unsaved, enabled rule for the library rule entry (save it with
+        add_from_library)."""
+        return cls(
+            name=entry.title, description=entry.explanation, library_slug=entry.slug, enabled=True
+        )
+
+    @transaction.atomic
+    def add_from_library(self, author):
+        """Save a rule made by from_library, its library text as its first revision."""
+        self.save()
+        self.revise(library.get(self.library_slug).text, author, "From Kumo's rule library")
 
     @transaction.atomic
     def revise(self, text, author, message=""):

@@ -10,7 +10,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -124,13 +124,11 @@ def rule_enable_library(request, slug):
     if Rule.objects.filter(name=entry.title).exists():
         messages.error(request, taken)
         return redirect("kumo:rule_list")
-    new = Rule(name=entry.title, description=entry.explanation, library_slug=slug, enabled=True)
+    new = Rule.from_library(entry)
 
     def create():
         try:
-            with transaction.atomic():
-                new.save()
-                new.revise(entry.text, request.user, "From Kumo's rule library")
+            new.add_from_library(request.user)
         except IntegrityError:  # the same rule, enabled by a request that overtook this one
             messages.error(request, taken)
         else:

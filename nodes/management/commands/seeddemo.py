@@ -16,7 +16,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from nodes.choices import DomainType, ImageFormat, ImageKind, NicType
-from nodes.models import Cluster, Image, InstanceType, Node
+from nodes.domainxml import library
+from nodes.models import Cluster, Image, InstanceType, Node, Rule
 
 INSTALLER = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64")
 INSTANCE_TYPES = [  # name, vCPUs, memory MiB, disk GiB, ephemeral GiB
@@ -91,6 +92,7 @@ class Command(BaseCommand):
                     },
                 )
             self.images(admin)
+            self.boot_params_rule(admin)
 
     def user(self, username, staff):
         User = get_user_model()
@@ -102,6 +104,11 @@ class Command(BaseCommand):
         )
         remember_login(username, password, "admin" if staff else "member")
         return user
+
+    def boot_params_rule(self, admin):
+        """Enabled, so that "Install an image" puts the installer on the VNC screen."""
+        if not Rule.objects.filter(library_slug=library.BOOT_PARAMS).exists():
+            Rule.from_library(library.get(library.BOOT_PARAMS)).add_from_library(admin)
 
     def images(self, owner):
         self.image(owner, ImageKind.KERNEL, "debian-12-installer-kernel", INSTALLER / "linux")
