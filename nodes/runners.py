@@ -42,9 +42,11 @@ from nodes.libvirt.domains import disk_with_source
 from nodes.libvirt.storage import convert_to_qcow2, qcow2_size_needed
 from nodes.metrics.models import RenderCount
 from nodes.models import Image, Instance
+from nodes.operations.errors import Refused
 from nodes.placement import place
 from nodes.states import RESULT, TASK_FOR, VM_STATE_FOR_POWER
 from nodes.storage.models import RENDERED, Volume, free_volumes
+from nodes.storage.volumes import delete_volume
 
 GIB = 1 << 30
 PREEMPTED = "Another action took this instance over (terminate or reset state)."
@@ -147,7 +149,7 @@ def create_launch_volumes(run, storage, blank):
 
 def prepare_disks(run, storage):
     instance, node = run.instance, run.instance.node
-    for image in filter(None, [instance.image, instance.kernel, instance.ramdisk]):
+    for image in instance.images:
         storage.upload_image(node.images_path, image, beat=run.beat)
     run.ensure_ours()  # uploads take long: no disks for an instance being terminated
     backing = f"{node.images_path}/{instance.image.ec2_id}"
@@ -439,8 +441,23 @@ def terminate(run):
             with run.step("Delete the instance's disks"):
                 Storage(hypervisor).delete_pool(instance.pool_name)
     instance.snapshots.all().delete()  # gone with the domain and its disks
-    free_volumes(instance)  # they outlive it
+    doomed = list(instance.volumes.filter(delete_on_termination=True))
+    free_volumes(instance)  # they outlive it, unless the terminate asked otherwise
+    if doomed:
+        delete_volumes_of_terminated(run, doomed)
     run.finish(PowerState.NOSTATE, terminated_at=timezone.now())
+
+
+def delete_volumes_of_terminated(run, volumes):
+    """Queue deleting volumes, as the terminate asked; one that cannot be is kept, and said."""
+    with run.step(f"Queue deleting {', '.join(volume.ec2_id for volume in volumes)}"):
+        kept = []
+        for volume in volumes:
+            try:
+                delete_volume(volume, run.action.owner)
+            except Refused as error:
+                kept.append(f"{volume.ec2_id} kept: {error.message}")
+        run.action.finish_step("; ".join(kept))
 
 
 def wait_for_interrupted(run):

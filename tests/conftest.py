@@ -24,10 +24,10 @@ from rq import SimpleWorker
 from nodes import operations
 from nodes.choices import ActionKind, DomainType, ImageKind, NicType, PowerState, VmState
 from nodes.consoles import proxy as console_proxy_server
-from nodes.domainxml import library
 from nodes.libvirt import Endpoint, Hypervisor, open_connection
-from nodes.models import Cluster, Image, Instance, InstanceType, Keypair, Node, Rule
+from nodes.models import Cluster, Image, Instance, InstanceType, Keypair, Node
 from nodes.probing import probe_and_record
+from nodes.storage.models import Volume
 from tests.browser import chromium_page
 from tests.libvirtd import FIRST, NETWORK, SECOND, DaemonFailed
 
@@ -236,6 +236,18 @@ def small(db):
     return InstanceType.objects.create(name="m1.small", vcpus=1, memory_mb=256, disk_gb=5)
 
 
+def attached_volume(instance, owner):
+    """A volume of owner's, in use as instance's vdc."""
+    return Volume.objects.create(
+        owner=owner,
+        node=instance.node,
+        size_gib=1,
+        status="in-use",
+        instance=instance,
+        device="vdc",
+    )
+
+
 def make_image(owner, name, public=False, kind=ImageKind.MACHINE):
     return Image.objects.create(
         owner=owner, name=name, kind=kind, location=f"/images/{name}", is_public=public
@@ -299,17 +311,14 @@ def test_driver_kept_alive(test_driver_connection):
 
 @pytest.fixture
 def installer(demo, admin, api, queue, run_jobs, settings):
-    """The installer launched on the local node through the API, with the boot-parameters
-    rule enabled."""
+    """The installer launched on the local node through the API (the demo has the
+    boot-parameters rule enabled)."""
     settings.KUMO_STOP_TIMEOUT = 3
     settings.KUMO_REBOOT_TIMEOUT = 3
     settings.KUMO_PROBE_TIMEOUT = 30  # a libvirtd just started probes QEMU's capabilities
     local = Node.objects.get(name="local")
     assert probe_and_record(local), local.last_error
     Node.objects.filter(name="sim").update(enabled=False)
-    entry = library.get("boot-params")
-    rule = Rule.objects.create(name=entry.title, library_slug=entry.slug, enabled=True)
-    rule.revise(entry.text, admin)
     Image.objects.filter(kind="machine").update(cloud_init=True)
     Keypair.generate(admin, "main")
     api.force_authenticate(admin)

@@ -6,6 +6,7 @@ import pytest
 from nodes.choices import ActionKind
 from nodes.models import Action
 from nodes.storage.models import Volume
+from tests.conftest import attached_volume
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,14 +49,7 @@ def test_a_free_volume_offers_attach_and_delete_with_a_confirmation(member_clien
 
 def test_an_attached_volume_offers_detach_and_shows_on_the_instance_page(member_client, world):
     instance = world["instance_a"]
-    volume = Volume.objects.create(
-        owner=instance.owner,
-        node=instance.node,
-        size_gib=1,
-        status="in-use",
-        instance=instance,
-        device="vdc",
-    )
+    volume = attached_volume(instance, instance.owner)
     page = member_client.get(f"/volumes/{volume.ec2_id}/").content.decode()
     assert f"Detach {volume.ec2_id} from {instance.ec2_id}?" in page and ">Delete<" not in page
     assert f"/dev/disk/by-id/virtio-{volume.ec2_id}" in page
@@ -65,15 +59,19 @@ def test_an_attached_volume_offers_detach_and_shows_on_the_instance_page(member_
 
 def test_deleting_an_attached_volume_says_why_not(member_client, world, queue):
     instance = world["instance_a"]
-    volume = Volume.objects.create(
-        owner=instance.owner,
-        node=instance.node,
-        size_gib=1,
-        status="in-use",
-        instance=instance,
-        device="vdc",
-    )
+    volume = attached_volume(instance, instance.owner)
     response = member_client.post(f"/volumes/{volume.ec2_id}/delete/", follow=True)
     assert "detach it first" in response.content.decode()
     volume.refresh_from_db()
     assert volume.status == "in-use"
+
+
+def test_the_instance_page_offers_to_terminate_it_with_its_volumes(member_client, world, queue):
+    instance = world["instance_a"]
+    volume = attached_volume(instance, instance.owner)
+    page = member_client.get(f"/instances/{instance.ec2_id}/live/").content.decode()
+    assert f"and delete its volumes {volume.ec2_id}? Their data is lost" in page
+    member_client.post(f"/instances/{instance.ec2_id}/actions/terminate/", {"delete_volumes": "1"})
+    assert Action.objects.get(instance=instance).kind == ActionKind.TERMINATE
+    volume.refresh_from_db()
+    assert volume.delete_on_termination

@@ -1,14 +1,9 @@
 """Volumes on the test driver's daemon: their bookkeeping through the API (create, delete,
 the refusals, quotas) and in instance.xml; attaching is on QEMU (test_volumes_qemu.py)."""
 
-import hashlib
-import importlib
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
-from django.apps import apps
-from django.db import connection
 from django.utils import timezone
 from lxml import etree
 
@@ -21,6 +16,7 @@ from nodes.probing import probe_and_record
 from nodes.storage import volumes
 from nodes.storage.models import StoragePool, Volume, VolumeSnapshot
 from nodes.watcher import recover_stale_actions
+from tests.conftest import attached_volume
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GIB = 1 << 30
@@ -106,14 +102,7 @@ def test_a_member_may_place_volumes_only_where_their_instances_run(
 
 def test_an_attached_volume_cannot_be_deleted(api, admin, world, queue):
     instance = world["instance_a"]
-    volume = Volume.objects.create(
-        owner=admin,
-        node=instance.node,
-        size_gib=1,
-        status="in-use",
-        instance=instance,
-        device="vdc",
-    )
+    volume = attached_volume(instance, admin)
     api.force_authenticate(admin)
     response = api.delete(f"/api/v1/volumes/{volume.ec2_id}/")
     assert response.status_code == 409
@@ -134,9 +123,7 @@ def test_a_volume_in_use_cannot_be_attached_again(api, admin, world, queue, loca
     for instance in (first, second):
         instance.node, instance.vm_state, instance.owner = local_node, VmState.STOPPED, admin
         instance.save()
-    volume = Volume.objects.create(
-        owner=admin, node=local_node, size_gib=1, status="in-use", instance=first, device="vdc"
-    )
+    volume = attached_volume(first, admin)
     api.force_authenticate(admin)
     body = {"instance": second.ec2_id}
     response = api.post(f"/api/v1/volumes/{volume.ec2_id}/attach/", body, format="json")
@@ -177,14 +164,7 @@ def test_a_member_sees_only_their_volumes(api, member_a, member_b, sim_node):
 
 def test_attached_volumes_are_in_instance_xml_as_eucalyptus_writes_them(admin, world):
     instance = world["instance_a"]
-    volume = Volume.objects.create(
-        owner=admin,
-        node=instance.node,
-        size_gib=1,
-        status="in-use",
-        instance=instance,
-        device="vdc",
-    )
+    volume = attached_volume(instance, admin)
     document = etree.fromstring(pipeline.instance_xml(instance))
     [entry] = document.findall("volumes/volume")
     assert entry.get("id") == volume.ec2_id and entry.get("localDev") == "vdc"
@@ -195,14 +175,7 @@ def test_attached_volumes_are_in_instance_xml_as_eucalyptus_writes_them(admin, w
 
 def test_the_default_rule_renders_an_attached_volume_with_its_serial(admin, world):
     instance = world["instance_a"]
-    volume = Volume.objects.create(
-        owner=admin,
-        node=instance.node,
-        size_gib=1,
-        status="in-use",
-        instance=instance,
-        device="vdc",
-    )
+    volume = attached_volume(instance, admin)
     domain = etree.fromstring(pipeline.render(instance).domain_text.encode())
     [disk] = [d for d in domain.iterfind("devices/disk") if d.findtext("serial") == volume.ec2_id]
     assert disk.find("target").get("dev") == "vdc"
@@ -213,19 +186,36 @@ def test_terminate_leaves_the_instances_volumes_available(api, admin, world, que
     instance = world["instance_a"]
     instance.vm_state = VmState.STOPPED
     instance.save()
-    volume = Volume.objects.create(
-        owner=admin,
-        node=instance.node,
-        size_gib=1,
-        status="in-use",
-        instance=instance,
-        device="vdc",
-    )
+    volume = attached_volume(instance, admin)
     api.force_authenticate(admin)
     api.post(f"/api/v1/instances/{instance.ec2_id}/actions/", {"action": "terminate"})
     run_jobs()
     volume.refresh_from_db()
     assert (volume.status, volume.instance, volume.device) == ("available", None, "")
+
+
+def test_terminate_deletes_the_volumes_when_asked(api, admin, world, sim_node, queue, run_jobs):
+    instance = world["instance_a"]
+    instance.node, instance.vm_state = sim_node, VmState.STOPPED
+    instance.save()
+    volume = attached_volume(instance, admin)
+    api.force_authenticate(admin)
+    body = {"action": "terminate", "delete_volumes": True}
+    response = api.post(f"/api/v1/instances/{instance.ec2_id}/actions/", body, format="json")
+    assert response.status_code == 202, response.content
+    run_jobs()
+    volume.refresh_from_db()
+    assert volume.status == VolumeStatus.DELETED and volume.deleted_at
+    terminate = Action.objects.get(instance=instance, kind=ActionKind.TERMINATE)
+    assert f"Queue deleting {volume.ec2_id}" in [step["name"] for step in terminate.steps]
+
+
+def test_only_terminate_deletes_volumes(api, admin, world, queue):
+    api.force_authenticate(admin)
+    body = {"action": "stop", "delete_volumes": True}
+    url = f"/api/v1/instances/{world['instance_a'].ec2_id}/actions/"
+    response = api.post(url, body, format="json")
+    assert response.status_code == 400 and "delete_volumes" in response.json()
 
 
 def test_a_volume_whose_job_was_lost_is_given_back_by_the_watcher(api, admin, sim_node, queue):
@@ -315,44 +305,6 @@ def test_a_failed_launch_frees_its_volumes(api, admin, world, sim_node, queue, r
     assert (kept.status, kept.instance) == ("available", None)
     new = Volume.objects.exclude(pk=kept.pk).get()
     assert (new.status, new.instance) == ("error", None)  # never made: to delete
-
-
-# The data migration that brings volumes to the default rule
-
-MIGRATION = importlib.import_module("nodes.migrations.0013_default_rule_volumes")
-VOLUMES_LINE = '        <xsl:apply-templates select="/instance/volumes/volume/diskPath"/>\n'
-
-
-def shipped_before_volumes():
-    """The default stylesheet as 0010_default_rule_guest_agent shipped it."""
-    return pipeline.shipped_default_text().replace(VOLUMES_LINE, "")
-
-
-def run_migration():
-    MIGRATION.render_volumes(apps, SimpleNamespace(connection=connection))
-
-
-def test_the_shipped_text_before_volumes_is_the_one_the_migration_knows():
-    assert VOLUMES_LINE in pipeline.shipped_default_text()
-    before = hashlib.sha256(shipped_before_volumes().encode()).hexdigest()
-    assert before == MIGRATION.PREVIOUS_SHIPPED
-
-
-def test_the_migration_brings_volumes_to_a_default_still_as_shipped(admin):
-    rule = pipeline.default_rule()
-    rule.revise(shipped_before_volumes(), None, "older Kumo")
-    run_migration()
-    rule.refresh_from_db()
-    assert rule.current.text == pipeline.shipped_default_text()
-    assert "volumes" in rule.current.message
-
-
-def test_the_migration_leaves_an_edited_default_alone(admin):
-    rule = pipeline.default_rule()
-    edited = rule.revise(shipped_before_volumes() + "<!-- mine -->\n", admin, "mine")
-    run_migration()
-    rule.refresh_from_db()
-    assert rule.current == edited
 
 
 def test_a_member_sees_the_actions_on_their_snapshots(api, member_a, sim_node):

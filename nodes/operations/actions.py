@@ -46,9 +46,10 @@ def enqueue_action(action):
     )
 
 
-def request_named_action(instance, name, user, snapshot_name=""):
+def request_named_action(instance, name, user, snapshot_name="", delete_volumes=False):
     """What pages and the API call for a user's action request: the action by its name and,
-    for revert and delete, the snapshot by its name. The Action, or Refused."""
+    for revert and delete, the snapshot by its name; terminate may delete the instance's
+    volumes too. The Action, or Refused."""
     if name not in states.USER_ACTIONS:
         raise Refused(f"Choose one of {', '.join(states.USER_ACTIONS)}.", field="action")
     snapshot = None
@@ -56,12 +57,15 @@ def request_named_action(instance, name, user, snapshot_name=""):
         snapshot = instance.snapshots.filter(name=snapshot_name).first()
         if snapshot is None:
             raise Refused("No such snapshot of this instance.", field="snapshot")
-    return request_action(instance, ActionKind(name), user, snapshot)
+    return request_action(instance, ActionKind(name), user, snapshot, delete_volumes)
 
 
-def request_action(instance, kind, user, snapshot=None):
+def request_action(instance, kind, user, snapshot=None, delete_volumes=False):
     """Start kind on instance for user; the Action, or ActionRefused / NotAllowed /
-    QueueUnavailable with nothing written. Revert and delete name one of its snapshots."""
+    QueueUnavailable with nothing written. Revert and delete name one of its snapshots;
+    a terminate with delete_volumes deletes the volumes attached to it once it is gone."""
+    if delete_volumes and kind != ActionKind.TERMINATE:
+        raise Refused("Only terminate deletes volumes.", field="delete_volumes")
     if kind in states.ADMIN_ONLY and not user.is_staff:
         raise NotAllowed("Only admins can reset an instance's state.")
     if (kind in states.ON_SNAPSHOT) != (snapshot is not None):
@@ -78,6 +82,9 @@ def request_action(instance, kind, user, snapshot=None):
             raise ActionRefused(states.refusal(instance, kind))
         if kind in states.CHANGES_CONSOLE:
             consoles.revoke_tokens(instance)
+        if kind == ActionKind.TERMINATE:
+            attached = instance.volumes.filter(status__in=ATTACHED)
+            attached.update(delete_on_termination=delete_volumes)
         return queue_action(instance, kind, user, snapshot=snapshot)
 
 

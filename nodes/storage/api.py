@@ -74,11 +74,18 @@ class VolumeSerializer(serializers.ModelSerializer):
             "node",
             "instance",
             "device",
+            "delete_on_termination",
             "owner",
             "created_at",
             "deleted_at",
         ]
-        read_only_fields = ["status", "size_gib", "created_at", "deleted_at"]
+        read_only_fields = [
+            "status",
+            "size_gib",
+            "delete_on_termination",
+            "created_at",
+            "deleted_at",
+        ]
 
 
 class VolumeNode(ByName):

@@ -100,6 +100,11 @@ class Volume(models.Model):
     device = models.CharField(
         max_length=8, blank=True, help_text="Its virtio device name in that instance (vdc …)."
     )
+    delete_on_termination = models.BooleanField(
+        default=False,
+        help_text="Deleted when that instance is terminated (asked for with the terminate); "
+        "otherwise detached and kept.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 

@@ -15,13 +15,15 @@ from nodes.choices import ActionKind, ActionStatus, PowerState, VmState
 from nodes.forms import ImageNameForm, KeypairForm, LaunchForm
 from nodes.models import Action, Instance, InstanceAddress, InstanceType, Keypair, Quota
 from nodes.models.quotas import usage
+from nodes.storage.models import ATTACHED
 from nodes.storage.volumes import launch_with_volumes
 from nodes.views.base import Column, DetailFragment, InventoryDetailView, InventoryListView
 
 CONFIRM = {
     ActionKind.STOP: "Power off {id}? The guest gets an ACPI request, then is forced off.",
     ActionKind.HARD_REBOOT: "Force {id} off and start it again with the current rules?",
-    ActionKind.TERMINATE: "Terminate {id}? Its disks are deleted; this cannot be undone.",
+    ActionKind.TERMINATE: "Terminate {id}? Its disks are deleted (its volumes are detached "
+    "and kept); this cannot be undone.",
     ActionKind.RESET_STATE: "Reset {id}'s state from what the hypervisor reports?",
 }
 
@@ -72,6 +74,7 @@ class InstanceDetail(InventoryDetailView):
         Column("Image", "image", link=True),
         Column("Kernel", "kernel", link=True),
         Column("Ramdisk", "ramdisk", link=True),
+        Column("CD-ROM", "cdrom", link=True),
         Column("Instance type", "instance_type", link=True),
         Column("Keypair", "keypair", link=True),
         Column("Reservation", "reservation_id"),
@@ -86,18 +89,26 @@ class InstanceDetail(InventoryDetailView):
 
     def get_context_data(self, **kwargs):
         instance = self.object
+        kinds = states.available_actions(instance, self.request.user)
         return super().get_context_data(
             buttons=[
                 (kind, ActionKind(kind).label, CONFIRM.get(kind, "").format(id=instance.ec2_id))
-                for kind in states.available_actions(instance, self.request.user)
+                for kind in kinds
             ],
             actions=instance.actions.select_related("owner")[:20],
             snapshots=instance.snapshots.all(),
             snapshot_actions=all(states.allowed_now(instance, kind) for kind in states.ON_SNAPSHOT),
             can_make_image=states.allowed_now(instance, ActionKind.CREATE_IMAGE),
+            volumes_to_delete=ActionKind.TERMINATE in kinds and attached_volume_ids(instance),
             console_open=not consoles.not_usable(instance),
             **kwargs,
         )
+
+
+def attached_volume_ids(instance):
+    """The ids of instance's volumes, as one string."""
+    attached = instance.volumes.filter(status__in=ATTACHED).order_by("device")
+    return ", ".join(attached.values_list("ec2_id", flat=True))
 
 
 class InstanceLive(DetailFragment, InstanceDetail):
@@ -109,8 +120,9 @@ def instance_action(request, key, kind, snapshot=None):
     """Start an action (the API's POST …/actions/ does the same, with the same answers)."""
     instance = get_object_or_404(Instance.objects.for_user(request.user), ec2_id=key)
     name = get_object_or_404(instance.snapshots, pk=snapshot).name if snapshot else ""
+    delete_volumes = request.POST.get("delete_volumes") == "1"
     try:
-        operations.request_named_action(instance, kind, request.user, name)
+        operations.request_named_action(instance, kind, request.user, name, delete_volumes)
     except operations.NotAllowed as error:
         raise PermissionDenied(error.message) from error
     except operations.Refused as error:
