@@ -35,6 +35,7 @@ class ImageKind(models.TextChoices):
     MACHINE = "machine", "Machine image"
     KERNEL = "kernel", "Kernel"
     RAMDISK = "ramdisk", "Ramdisk"
+    ISO = "iso", "ISO (CD-ROM)"  # an installer's, booted from a CD-ROM
 
 
 class ImageStatus(models.TextChoices):
@@ -42,7 +43,12 @@ class ImageStatus(models.TextChoices):
     AVAILABLE = "available", "Available"
 
 
-IMAGE_ID_PREFIX = {ImageKind.MACHINE: "emi", ImageKind.KERNEL: "eki", ImageKind.RAMDISK: "eri"}
+IMAGE_ID_PREFIX = {
+    ImageKind.MACHINE: "emi",
+    ImageKind.KERNEL: "eki",
+    ImageKind.RAMDISK: "eri",
+    ImageKind.ISO: "emi",  # bootable, as machine images are
+}
 
 
 class ImageFormat(models.TextChoices):

@@ -8,7 +8,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from nodes import keys
-from nodes.choices import AuthMethod, DomainType, ImageKind, VolumeStatus
+from nodes.choices import AuthMethod, DomainType, ImageFormat, ImageKind, VolumeStatus
 from nodes.domainxml.chain import Stage, compile_problems
 from nodes.models import Cluster, Image, InstanceType, Keypair, Node, Quota, Rule
 from nodes.models.rules import SCOPE_TARGETS, TARGET_IDS, scope_errors
@@ -121,6 +121,12 @@ class ImageForm(StyledForm):
         self.instance.size_bytes = path.stat().st_size
         return str(path)
 
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == ImageKind.ISO and data.get("format") != ImageFormat.RAW:
+            self.add_error("format", "An ISO image is raw.")
+        return data
+
 
 class InstanceTypeForm(StyledForm):
     class Meta:
@@ -219,6 +225,13 @@ class LaunchForm(forms.Form):
     ramdisk = forms.ModelChoiceField(
         queryset=Image.objects.none(), to_field_name="ec2_id", required=False
     )
+    cdrom = forms.ModelChoiceField(
+        queryset=Image.objects.none(),
+        to_field_name="ec2_id",
+        required=False,
+        label="CD-ROM",
+        help_text="An ISO image (an installer's) in a CD-ROM drive, booted first.",
+    )
     instance_type = forms.ModelChoiceField(
         queryset=InstanceType.objects.all(), to_field_name="name"
     )
@@ -269,6 +282,7 @@ class LaunchForm(forms.Form):
         self.fields["image"].queryset = images.filter(kind=ImageKind.MACHINE)
         self.fields["kernel"].queryset = images.filter(kind=ImageKind.KERNEL)
         self.fields["ramdisk"].queryset = images.filter(kind=ImageKind.RAMDISK)
+        self.fields["cdrom"].queryset = images.filter(kind=ImageKind.ISO)
         self.fields["keypair"].queryset = Keypair.objects.for_user(user).filter(owner=user)
         self.fields["instance_type"].label_from_instance = lambda t: (
             f"{t.name} — {t.vcpus} vCPU, {t.memory_mb} MiB, {t.disk_gb} GiB"

@@ -72,8 +72,7 @@ def rejection(node, instance, used, images_pool=None):
 
 def upload_bytes(instance, images_pool):
     """What the launch copies into the node's images pool: its images not there yet."""
-    images = filter(None, [instance.image, instance.kernel, instance.ramdisk])
-    return sum(i.size_bytes for i in images if i.ec2_id not in images_pool.volumes)
+    return sum(i.size_bytes for i in instance.images if i.ec2_id not in images_pool.volumes)
 
 
 def choose(policy, accepted, cluster, used):

@@ -2,15 +2,10 @@
 real QEMU guest without an agent), kept by the watcher, shown in the pages and the API,
 given to stylesheets in instance.xml; the default stylesheet's guest agent channel."""
 
-import hashlib
-import importlib
 import ipaddress
 import uuid
-from types import SimpleNamespace
 
 import pytest
-from django.apps import apps
-from django.db import connection
 from django.utils import timezone
 from lxml import etree
 
@@ -18,34 +13,13 @@ from nodes.choices import NicType, PowerState
 from nodes.domainxml import pipeline
 from nodes.domainxml.facts import mac_for
 from nodes.libvirt import Endpoint, Hypervisor, check_definition
-from nodes.models import InstanceAddress, Rule
+from nodes.models import InstanceAddress
 from nodes.models.addresses import NO_NIC, NOT_RUNNING, USER_MODE_NIC
 from nodes.watcher import Watcher, reconcile
 from tests.conftest import wait_for
 from tests.domain_facts import BY_DOMAIN_TYPE
 from tests.libvirtd import FIRST, NETWORK
 from tests.test_domainxml import render
-from tests.test_volumes import shipped_before_volumes
-
-AGENT_CHANNEL = (
-    "          <!-- The QEMU guest agent's channel: through it, Kumo reads the guest's addresses. -->\n"
-    '          <channel type="unix">\n'
-    '            <source mode="bind"/>\n'
-    '            <target type="virtio" name="org.qemu.guest_agent.0"/>\n'
-    "          </channel>\n"
-)
-BALLOON_STATISTICS = (
-    "          <!-- Balloon statistics every 10 s (the collector's default interval): the guest's\n"
-    "               own view of its memory, once its balloon driver runs. -->\n"
-    '          <memballoon model="virtio"><stats period="10"/></memballoon>\n'
-)
-BALLOON_BEFORE = '          <memballoon model="virtio"/>\n'
-
-
-def shipped_before():
-    """The default stylesheet as 0008_default_rule shipped it."""
-    shipped = shipped_before_volumes()
-    return shipped.replace(AGENT_CHANNEL, "").replace(BALLOON_STATISTICS, BALLOON_BEFORE)
 
 
 @pytest.fixture
@@ -336,40 +310,3 @@ def test_the_default_stylesheet_gives_qemu_guests_the_agent_channel(domain_type,
 def test_other_domain_types_get_no_agent_channel():
     for domain_type in ["test", "xen"]:
         assert b"org.qemu.guest_agent.0" not in render(BY_DOMAIN_TYPE[domain_type]).domain_xml
-
-
-# The data migration
-
-MIGRATION = importlib.import_module("nodes.migrations.0010_default_rule_guest_agent")
-
-
-def run_migration():
-    MIGRATION.add_guest_agent_channel(apps, SimpleNamespace(connection=connection))
-
-
-def test_the_shipped_text_before_is_the_one_the_migration_knows():
-    shipped = pipeline.shipped_default_text()
-    assert AGENT_CHANNEL in shipped and BALLOON_STATISTICS in shipped
-    assert hashlib.sha256(shipped_before().encode()).hexdigest() == MIGRATION.PREVIOUS_SHIPPED
-
-
-@pytest.mark.django_db
-def test_the_migration_brings_the_channel_to_a_default_still_as_shipped(admin):
-    rule = pipeline.default_rule()
-    rule.revise(shipped_before(), None, "older Kumo")
-    run_migration()
-    rule.refresh_from_db()
-    assert rule.current.text == pipeline.shipped_default_text()
-    assert "guest agent" in rule.current.message
-    run_migration()  # once is enough
-    assert Rule.objects.get(pk=rule.pk).current == rule.current
-
-
-@pytest.mark.django_db
-def test_the_migration_leaves_an_edited_default_alone(admin):
-    rule = pipeline.default_rule()
-    edited = shipped_before().replace('<memballoon model="virtio"/>', '<memballoon model="none"/>')
-    revision = rule.revise(edited, admin, "no balloon here")
-    run_migration()
-    rule.refresh_from_db()
-    assert rule.current == revision and rule.current.text == edited

@@ -82,6 +82,13 @@ class LaunchSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
     )
+    cdrom = VisibleChoice(
+        slug_field="ec2_id",
+        queryset=Image.objects.available().filter(kind=ImageKind.ISO),
+        required=False,
+        allow_null=True,
+        help_text="An ISO image (an installer's) in a CD-ROM drive, booted first.",
+    )
     instance_type = VisibleChoice(slug_field="name", queryset=InstanceType.objects.all())
     keypair = OwnKeypair(
         slug_field="name", queryset=Keypair.objects.all(), required=False, allow_null=True
@@ -127,6 +134,12 @@ class ActionRequest(serializers.Serializer):
     )
     snapshot = serializers.CharField(
         required=False, allow_blank=True, help_text="The snapshot to revert to or delete."
+    )
+    delete_volumes = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="terminate only: delete the volumes attached to it as well (otherwise "
+        "they are detached and kept).",
     )
 
 
@@ -238,9 +251,15 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         instance = self.get_object()
         wanted = ActionRequest(data=request.data)
         wanted.is_valid(raise_exception=True)
-        name, snapshot = wanted.validated_data["action"], wanted.validated_data.get("snapshot")
+        asked = wanted.validated_data
         try:
-            started = operations.request_named_action(instance, name, request.user, snapshot)
+            started = operations.request_named_action(
+                instance,
+                asked["action"],
+                request.user,
+                asked.get("snapshot", ""),
+                asked["delete_volumes"],
+            )
         except operations.Refused as error:
             raise refused(error) from error
         return Response({"action": ActionSerializer(started).data}, status=status.HTTP_202_ACCEPTED)

@@ -96,6 +96,7 @@ class InstanceSerializer(serializers.ModelSerializer):
     image = slug("ec2_id")
     kernel = slug("ec2_id", allow_null=True)
     ramdisk = slug("ec2_id", allow_null=True)
+    cdrom = slug("ec2_id", allow_null=True, help_text="The ISO image in its CD-ROM drive.")
     instance_type = slug("name")
     keypair = slug("name", allow_null=True)
     addresses = AddressSerializer(
@@ -115,6 +116,7 @@ class InstanceSerializer(serializers.ModelSerializer):
             "image",
             "kernel",
             "ramdisk",
+            "cdrom",
             "instance_type",
             "keypair",
             "reservation_id",

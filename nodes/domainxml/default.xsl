@@ -58,6 +58,9 @@
         <xsl:if test="/instance/kumo/configDrive">
           <xsl:call-template name="config-drive"/>
         </xsl:if>
+        <xsl:if test="/instance/kumo/cdrom and not($paravirtual)">
+          <xsl:call-template name="cdrom"/>
+        </xsl:if>
         <xsl:apply-templates select="/instance/nics/nic"/>
         <xsl:choose>
           <xsl:when test="$paravirtual">
@@ -119,7 +122,10 @@
           </xsl:if>
           <cmdline><xsl:value-of select="/instance/kumo/boot/@cmdline"/></cmdline>
         </xsl:when>
-        <xsl:otherwise><boot dev="hd"/></xsl:otherwise>
+        <xsl:otherwise>
+          <xsl:if test="/instance/kumo/cdrom and not($paravirtual)"><boot dev="cdrom"/></xsl:if>
+          <boot dev="hd"/>
+        </xsl:otherwise>
       </xsl:choose>
     </os>
   </xsl:template>
@@ -153,6 +159,16 @@
         <xsl:when test="$paravirtual"><target dev="xvdz" bus="xen"/></xsl:when>
         <xsl:otherwise><target dev="hdc" bus="ide"/></xsl:otherwise>
       </xsl:choose>
+      <readonly/>
+    </disk>
+  </xsl:template>
+
+  <!-- An ISO image (an installer's) in a CD-ROM drive beside the config drive's. -->
+  <xsl:template name="cdrom">
+    <disk type="file" device="cdrom">
+      <xsl:if test="$emulated"><driver name="qemu" type="raw"/></xsl:if>
+      <source file="{/instance/kumo/cdrom/@path}"/>
+      <target dev="hdd" bus="ide"/>
       <readonly/>
     </disk>
   </xsl:template>

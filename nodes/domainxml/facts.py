@@ -75,6 +75,7 @@ class InstanceFacts:
     vnc_listen: str = ""  # empty: no VNC graphics
     vnc_password: str = ""
     config_drive: str = ""  # path of the NoCloud ISO on the node; empty: none
+    cdrom_path: str = ""  # path of the ISO image in the CD-ROM drive on the node; empty: none
     disks: tuple[Disk, ...] = ()
     volumes: tuple[Disk, ...] = ()  # attached ones, their serial the volume id
     nics: tuple[Nic, ...] = ()

@@ -164,6 +164,8 @@ def add_kumo(root, facts):
     etree.SubElement(kumo, "cpu", mode=facts.cpu_mode, model=facts.cpu_model)
     if facts.config_drive:
         etree.SubElement(kumo, "configDrive", path=facts.config_drive)
+    if facts.cdrom_path:
+        etree.SubElement(kumo, "cdrom", path=facts.cdrom_path)
     clock = etree.SubElement(
         kumo, "clock", offset="localtime" if facts.platform == "windows" else "utc"
     )

@@ -1,4 +1,7 @@
-"""Images (machine, kernel, ramdisk) and instance types."""
+"""Images (machine, kernel, ramdisk, ISO) and instance types."""
+
+import operator
+from functools import reduce
 
 from django.conf import settings
 from django.db import models
@@ -92,10 +95,12 @@ class Image(models.Model):
         ordering = ["kind", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=(
-                    Q(kind=ImageKind.MACHINE, ec2_id__startswith="emi-")
-                    | Q(kind=ImageKind.KERNEL, ec2_id__startswith="eki-")
-                    | Q(kind=ImageKind.RAMDISK, ec2_id__startswith="eri-")
+                condition=reduce(
+                    operator.or_,
+                    (
+                        Q(kind=kind, ec2_id__startswith=f"{prefix}-")
+                        for kind, prefix in IMAGE_ID_PREFIX.items()
+                    ),
                 ),
                 name="image_id_prefix_matches_kind",
             ),

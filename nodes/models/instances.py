@@ -55,6 +55,14 @@ class Instance(models.Model):
     ramdisk = models.ForeignKey(
         "nodes.Image", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    cdrom = models.ForeignKey(
+        "nodes.Image",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="An ISO image in its CD-ROM drive, booted first (an installer's).",
+    )
     instance_type = models.ForeignKey(
         "nodes.InstanceType", on_delete=models.PROTECT, related_name="instances"
     )
@@ -145,6 +153,11 @@ class Instance(models.Model):
         """Keep the domain XML defined for this instance and what made it."""
         self.domain_xml, self.rendered_with = domain_xml, stylesheets
         self.save(update_fields=["domain_xml", "rendered_with"])
+
+    @property
+    def images(self):
+        """The images its launch copies to its node: machine image, kernel, ramdisk, ISO."""
+        return [i for i in (self.image, self.kernel, self.ramdisk, self.cdrom) if i is not None]
 
     @property
     def directory(self):

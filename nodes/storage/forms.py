@@ -57,15 +57,27 @@ class InstallForm(forms.Form):
         validators=[validate_xml_text],
         help_text="The image's name, once made.",
     )
-    kernel = forms.ModelChoiceField(queryset=Image.objects.none(), to_field_name="ec2_id")
-    ramdisk = forms.ModelChoiceField(queryset=Image.objects.none(), to_field_name="ec2_id")
+    kernel = forms.ModelChoiceField(
+        queryset=Image.objects.none(), to_field_name="ec2_id", required=False
+    )
+    ramdisk = forms.ModelChoiceField(
+        queryset=Image.objects.none(), to_field_name="ec2_id", required=False
+    )
+    iso = forms.ModelChoiceField(
+        queryset=Image.objects.none(),
+        to_field_name="ec2_id",
+        required=False,
+        label="…or an ISO image",
+        help_text="An installer's ISO, booted from a CD-ROM drive (instead of a kernel and "
+        "ramdisk).",
+    )
     boot_params = forms.CharField(
         required=False,
         max_length=1024,
         validators=[validate_xml_text],
         initial="console=tty0 priority=critical",
         label="Boot parameters",
-        help_text="console=tty0 puts the installer on the VNC screen.",
+        help_text="For a kernel: console=tty0 puts the installer on the VNC screen.",
     )
     disk_gib = forms.IntegerField(
         min_value=1,
@@ -90,11 +102,15 @@ class InstallForm(forms.Form):
         images = Image.objects.for_user(user).available()
         self.fields["kernel"].queryset = images.filter(kind=ImageKind.KERNEL)
         self.fields["ramdisk"].queryset = images.filter(kind=ImageKind.RAMDISK)
+        self.fields["iso"].queryset = images.filter(kind=ImageKind.ISO)
         self.fields["image"].queryset = images.filter(kind=ImageKind.MACHINE)
         styled(self)
 
     def clean(self):
         data = super().clean()
+        kernel_boot = data.get("kernel") and data.get("ramdisk")
+        if bool(kernel_boot) == bool(data.get("iso")):
+            self.add_error(None, "Pick the installer's kernel and ramdisk, or its ISO image.")
         try:
             data["cluster"] = launch_cluster(None, None)
         except LaunchInvalid as error:
@@ -109,6 +125,7 @@ class InstallForm(forms.Form):
             "image": data["image"],
             "kernel": data["kernel"],
             "ramdisk": data["ramdisk"],
+            "cdrom": data["iso"],
             "instance_type": data["instance_type"],
             "name": f"{INSTALLING}{data['name']}",
             "user_data": encoded_user_data(user_data),

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from nodes import operations
 from nodes.choices import SnapshotStatus, VolumeStatus
+from nodes.domainxml import library
 from nodes.models import Rule
 from nodes.storage import snapshots, volumes
 from nodes.storage.forms import (
@@ -18,8 +19,6 @@ from nodes.storage.forms import (
 )
 from nodes.storage.models import Volume, VolumeSnapshot
 from nodes.views.base import Column, DetailFragment, InventoryDetailView, InventoryListView
-
-BOOT_PARAMS_RULE = "boot-params"  # the rule library's rule that reads bootparams=
 
 
 class VolumeList(InventoryListView):
@@ -227,7 +226,7 @@ def install_image(request):
 
 
 def boot_params_reach_the_kernel():
-    return Rule.objects.filter(library_slug=BOOT_PARAMS_RULE, enabled=True).exists()
+    return Rule.objects.filter(library_slug=library.BOOT_PARAMS, enabled=True).exists()
 
 
 def volume_image(request, key):
