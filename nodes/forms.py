@@ -212,22 +212,25 @@ class RuleForm(StyledForm):
         return rule
 
 
+def image_choice(**options):
+    """An image chosen by its id, among those visible_images lets the user see."""
+    return forms.ModelChoiceField(queryset=Image.objects.none(), to_field_name="ec2_id", **options)
+
+
+def visible_images(form, user, **kinds):
+    """Limit form's image_choice fields (name=kind) to the available images user may see."""
+    images = Image.objects.for_user(user).available()
+    for name, kind in kinds.items():
+        form.fields[name].queryset = images.filter(kind=kind)
+
+
 class LaunchForm(forms.Form):
     """Launch instances: choices come from what the user may see."""
 
-    image = forms.ModelChoiceField(queryset=Image.objects.none(), to_field_name="ec2_id")
-    kernel = forms.ModelChoiceField(
-        queryset=Image.objects.none(),
-        to_field_name="ec2_id",
-        required=False,
-        help_text="For a kernel boot (an installer, say).",
-    )
-    ramdisk = forms.ModelChoiceField(
-        queryset=Image.objects.none(), to_field_name="ec2_id", required=False
-    )
-    cdrom = forms.ModelChoiceField(
-        queryset=Image.objects.none(),
-        to_field_name="ec2_id",
+    image = image_choice()
+    kernel = image_choice(required=False, help_text="For a kernel boot (an installer, say).")
+    ramdisk = image_choice(required=False)
+    cdrom = image_choice(
         required=False,
         label="CD-ROM",
         help_text="An ISO image (an installer's) in a CD-ROM drive, booted first.",
@@ -278,11 +281,14 @@ class LaunchForm(forms.Form):
         super().__init__(*args, **kwargs)
         own = Volume.objects.for_user(user).filter(owner=user, status=VolumeStatus.AVAILABLE)
         self.fields["volumes"].queryset = own
-        images = Image.objects.for_user(user).available()
-        self.fields["image"].queryset = images.filter(kind=ImageKind.MACHINE)
-        self.fields["kernel"].queryset = images.filter(kind=ImageKind.KERNEL)
-        self.fields["ramdisk"].queryset = images.filter(kind=ImageKind.RAMDISK)
-        self.fields["cdrom"].queryset = images.filter(kind=ImageKind.ISO)
+        visible_images(
+            self,
+            user,
+            image=ImageKind.MACHINE,
+            kernel=ImageKind.KERNEL,
+            ramdisk=ImageKind.RAMDISK,
+            cdrom=ImageKind.ISO,
+        )
         self.fields["keypair"].queryset = Keypair.objects.for_user(user).filter(owner=user)
         self.fields["instance_type"].label_from_instance = lambda t: (
             f"{t.name} — {t.vcpus} vCPU, {t.memory_mb} MiB, {t.disk_gb} GiB"

@@ -4,7 +4,7 @@ from django import forms
 
 from nodes import states
 from nodes.choices import ActionKind, ImageKind
-from nodes.forms import StyledForm, styled
+from nodes.forms import StyledForm, image_choice, styled, visible_images
 from nodes.models import Image, Instance, InstanceType
 from nodes.operations import LaunchInvalid, encoded_user_data, launch_cluster
 from nodes.storage.models import MAX_SIZE_GIB, Volume
@@ -27,8 +27,7 @@ class VolumeForm(StyledForm):
         super().__init__(*args, **kwargs)
         self.fields["node"].queryset = nodes_for_volumes(user)
         self.fields["node"].required = True
-        machine = Image.objects.for_user(user).available().filter(kind=ImageKind.MACHINE)
-        self.fields["source_image"].queryset = machine
+        visible_images(self, user, source_image=ImageKind.MACHINE)
 
 
 class AttachForm(forms.Form):
@@ -57,15 +56,9 @@ class InstallForm(forms.Form):
         validators=[validate_xml_text],
         help_text="The image's name, once made.",
     )
-    kernel = forms.ModelChoiceField(
-        queryset=Image.objects.none(), to_field_name="ec2_id", required=False
-    )
-    ramdisk = forms.ModelChoiceField(
-        queryset=Image.objects.none(), to_field_name="ec2_id", required=False
-    )
-    iso = forms.ModelChoiceField(
-        queryset=Image.objects.none(),
-        to_field_name="ec2_id",
+    kernel = image_choice(required=False)
+    ramdisk = image_choice(required=False)
+    iso = image_choice(
         required=False,
         label="…or an ISO image",
         help_text="An installer's ISO, booted from a CD-ROM drive (instead of a kernel and "
@@ -87,9 +80,7 @@ class InstallForm(forms.Form):
         help_text="A new blank volume, vdc in the installer (/dev/disk/by-id/virtio-vol-…): "
         "install onto it.",
     )
-    image = forms.ModelChoiceField(
-        queryset=Image.objects.none(),
-        to_field_name="ec2_id",
+    image = image_choice(
         label="Scratch root disk",
         help_text="The installer's vda, thrown away with the instance: not the install target.",
     )
@@ -99,11 +90,14 @@ class InstallForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        images = Image.objects.for_user(user).available()
-        self.fields["kernel"].queryset = images.filter(kind=ImageKind.KERNEL)
-        self.fields["ramdisk"].queryset = images.filter(kind=ImageKind.RAMDISK)
-        self.fields["iso"].queryset = images.filter(kind=ImageKind.ISO)
-        self.fields["image"].queryset = images.filter(kind=ImageKind.MACHINE)
+        visible_images(
+            self,
+            user,
+            kernel=ImageKind.KERNEL,
+            ramdisk=ImageKind.RAMDISK,
+            iso=ImageKind.ISO,
+            image=ImageKind.MACHINE,
+        )
         styled(self)
 
     def clean(self):
