@@ -1,12 +1,14 @@
-"""ISO images in a CD-ROM drive: registering one, launching with it (API, the launch form,
-"Install an image"), and how the default stylesheet renders it."""
+"""ISO images in a CD-ROM drive: registering one, launching with it (API, "Install an image",
+and on a real QEMU guest), and how the default stylesheet renders it."""
 
 import pytest
 from lxml import etree
 
-from nodes.choices import ImageKind, VmState
+from nodes import configdrive, operations
+from nodes.choices import ActionKind, ImageFormat, ImageKind, VmState
 from nodes.domainxml import pipeline
-from nodes.models import Action, Instance
+from nodes.libvirt import Hypervisor
+from nodes.models import Action, Image, Instance, Node
 from nodes.probing import probe_and_record
 from nodes.storage.models import Volume
 from tests.conftest import make_image
@@ -102,3 +104,39 @@ def test_install_an_image_wants_a_kernel_and_ramdisk_or_an_iso(admin_client, wor
         response.content.decode()
     )
     assert not Instance.objects.filter(name="installing debian").exists()
+
+
+def test_a_qemu_guest_gets_the_iso_in_its_cdrom_drive(demo, admin, api, queue, run_jobs, settings):
+    settings.KUMO_PROBE_TIMEOUT = 30  # a libvirtd just started probes QEMU's capabilities
+    local = Node.objects.get(name="local")
+    assert probe_and_record(local), local.last_error
+    path = settings.KUMO_IMAGES_DIR / "installer.iso"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(configdrive.build("i-00000000", "installer", [], b""))
+    iso = Image.objects.create(
+        owner=admin,
+        kind=ImageKind.ISO,
+        name="installer-iso",
+        format=ImageFormat.RAW,
+        location=str(path),
+        size_bytes=path.stat().st_size,
+    )
+    api.force_authenticate(admin)
+    body = {
+        "image": Image.objects.get(kind="machine").ec2_id,
+        "cdrom": iso.ec2_id,
+        "instance_type": "m1.small",
+        "node": "local",
+    }
+    response = api.post("/api/v1/instances/", body, format="json")
+    assert response.status_code == 202, response.json()
+    run_jobs()
+    instance = Instance.objects.get(ec2_id=response.json()["instances"][0]["id"])
+    assert instance.vm_state == VmState.ACTIVE, instance.actions.get().error
+    with Hypervisor(local.endpoint(), 10) as hypervisor:
+        live = hypervisor.live_xml(hypervisor.require(instance.uuid))
+    _, cdrom = cdrom_of(live)
+    assert cdrom.get("device") == "cdrom"
+    assert cdrom.find("source").get("file") == f"{local.images_path}/{iso.ec2_id}"
+    operations.request_action(instance, ActionKind.TERMINATE, admin)
+    run_jobs()
