@@ -74,6 +74,13 @@ def test_an_iso_image_must_be_registered_raw(admin_client, tmp_path):
     assert "An ISO image is raw." in response.content.decode()
 
 
+def test_an_iso_images_page_offers_to_install_from_it(admin_client, iso):
+    page = admin_client.get(f"/images/{iso.ec2_id}/").content.decode()
+    assert f'href="/install-image/?iso={iso.ec2_id}">Install from it…' in page
+    form = admin_client.get(f"/install-image/?iso={iso.ec2_id}").content.decode()
+    assert f'<option value="{iso.ec2_id}" selected>' in form
+
+
 def install_form(world, **fields):
     return {
         "name": "debian",

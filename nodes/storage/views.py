@@ -200,7 +200,8 @@ def started(request, volume, operation, *args):
 def install_image(request):
     """Seed 003 on one page: the installer launched with a blank volume, its VNC console
     open; "Make the image" on the instance page once it is stopped."""
-    form = InstallForm(request.POST or None, user=request.user)
+    initial = {"iso": request.GET.get("iso")}  # an ISO image's page's "Install from it…"
+    form = InstallForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         wanted = [form.cleaned_data["disk_gib"]]
         try:
