@@ -44,6 +44,8 @@ apply_kvm_device_rule() {
   as_root chgrp kvm /dev/kvm && as_root chmod 660 /dev/kvm
 }
 
+runs() { [ -s "$1" ] && [ -d "/proc/$(cat "$1")" ]; }  # the process of a pid file is alive
+
 libvirt_answers() { virsh -c qemu:///system version && virsh -c test+unix:///default version; }
 
 ensure_libvirtd() {
@@ -56,8 +58,10 @@ ensure_libvirtd() {
   else
     say "Starting libvirtd and virtlogd (no systemd here)"
     as_root mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt/qemu
-    pgrep -x virtlogd >/dev/null || { as_root virtlogd -d; STARTED+=(/var/run/virtlogd.pid); }
-    pgrep -x libvirtd >/dev/null || { as_root libvirtd -d; STARTED+=(/var/run/libvirtd.pid); }
+    # By the system pid files, not by name: the private daemons of a `make test` running
+    # meanwhile are libvirtd processes too.
+    runs /var/run/virtlogd.pid || { as_root virtlogd -d; STARTED+=(/var/run/virtlogd.pid); }
+    runs /var/run/libvirtd.pid || { as_root libvirtd -d; STARTED+=(/var/run/libvirtd.pid); }
   fi
   wait_for 20 libvirt_answers ||
     die "libvirtd does not answer on qemu:///system and test+unix:///default within 20s." \
