@@ -218,7 +218,7 @@ def image_choice(**options):
 
 
 def visible_images(form, user, **kinds):
-    """Limit form's image_choice fields (name=kind) to the available images user may see."""
+    """Limit form's image fields (name=kind) to the available images of a kind user may see."""
     images = Image.objects.for_user(user).available()
     for name, kind in kinds.items():
         form.fields[name].queryset = images.filter(kind=kind)
