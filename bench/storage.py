@@ -115,7 +115,7 @@ def running_installer(daemon):
     from tests.libvirtd import NETWORK
 
     Node.objects.filter(name="local").update(
-        uri=daemon.qemu_uri, nic_type="network", nic_source=NETWORK
+        uri=daemon.qemu_uri, nic_type="network", nic_source=NETWORK, **daemon.node_paths()
     )
     Node.objects.exclude(name="local").update(enabled=False)
     local = Node.objects.get(name="local")

@@ -210,6 +210,7 @@ def local_node(cluster):
         domain_type=DomainType.QEMU,
         nic_type=NicType.NETWORK,
         nic_source=NETWORK,
+        **FIRST.node_paths(),
     )
 
 
@@ -227,7 +228,7 @@ def demo(seeded):
     """The demo cloud on the tests' own daemon, its guests on the isolated network."""
     Node.objects.filter(name="sim").update(uri=FIRST.test_uri)
     Node.objects.filter(name="local").update(
-        uri=FIRST.qemu_uri, nic_type=NicType.NETWORK, nic_source=NETWORK
+        uri=FIRST.qemu_uri, nic_type=NicType.NETWORK, nic_source=NETWORK, **FIRST.node_paths()
     )
 
 

@@ -64,6 +64,15 @@ class PrivateLibvirtd:
         """Its network's bridge: one per checkout and daemon (15 characters at most)."""
         return f"kumo{CHECKOUT}{self.name}"
 
+    def node_paths(self):
+        """Where a node on this daemon keeps images, instances and volumes: under its own
+        directory (emptied at each start), so that tests leave nothing in the machine's
+        /var/lib/kumo and two nodes on one machine never share a disk's path."""
+        return {
+            f"{kind}_path": str(self.dir / "kumo" / kind)
+            for kind in ("images", "instances", "volumes")
+        }
+
     @property
     def pid(self):
         return self.process.pid if self.process else None

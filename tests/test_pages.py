@@ -91,12 +91,7 @@ def test_an_admin_creates_a_cluster_and_a_node(admin_client, db):
     )
 
 
-NODE_PLACES = {
-    "nic_type": "network",
-    "nic_source": "default",
-    "images_path": "/var/lib/kumo/images",
-    "instances_path": "/var/lib/kumo/instances",
-}
+NODE_PLACES = {"nic_type": "network", "nic_source": "default", **FIRST.node_paths()}
 
 
 def node_form(cluster, **changes):
