@@ -97,6 +97,9 @@ class TaskState(models.TextChoices):
     IMAGE_UPLOADING = "image_uploading", "Making an image"
     ATTACHING_VOLUME = "attaching_volume", "Attaching a volume"
     DETACHING_VOLUME = "detaching_volume", "Detaching a volume"
+    TUNING = "tuning", "Tuning"
+    RESIZING = "resizing", "Resizing"
+    MIGRATING = "migrating", "Migrating"
     DELETING = "deleting", "Deleting"
 
 
@@ -158,6 +161,10 @@ class ActionKind(models.TextChoices):
     DELETE_VOLUME = "delete_volume", "Delete a volume"
     SNAPSHOT_VOLUME = "snapshot_volume", "Snapshot a volume"
     DELETE_VOLUME_SNAPSHOT = "delete_volume_snapshot", "Delete a volume snapshot"
+    TUNE = "tune", "Tune"
+    RESIZE = "resize", "Resize"
+    MIGRATE = "migrate", "Migrate"
+    ABORT_MIGRATION = "abort_migration", "Abort the migration"
     TERMINATE = "terminate", "Terminate"
     RESET_STATE = "reset_state", "Reset state"
 

@@ -349,6 +349,45 @@ class ImageNameForm(StyledForm):
         }
 
 
+class TuneForm(forms.Form):
+    """What an instance runs with, each up to its instance type's; only what changes is
+    applied, to the running domain and its definition."""
+
+    vcpus = forms.IntegerField(label="vCPUs", min_value=1)
+    memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=1)
+    cpu_weight = forms.IntegerField(
+        label="CPU weight",
+        min_value=1,
+        max_value=65536,
+        help_text="Share of contended CPU time: 256 is normal, 512 twice as much.",
+    )
+    cpu_cap = forms.IntegerField(
+        label="CPU cap (%)",
+        min_value=0,
+        help_text="Most CPU it may use, in % of one CPU (50 = half, 200 = two); 0 for none.",
+    )
+
+    def __init__(self, *args, instance, **kwargs):
+        tuning = instance.tuning
+        self.before = {
+            "vcpus": tuning.vcpus,
+            "memory_mib": tuning.memory_mb,
+            "cpu_weight": tuning.cpu_weight,
+            "cpu_cap": tuning.cpu_cap,
+        }
+        super().__init__(*args, initial=self.before, **kwargs)
+        kind = instance.instance_type
+        self.fields["vcpus"].help_text = f"Up to {kind.vcpus} ({kind.name}'s); hot-plugged live."
+        self.fields["memory_mib"].help_text = f"Up to {kind.memory_mb} MiB ({kind.name}'s)."
+        styled(self)
+
+    def changed_values(self):
+        """The values that differ from what the instance runs with."""
+        return {
+            name: value for name, value in self.cleaned_data.items() if value != self.before[name]
+        }
+
+
 class KeypairForm(forms.Form):
     """Import a public key, or leave it empty to have a key pair generated."""
 

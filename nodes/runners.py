@@ -474,6 +474,29 @@ def wait_for_interrupted(run):
             run.beat()
 
 
+def tune(run):
+    """Each value asked for, live (if the domain runs) and defined, then recorded on the
+    instance: one that fails leaves those before it applied and recorded."""
+    asked, uuid = run.action.params, run.instance.uuid
+    with run.hypervisor() as hypervisor:
+        if "vcpus" in asked:
+            with run.step(f"Set the vCPUs to {asked['vcpus']}"):
+                hypervisor.set_vcpus(uuid, asked["vcpus"])
+            run.advance(current_vcpus=asked["vcpus"])
+        if "memory_mib" in asked:
+            with run.step(f"Set the memory to {asked['memory_mib']} MiB"):
+                hypervisor.set_memory(uuid, asked["memory_mib"])
+            run.advance(current_memory_mb=asked["memory_mib"])
+        if "cpu_weight" in asked or "cpu_cap" in asked:
+            weight = asked.get("cpu_weight", run.instance.tuning.cpu_weight)
+            cap = asked.get("cpu_cap", run.instance.tuning.cpu_cap)
+            with run.step(f"Set the CPU weight to {weight} and the cap to {cap} %"):
+                hypervisor.set_cpu_tuning(uuid, weight, cap)
+            run.advance(cpu_weight=weight, cpu_cap=cap)
+        power = hypervisor.power_state(uuid)
+    run.finish(power)
+
+
 def reset_state(run):
     """An admin's "just make it usable": vm_state from what the hypervisor says, no task."""
     power = PowerState.NOSTATE
@@ -503,6 +526,7 @@ RUNNERS = {
     ActionKind.REVERT_SNAPSHOT: revert_snapshot,
     ActionKind.DELETE_SNAPSHOT: delete_snapshot,
     ActionKind.CREATE_IMAGE: create_image,
+    ActionKind.TUNE: tune,
     ActionKind.TERMINATE: terminate,
     ActionKind.RESET_STATE: reset_state,
 }

@@ -44,9 +44,15 @@ ALLOWED_FROM = {
     ActionKind.CREATE_IMAGE: {VmState.STOPPED},  # a disk no guest is writing
     ActionKind.ATTACH_VOLUME: {VmState.ACTIVE, VmState.STOPPED},
     ActionKind.DETACH_VOLUME: {VmState.ACTIVE, VmState.STOPPED},
+    ActionKind.TUNE: {VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED},
+    ActionKind.RESIZE: {VmState.STOPPED},  # an active one is stopped first (operations.resize)
+    ActionKind.MIGRATE: {VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED},
     ActionKind.TERMINATE: EVERY_STATE,
     ActionKind.RESET_STATE: EVERY_STATE,
 }
+# Live migration moves a domain that runs; a stopped one moves cold (its disks, then its
+# definition).
+MIGRATES_LIVE = {VmState.ACTIVE, VmState.PAUSED}
 
 # The tasks an action may take over: terminate any but its own and a copy of its disk into an
 # image (one libvirt call that cannot be stopped: its disk must outlive it), an admin's reset
@@ -89,6 +95,9 @@ TASK_FOR = {
     ActionKind.CREATE_IMAGE: TaskState.IMAGE_UPLOADING,
     ActionKind.ATTACH_VOLUME: TaskState.ATTACHING_VOLUME,
     ActionKind.DETACH_VOLUME: TaskState.DETACHING_VOLUME,
+    ActionKind.TUNE: TaskState.TUNING,
+    ActionKind.RESIZE: TaskState.RESIZING,
+    ActionKind.MIGRATE: TaskState.MIGRATING,
     ActionKind.TERMINATE: TaskState.DELETING,
 }
 
@@ -150,17 +159,26 @@ RESULT = {
 
 # Actions a user picks; launch and adopt start by creating an instance, making an image by
 # naming the image (operations.make_image), the volume ones from the volume
-# (nodes/storage/volumes.py); the snapshot ones name a snapshot and are offered next to it.
+# (nodes/storage/volumes.py); the snapshot ones name a snapshot and are offered next to it;
+# those WITH_OPTIONS (what to tune, the type to resize to, where to migrate) have forms of
+# their own (operations.tuning, operations.migration) and, in the API, fields of their own.
 ON_SNAPSHOT = {ActionKind.REVERT_SNAPSHOT, ActionKind.DELETE_SNAPSHOT}
+WITH_OPTIONS = {
+    ActionKind.TUNE,
+    ActionKind.RESIZE,
+    ActionKind.MIGRATE,
+    ActionKind.ABORT_MIGRATION,
+}
 STARTED_APART = {
     ActionKind.LAUNCH,
     ActionKind.ADOPT,
     ActionKind.CREATE_IMAGE,
     *VOLUME_TASK,
     *SNAPSHOT_TASK,
+    *WITH_OPTIONS,
 }
 USER_ACTIONS = [kind for kind in ActionKind if kind not in STARTED_APART]
-ADMIN_ONLY = {ActionKind.RESET_STATE}
+ADMIN_ONLY = {ActionKind.RESET_STATE, ActionKind.MIGRATE, ActionKind.ABORT_MIGRATION}
 # Actions after which a console link issued before must not open (the proxy closes the
 # sessions themselves when the instance stops or goes).
 CHANGES_CONSOLE = {

@@ -86,6 +86,7 @@ urlpatterns = [
     path("actions/<int:key>/live/", instances.ActionLive.as_view(), name="action_live"),
     path("instances/<str:key>/live/", instances.InstanceLive.as_view(), name="instance_live"),
     path("instances/<str:key>/image/", instances.instance_image, name="instance_image"),
+    path("instances/<str:key>/tune/", instances.instance_tune, name="instance_tune"),
     path("instances/<str:key>/", instances.InstanceDetail.as_view(), name="instance_detail"),
     path("users/", users.UserList.as_view(), name="user_list"),
     path("users/new/", users.user_create, name="user_create"),

@@ -314,6 +314,14 @@ def test_driver_kept_alive(test_driver_connection):
 def installer(demo, admin, api, queue, run_jobs, settings):
     """The installer launched on the local node through the API (the demo has the
     boot-parameters rule enabled)."""
+    instance = launch_installer(admin, api, run_jobs, settings)
+    yield instance
+    terminate_if_live(instance, admin, run_jobs)
+
+
+def launch_installer(admin, api, run_jobs, settings, instance_type="m1.medium", before=None):
+    """The demo's installer launched on its local node (QEMU, the tests' daemon) through
+    the API, once before(instance) changed what it needs to before the launch runs."""
     settings.KUMO_STOP_TIMEOUT = 3
     settings.KUMO_REBOOT_TIMEOUT = 3
     settings.KUMO_PROBE_TIMEOUT = 30  # a libvirtd just started probes QEMU's capabilities
@@ -321,7 +329,8 @@ def installer(demo, admin, api, queue, run_jobs, settings):
     assert probe_and_record(local), local.last_error
     Node.objects.filter(name="sim").update(enabled=False)
     Image.objects.filter(kind="machine").update(cloud_init=True)
-    Keypair.generate(admin, "main")
+    if not Keypair.objects.filter(owner=admin, name="main").exists():
+        Keypair.generate(admin, "main")
     api.force_authenticate(admin)
     response = api.post(
         "/api/v1/instances/",
@@ -330,7 +339,7 @@ def installer(demo, admin, api, queue, run_jobs, settings):
             "image": Image.objects.get(kind="machine").ec2_id,
             "kernel": Image.objects.get(kind="kernel").ec2_id,
             "ramdisk": Image.objects.get(kind="ramdisk").ec2_id,
-            "instance_type": "m1.medium",
+            "instance_type": instance_type,
             "name": "installer",
             "node": "local",
             "user_data": "#!/bin/sh\nbootparams=priority=critical kumo-test=1\n",
@@ -339,12 +348,17 @@ def installer(demo, admin, api, queue, run_jobs, settings):
     )
     assert response.status_code == 202, response.json()
     instance = Instance.objects.get(ec2_id=response.json()["instances"][0]["id"])
+    if before is not None:
+        before(instance)
     action = instance.actions.get()
     run_jobs()
     action.refresh_from_db()
     instance.refresh_from_db()
     assert action.status == "succeeded", action.error
-    yield instance
+    return instance
+
+
+def terminate_if_live(instance, admin, run_jobs):
     instance.refresh_from_db()
     if instance.vm_state != "deleted":
         operations.request_action(instance, ActionKind.TERMINATE, admin)

@@ -119,6 +119,8 @@ ROWS = [
     ("post", "/instances/new/", {"image": "{image_a}"}, EVERYONE),  # errors: B can't see it
     ("get", "/instances/{instance_a}/", None, OWN),
     ("get", "/instances/{instance_a}/live/", None, OWN),
+    ("get", "/instances/{instance_a}/tune/", None, OWN),
+    ("post", "/instances/{instance_a}/tune/", {"cpu_weight": "x"}, page(200, 404, 200)),  # invalid
     ("get", "/instances/{instance_a}/image/", None, OWN),
     ("post", "/instances/{instance_a}/image/", {"name": "mine"}, page(200, 404, 200)),  # refused
     ("post", "/instances/{instance_a}/actions/stop/", None, page(302, 404, 302)),

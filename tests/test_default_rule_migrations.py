@@ -15,6 +15,38 @@ from nodes.models import Rule
 
 pytestmark = pytest.mark.django_db
 
+TUNING = [  # 0018: the instance's tuning: CPU weight and cap, memory and vCPUs now
+    (
+        '      <currentMemory unit="KiB"><xsl:value-of select="/instance/kumo/tuning/@currentMemoryKB"/></currentMemory>\n'
+        '      <vcpu placement="static">\n'
+        '        <xsl:if test="/instance/kumo/tuning/@currentCores &lt; /instance/cores">\n'
+        '          <xsl:attribute name="current"><xsl:value-of select="/instance/kumo/tuning/@currentCores"/></xsl:attribute>\n'
+        "        </xsl:if>\n"
+        '        <xsl:value-of select="/instance/cores"/>\n'
+        "      </vcpu>\n"
+        '      <xsl:call-template name="cputune"/>\n',
+        '      <currentMemory unit="KiB"><xsl:value-of select="/instance/memoryKB"/></currentMemory>\n'
+        '      <vcpu placement="static"><xsl:value-of select="/instance/cores"/></vcpu>\n',
+    ),
+    (
+        "  <!-- The instance's CPU weight (XenServer's 1-65536, 256 normal) as cgroup shares (x4:\n"
+        "       libvirt's normal is 1024) and its cap (% of one CPU, 0 none) as a quota on the whole\n"
+        "       instance; nothing when both are at their defaults. -->\n"
+        '  <xsl:template name="cputune">\n'
+        '    <xsl:variable name="tuning" select="/instance/kumo/tuning"/>\n'
+        '    <xsl:if test="$tuning/@weight != 256 or $tuning/@cap &gt; 0">\n'
+        "      <cputune>\n"
+        '        <shares><xsl:value-of select="$tuning/@weight * 4"/></shares>\n'
+        '        <xsl:if test="$tuning/@cap &gt; 0">\n'
+        "          <global_period>100000</global_period>\n"
+        '          <global_quota><xsl:value-of select="$tuning/@cap * 1000"/></global_quota>\n'
+        "        </xsl:if>\n"
+        "      </cputune>\n"
+        "    </xsl:if>\n"
+        "  </xsl:template>\n",
+        "",
+    ),
+]
 CDROM = [  # 0016: an ISO image in a CD-ROM drive, booted first
     (
         '        <xsl:if test="/instance/kumo/cdrom and not($paravirtual)">\n'
@@ -67,6 +99,7 @@ GUEST_AGENT = [  # 0010: the guest agent's channel, balloon statistics
 ]
 # migration, its function, what it undoes, a word of its revision message
 HISTORY = [
+    ("0018_default_rule_tuning", "render_tuning", TUNING, "tuning"),
     ("0016_default_rule_cdrom", "boot_cdrom", CDROM, "CD-ROM"),
     ("0013_default_rule_volumes", "render_volumes", VOLUMES, "volumes"),
     ("0010_default_rule_guest_agent", "add_guest_agent_channel", GUEST_AGENT, "guest agent"),

@@ -50,16 +50,6 @@ DROP_CMDLINE = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/199
   <xsl:template match="/domain/os/cmdline"/>
 </xsl:stylesheet>"""
 
-ADD_CPUTUNE = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
-  <xsl:template match="@*|node()"><xsl:copy><xsl:apply-templates select="@*|node()"/></xsl:copy>
-  </xsl:template>
-  <xsl:template match="/domain/vcpu">
-    <xsl:copy-of select="."/>
-    <cputune><shares>10</shares><period>50000</period><quota>20000</quota>
-      <vcpupin vcpu="0" cpuset="0"/></cputune>
-  </xsl:template>
-</xsl:stylesheet>"""
-
 
 def run(slug, facts=KERNEL_BOOT, before=(), times=1, **params):
     """The chain default → (before…) → the library rule (times times)."""
@@ -97,7 +87,7 @@ def preceding_tag(element):
 # The registry
 
 
-def test_the_library_lists_nine_rules_in_order_with_explanations():
+def test_the_library_lists_eight_rules_in_order_with_explanations():
     assert SLUGS == [
         "hugepages",
         "legacy-no-virtio",
@@ -105,7 +95,6 @@ def test_the_library_lists_nine_rules_in_order_with_explanations():
         "boot-params",
         "vnc-debug",
         "cpu-passthrough",
-        "cpu-weight-cap",
         "extra-nic",
         "disk-serial-volume-id",
     ]
@@ -291,60 +280,6 @@ def test_cpu_passthrough_adds_a_cpu_when_there_is_none():
     assert not default_domain(facts).xpath("/domain/cpu")
     domain = domain_of(run("cpu-passthrough", facts))
     assert domain.xpath("/domain/cpu/@mode") == ["host-passthrough"]
-
-
-# cpu-weight-cap
-
-
-def test_cpu_weight_cap_sets_default_shares_after_vcpu_and_no_quota():
-    domain = domain_of(run("cpu-weight-cap"))
-    cputune = domain.xpath("/domain/cputune")
-    assert len(cputune) == 1 and preceding_tag(cputune[0]) == "vcpu"
-    assert [child.tag for child in cputune[0]] == ["shares"]
-    assert cputune[0].findtext("shares") == "256"
-
-
-def test_cpu_weight_cap_takes_the_instance_types_values_and_caps_the_whole_instance():
-    facts = replace(KERNEL_BOOT, cpu_weight=512, cpu_cap=150)  # 2 vCPUs: at most 1.5 CPUs
-    domain = domain_of(run("cpu-weight-cap", facts))
-    assert domain.xpath("string(/domain/cputune/shares)") == "512"
-    assert domain.xpath("string(/domain/cputune/global_period)") == "100000"
-    assert domain.xpath("string(/domain/cputune/global_quota)") == "150000"
-    check_definition(Endpoint(FIRST.test_uri), etree.tostring(domain), 10)
-
-
-def test_cpu_weight_cap_replaces_only_its_values_in_an_existing_cputune():
-    pinned = chain.Stage("pinned", ADD_CPUTUNE)
-    domain = domain_of(run("cpu-weight-cap", before=[pinned], cpu_weight="1024"))
-    assert len(domain.xpath("/domain/cputune")) == 1
-    assert domain.xpath("/domain/cputune/shares/text()") == ["1024"]
-    assert not domain.xpath("/domain/cputune/global_quota")
-    assert domain.xpath("/domain/cputune/quota/text()") == ["20000"]  # another rule's
-    assert domain.xpath("/domain/cputune/vcpupin/@cpuset") == ["0"]
-
-
-@pytest.mark.parametrize("weight", ["0", "65537", "-3", "12.5", "heavy"])
-def test_cpu_weight_cap_refuses_a_weight_out_of_range(weight):
-    outcome = run("cpu-weight-cap", cpu_weight=weight)
-    assert outcome.domain_xml is None
-    assert any(
-        "weight must be a whole number from 1 to 65536" in problem.message
-        and f"'{weight}'" in problem.message
-        for problem in outcome.errors
-    ), [str(problem) for problem in outcome.errors]
-
-
-def test_cpu_weight_cap_accepts_the_ends_of_the_weight_range():
-    for weight in ("1", "65536"):
-        assert domain_of(run("cpu-weight-cap", cpu_weight=weight)).xpath(
-            "string(/domain/cputune/shares)"
-        ) == (weight)
-
-
-def test_cpu_weight_cap_refuses_a_cap_beyond_the_instances_vcpus():
-    outcome = run("cpu-weight-cap", cpu_cap="250")  # 2 vCPUs: 200 at most
-    assert [problem.stage for problem in outcome.errors] == ["cpu-weight-cap"]
-    assert "from 0 (no cap) to 100 per vCPU, 200 here" in outcome.errors[0].message
 
 
 # extra-nic

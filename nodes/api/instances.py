@@ -127,10 +127,13 @@ class LaunchSerializer(serializers.Serializer):
         return {**data, "cluster": cluster}
 
 
+API_ACTIONS = ", ".join([*states.USER_ACTIONS, *sorted(states.WITH_OPTIONS)])
+
+
 class ActionRequest(serializers.Serializer):
     action = serializers.CharField(
-        help_text=f"One of {', '.join(states.USER_ACTIONS)}.",
-        error_messages={"invalid": f"Choose one of {', '.join(states.USER_ACTIONS)}."},
+        help_text=f"One of {API_ACTIONS}.",
+        error_messages={"invalid": f"Choose one of {API_ACTIONS}."},
     )
     snapshot = serializers.CharField(
         required=False, allow_blank=True, help_text="The snapshot to revert to or delete."
@@ -140,6 +143,27 @@ class ActionRequest(serializers.Serializer):
         default=False,
         help_text="terminate only: delete the volumes attached to it as well (otherwise "
         "they are detached and kept).",
+    )
+    cpu_weight = serializers.IntegerField(
+        required=False, help_text="tune: share of contended CPU time, 1 to 65536 (256 normal)."
+    )
+    cpu_cap = serializers.IntegerField(
+        required=False, help_text="tune: most CPU in % of one CPU (0: none), 100 per vCPU at most."
+    )
+    memory_mib = serializers.IntegerField(
+        required=False, help_text="tune: the memory it has, up to its instance type's."
+    )
+    vcpus = serializers.IntegerField(
+        required=False, help_text="tune: the vCPUs it has, up to its instance type's."
+    )
+
+
+def start_action(instance, asked, user):
+    """The action an ActionRequest asks for, with its options."""
+    if asked["action"] == ActionKind.TUNE:
+        return operations.tune(instance, user, **{f: asked.get(f) for f in operations.TUNABLE})
+    return operations.request_named_action(
+        instance, asked["action"], user, asked.get("snapshot", ""), asked["delete_volumes"]
     )
 
 
@@ -251,15 +275,8 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         instance = self.get_object()
         wanted = ActionRequest(data=request.data)
         wanted.is_valid(raise_exception=True)
-        asked = wanted.validated_data
         try:
-            started = operations.request_named_action(
-                instance,
-                asked["action"],
-                request.user,
-                asked.get("snapshot", ""),
-                asked["delete_volumes"],
-            )
+            started = start_action(instance, wanted.validated_data, request.user)
         except operations.Refused as error:
             raise refused(error) from error
         return Response({"action": ActionSerializer(started).data}, status=status.HTTP_202_ACCEPTED)

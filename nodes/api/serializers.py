@@ -88,6 +88,13 @@ class AddressSerializer(serializers.ModelSerializer):
         fields = ["mac", "network", "ip", "prefix", "family", "source", "seen_at"]
 
 
+class TuningSerializer(serializers.Serializer):
+    cpu_weight = serializers.IntegerField(help_text="Share of contended CPU time (256 normal).")
+    cpu_cap = serializers.IntegerField(help_text="Most CPU in % of one CPU; 0: none.")
+    memory_mib = serializers.IntegerField(source="memory_mb", help_text="Memory it has now.")
+    vcpus = serializers.IntegerField(help_text="vCPUs it has now.")
+
+
 class InstanceSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="ec2_id", read_only=True)
     owner = slug("username")
@@ -103,6 +110,9 @@ class InstanceSerializer(serializers.ModelSerializer):
         many=True,
         read_only=True,
         help_text="Its NICs' addresses as libvirt last reported them, while it runs.",
+    )
+    tuning = TuningSerializer(
+        read_only=True, help_text="What it runs with: its instance type's unless tuned."
     )
 
     class Meta:
@@ -129,6 +139,7 @@ class InstanceSerializer(serializers.ModelSerializer):
             "launched_at",
             "terminated_at",
             "addresses",
+            "tuning",
         ]
 
 
@@ -170,6 +181,7 @@ class ActionSerializer(serializers.ModelSerializer):
             "volume_snapshot",
             "image",
             "owner",
+            "params",
             "status",
             "steps",
             "error",

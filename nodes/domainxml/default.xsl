@@ -35,8 +35,14 @@
         </kumo:instance>
       </metadata>
       <memory unit="KiB"><xsl:value-of select="/instance/memoryKB"/></memory>
-      <currentMemory unit="KiB"><xsl:value-of select="/instance/memoryKB"/></currentMemory>
-      <vcpu placement="static"><xsl:value-of select="/instance/cores"/></vcpu>
+      <currentMemory unit="KiB"><xsl:value-of select="/instance/kumo/tuning/@currentMemoryKB"/></currentMemory>
+      <vcpu placement="static">
+        <xsl:if test="/instance/kumo/tuning/@currentCores &lt; /instance/cores">
+          <xsl:attribute name="current"><xsl:value-of select="/instance/kumo/tuning/@currentCores"/></xsl:attribute>
+        </xsl:if>
+        <xsl:value-of select="/instance/cores"/>
+      </vcpu>
+      <xsl:call-template name="cputune"/>
       <xsl:call-template name="os"/>
       <xsl:if test="not($paravirtual)">
         <features><acpi/><apic/></features>
@@ -225,5 +231,20 @@
         <model type="{/instance/NicType}"/>
       </xsl:if>
     </interface>
+  </xsl:template>
+  <!-- The instance's CPU weight (XenServer's 1-65536, 256 normal) as cgroup shares (x4:
+       libvirt's normal is 1024) and its cap (% of one CPU, 0 none) as a quota on the whole
+       instance; nothing when both are at their defaults. -->
+  <xsl:template name="cputune">
+    <xsl:variable name="tuning" select="/instance/kumo/tuning"/>
+    <xsl:if test="$tuning/@weight != 256 or $tuning/@cap &gt; 0">
+      <cputune>
+        <shares><xsl:value-of select="$tuning/@weight * 4"/></shares>
+        <xsl:if test="$tuning/@cap &gt; 0">
+          <global_period>100000</global_period>
+          <global_quota><xsl:value-of select="$tuning/@cap * 1000"/></global_quota>
+        </xsl:if>
+      </cputune>
+    </xsl:if>
   </xsl:template>
 </xsl:stylesheet>

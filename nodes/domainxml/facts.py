@@ -70,6 +70,8 @@ class InstanceFacts:
     ssh_key: str = ""
     cpu_weight: int = 256  # XenServer's weight (seed 002): share of contended CPU time
     cpu_cap: int = 0  # % of one CPU the whole instance may use; 0: no cap
+    current_memory_mb: int = 0  # tuned below memory_mb (balloon); 0: all of it
+    current_vcpus: int = 0  # tuned below cores (hot-plugged); 0: all of them
     cpu_mode: str = "none"  # host-model, host-passthrough, custom, none
     cpu_model: str = ""
     vnc_listen: str = ""  # empty: no VNC graphics
@@ -92,6 +94,14 @@ class InstanceFacts:
     @property
     def memory_kb(self):
         return self.memory_mb * 1024
+
+    @property
+    def current_memory_kb(self):
+        return (self.current_memory_mb or self.memory_mb) * 1024
+
+    @property
+    def current_cores(self):
+        return self.current_vcpus or self.cores
 
     @property
     def console_log_path(self):
@@ -176,6 +186,8 @@ def stylesheet_params(facts: InstanceFacts):
         "bootparams": facts.boot_params,
         "cpu_weight": str(facts.cpu_weight),
         "cpu_cap": str(facts.cpu_cap),
+        "memory_mb": str(facts.current_memory_kb // 1024),
+        "vcpus": str(facts.current_cores),
         "user_data": decoded_user_data(facts.user_data),
     }
     return {name: xml_safe(value) for name, value in params.items()}

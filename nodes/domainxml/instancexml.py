@@ -172,7 +172,14 @@ def add_kumo(root, facts):
     for name, policy in [("pit", "delay"), ("rtc", "catchup")]:
         etree.SubElement(clock, "timer", name=name, tickpolicy=policy)
     etree.SubElement(clock, "timer", name="hpet", present="no")
-    etree.SubElement(kumo, "tuning", weight=str(facts.cpu_weight), cap=str(facts.cpu_cap))
+    etree.SubElement(
+        kumo,
+        "tuning",
+        weight=str(facts.cpu_weight),
+        cap=str(facts.cpu_cap),
+        currentMemoryKB=str(facts.current_memory_kb),
+        currentCores=str(facts.current_cores),
+    )
     etree.SubElement(
         kumo,
         "boot",

@@ -74,15 +74,6 @@ LIBRARY: tuple[LibraryRule, ...] = (
         "identical CPUs, so use it on homogeneous clusters.",
     ),
     LibraryRule(
-        "cpu-weight-cap",
-        "CPU weight and cap",
-        "Applies the instance type's CPU weight (1-65536, default 256) as cgroup shares, the "
-        "instance's priority when the node's CPUs are contended, and its CPU cap (in % of one "
-        "CPU, 0 = none, 200 = two CPUs) as a hard quota on the whole instance, as XenServer's "
-        "credit scheduler does. Set both on the instance type; a value out of range stops the "
-        "chain with an error.",
-    ),
-    LibraryRule(
         "extra-nic",
         "Extra network interface",
         "Adds a virtio network interface on the libvirt network named by the parameter "

@@ -81,6 +81,7 @@ def facts_for(instance):
     node, image, kind = instance.node, instance.image, instance.instance_type
     instance_path = instance.directory
     cpu_mode, cpu_model = node.effective_cpu_mode
+    tuning = instance.tuning
     return InstanceFacts(
         instance_id=instance.ec2_id,
         uuid=str(instance.uuid),
@@ -97,8 +98,10 @@ def facts_for(instance):
         cores=kind.vcpus,
         memory_mb=kind.memory_mb,
         disk_gb=kind.disk_gb,
-        cpu_weight=kind.cpu_weight,
-        cpu_cap=kind.cpu_cap,
+        cpu_weight=tuning.cpu_weight,
+        cpu_cap=tuning.cpu_cap,
+        current_memory_mb=tuning.memory_mb,
+        current_vcpus=tuning.vcpus,
         instance_path=instance_path,
         node_name=node.name,
         cluster_name=instance.cluster.name,

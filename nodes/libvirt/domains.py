@@ -11,6 +11,7 @@ from nodes.libvirt import addresses, stats
 from nodes.libvirt.connection import NodeError, explain, open_connection
 
 CHECK_PREFIX = "kumo-check-"  # throw-away definitions of check_definition
+CAP_PERIOD_US = 100_000  # the CPU cap's period: a cap of 50 % is 50 ms of CPU per 100 ms
 POWER_STATES = {
     libvirt.VIR_DOMAIN_NOSTATE: "nostate",
     libvirt.VIR_DOMAIN_RUNNING: "running",
@@ -212,6 +213,41 @@ class Hypervisor:
             time.sleep(0.2)
             beat()
         return True
+
+    def set_cpu_tuning(self, domain_uuid, weight, cap):
+        """CPU weight (1-65536) as cgroup shares (x4: libvirt's normal 1024 is weight 256)
+        and cap (% of one CPU; 0: none) as a quota on the whole domain, live if it runs and
+        in its definition: two calls, the binding refuses both flags in one."""
+        domain = self.require(domain_uuid)
+        params = {
+            "cpu_shares": weight * 4,
+            "global_period": CAP_PERIOD_US,
+            "global_quota": cap * CAP_PERIOD_US // 100 if cap else -1,
+        }
+        if self.connection.getType() == "TEST":  # no cgroups: only a "weight" it ignores
+            return
+        for flag in self.affected(domain):
+            self.call(
+                "Setting the CPU weight and cap", domain.setSchedulerParametersFlags, params, flag
+            )
+
+    def set_memory(self, domain_uuid, memory_mib):
+        """The memory the guest has (up to its maximum): the balloon, live and defined."""
+        domain = self.require(domain_uuid)
+        for flag in self.affected(domain):
+            self.call("Setting the memory", domain.setMemoryFlags, memory_mib * 1024, flag)
+
+    def set_vcpus(self, domain_uuid, vcpus):
+        """The vCPUs the guest has (up to its maximum), hot-plugged live and defined; a guest
+        that does not release a vCPU makes it a NodeError."""
+        domain = self.require(domain_uuid)
+        for flag in self.affected(domain):
+            self.call("Setting the vCPUs", domain.setVcpusFlags, vcpus, flag)
+
+    def affected(self, domain):
+        """The flags a change is made with: live first when the domain runs, then defined."""
+        live = [libvirt.VIR_DOMAIN_AFFECT_LIVE] if self.is_active(domain) else []
+        return [*live, libvirt.VIR_DOMAIN_AFFECT_CONFIG]
 
     def definition(self, domain):
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE

@@ -73,6 +73,16 @@ class Action(models.Model):
         related_name="actions",
         help_text="The volume snapshot it takes or deletes, or makes an image of.",
     )
+    params = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What a tune, resize or migration was asked to do (its API fields).",
+    )
+    progress = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="A running migration's figures, as libvirt's job statistics last gave them.",
+    )
     status = models.CharField(max_length=12, choices=ActionStatus, default=ActionStatus.QUEUED)
     steps = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)

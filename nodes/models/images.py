@@ -149,13 +149,13 @@ class InstanceType(models.Model):
         "CPU weight",
         default=256,
         help_text="Share of contended CPU time, 1 to 65536 (256 is normal, 512 twice as much). "
-        "Applied by the rule “CPU weight and cap”.",
+        "The instance's own once tuned.",
     )
     cpu_cap = models.PositiveIntegerField(
         "CPU cap (%)",
         default=0,
         help_text="Most CPU the instance may use, in % of one CPU (50 = half a CPU, 200 = two); "
-        "0 for no cap. Applied by the rule “CPU weight and cap”.",
+        "0 for no cap. The instance's own once tuned.",
     )
 
     objects = VisibleQuerySet.as_manager()

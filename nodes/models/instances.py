@@ -1,6 +1,7 @@
 """Instances: what a user launched, where it runs and in which state."""
 
 import re
+from dataclasses import dataclass
 from uuid import uuid4
 
 from django.conf import settings
@@ -15,6 +16,20 @@ from nodes.querysets import InstanceQuerySet
 from nodes.validators import validate_xml_text
 
 VNC_PASSWORD = re.compile(r"""passwd=(["'])[^"']*\1""")
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """What an instance runs with now: its own tuned values, else its instance type's."""
+
+    cpu_weight: int
+    cpu_cap: int
+    memory_mb: int
+    vcpus: int
+
+    def __str__(self):
+        cap = f"cap {self.cpu_cap} %" if self.cpu_cap else "no cap"
+        return f"{self.vcpus} vCPUs, {self.memory_mb} MiB, CPU weight {self.cpu_weight}, {cap}"
 
 
 def new_vnc_password():
@@ -85,6 +100,25 @@ class Instance(models.Model):
     )
     power_state = models.CharField(max_length=12, choices=PowerState, default=PowerState.NOSTATE)
 
+    cpu_weight = models.PositiveIntegerField(
+        "CPU weight", null=True, blank=True, help_text="Tuned; empty: its instance type's."
+    )
+    cpu_cap = models.PositiveIntegerField(
+        "CPU cap (%)", null=True, blank=True, help_text="Tuned; empty: its instance type's."
+    )
+    current_memory_mb = models.PositiveIntegerField(
+        "memory now (MiB)",
+        null=True,
+        blank=True,
+        help_text="Tuned, up to its instance type's memory; empty: all of it.",
+    )
+    current_vcpus = models.PositiveSmallIntegerField(
+        "vCPUs now",
+        null=True,
+        blank=True,
+        help_text="Tuned, up to its instance type's vCPUs; empty: all of them.",
+    )
+
     domain_xml = models.TextField(blank=True, help_text="The domain XML defined at launch.")
     rendered_with = models.JSONField(
         default=list,
@@ -126,6 +160,11 @@ class Instance(models.Model):
                 condition=Q(vm_state=VmState.DELETED) | Q(terminated_at__isnull=True),
                 name="instance_only_deleted_is_terminated",
             ),
+            models.CheckConstraint(
+                condition=Q(cpu_weight__isnull=True) | Q(cpu_weight__gte=1, cpu_weight__lte=65536),
+                name="instance_cpu_weight_in_range",
+                violation_error_message="The CPU weight goes from 1 to 65536.",
+            ),
             # A domain UUID names one live instance; a refused adoption may leave a deleted
             # one behind with the UUID of a domain adopted later.
             models.UniqueConstraint(
@@ -153,6 +192,21 @@ class Instance(models.Model):
         """Keep the domain XML defined for this instance and what made it."""
         self.domain_xml, self.rendered_with = domain_xml, stylesheets
         self.save(update_fields=["domain_xml", "rendered_with"])
+
+    @property
+    def tuning(self):
+        """Its Tuning: what a render and a live tune give the domain."""
+        kind = self.instance_type
+
+        def own_or(value, default):
+            return default if value is None else value
+
+        return Tuning(
+            cpu_weight=own_or(self.cpu_weight, kind.cpu_weight),
+            cpu_cap=own_or(self.cpu_cap, kind.cpu_cap),
+            memory_mb=own_or(self.current_memory_mb, kind.memory_mb),
+            vcpus=own_or(self.current_vcpus, kind.vcpus),
+        )
 
     @property
     def images(self):

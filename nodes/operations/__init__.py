@@ -37,6 +37,7 @@ from nodes.operations.probes import (
     request_probe,
 )
 from nodes.operations.queue import enqueue_node_job, job_queue, redis_is_reachable, require_queue
+from nodes.operations.tuning import TUNABLE, tune
 
 __all__ = [
     "CHECK_JOB_PREFIX",
@@ -49,6 +50,7 @@ __all__ = [
     "NotAllowed",
     "QueueUnavailable",
     "QuotaExceeded",
+    "TUNABLE",
     "Refused",
     "adopt",
     "check_quota",
@@ -71,4 +73,5 @@ __all__ = [
     "request_named_action",
     "request_probe",
     "require_queue",
+    "tune",
 ]

@@ -22,9 +22,25 @@ def claim(instance, kind):
     return rows.update(task_state=states.TASK_FOR.get(kind)) == 1
 
 
+def claim_or_refuse(instance, kind):
+    """claim, or ActionRefused saying why not (inside the caller's transaction)."""
+    if not claim(instance, kind):
+        instance.refresh_from_db(fields=["vm_state", "task_state"])
+        raise ActionRefused(states.refusal(instance, kind))
+
+
+def start_with_options(instance, kind, user, params):
+    """Claim instance for kind and queue it with its params (a tune's values, a
+    migration's destination): the Action, or Refused with nothing written."""
+    require_queue()
+    with transaction.atomic():
+        claim_or_refuse(instance, kind)
+        return queue_action(instance, kind, user, params=params)
+
+
 def queue_action(instance, kind, user, **about):
     """Record an Action and enqueue its job (after the transaction commits); about: what
-    else it is about (snapshot, image, volume, volume_snapshot)."""
+    else it is about (snapshot, image, volume, volume_snapshot) and its params."""
     action = Action.objects.create(
         instance=instance,
         kind=kind,
@@ -77,9 +93,7 @@ def request_action(instance, kind, user, snapshot=None, delete_volumes=False):
         )
     require_queue()
     with transaction.atomic():
-        if not claim(instance, kind):
-            instance.refresh_from_db(fields=["vm_state", "task_state"])
-            raise ActionRefused(states.refusal(instance, kind))
+        claim_or_refuse(instance, kind)
         if kind in states.CHANGES_CONSOLE:
             consoles.revoke_tokens(instance)
         if kind == ActionKind.TERMINATE:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from nodes import consoles, operations, states
 from nodes.choices import ActionKind, ActionStatus, PowerState, VmState
-from nodes.forms import ImageNameForm, KeypairForm, LaunchForm
+from nodes.forms import ImageNameForm, KeypairForm, LaunchForm, TuneForm
 from nodes.models import Action, Instance, InstanceAddress, InstanceType, Keypair, Quota
 from nodes.models.quotas import usage
 from nodes.storage.models import ATTACHED
@@ -76,6 +76,7 @@ class InstanceDetail(InventoryDetailView):
         Column("Ramdisk", "ramdisk", link=True),
         Column("CD-ROM", "cdrom", link=True),
         Column("Instance type", "instance_type", link=True),
+        Column("Tuning", "tuning"),
         Column("Keypair", "keypair", link=True),
         Column("Reservation", "reservation_id"),
         Column("Launch index", "launch_index"),
@@ -99,6 +100,7 @@ class InstanceDetail(InventoryDetailView):
             snapshots=instance.snapshots.all(),
             snapshot_actions=all(states.allowed_now(instance, kind) for kind in states.ON_SNAPSHOT),
             can_make_image=states.allowed_now(instance, ActionKind.CREATE_IMAGE),
+            can_tune=states.allowed_now(instance, ActionKind.TUNE),
             volumes_to_delete=ActionKind.TERMINATE in kinds and attached_volume_ids(instance),
             console_open=not consoles.not_usable(instance),
             **kwargs,
@@ -148,6 +150,24 @@ def instance_image(request, key):
             return redirect(image)
     title = f"Make an image of {instance.ec2_id}"
     context = {"form": form, "title": title, "submit_label": "Make the image"}
+    return render(request, "nodes/object_form.html", context)
+
+
+def instance_tune(request, key):
+    """Tune CPU weight and cap, memory and vCPUs (the API's "tune" action)."""
+    instance = get_object_or_404(Instance.objects.for_user(request.user), ec2_id=key)
+    form = TuneForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid() and not form.changed_values():
+        form.add_error(None, "Nothing changed: change a value to tune it.")
+    elif request.method == "POST" and form.is_valid():
+        try:
+            operations.tune(instance, request.user, **form.changed_values())
+        except operations.Refused as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.info(request, f"Tuning of {instance.ec2_id} queued.")
+            return redirect(instance)
+    context = {"form": form, "title": f"Tune {instance.ec2_id}", "submit_label": "Tune"}
     return render(request, "nodes/object_form.html", context)
 
 
