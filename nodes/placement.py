@@ -40,6 +40,8 @@ def rejection(node, instance, used, images_pool=None):
     image, size = instance.image, instance.instance_type
     if not node.enabled:
         return "disabled"
+    if node.draining:
+        return "draining (maintenance)"
     if node.status != NodeStatus.UP:
         return f"status {node.status}"
     if image.hypervisor and image.hypervisor != node.domain_type:
@@ -88,14 +90,9 @@ def choose(policy, accepted, cluster, used):
     return accepted[0]
 
 
-@transaction.atomic
-def place(instance):
-    """Put instance on a node and return (node, {node name: "accepted" or the reason})."""
-    cluster = Cluster.objects.select_for_update().get(pk=instance.cluster_id)
-    candidates = Node.objects.select_for_update().filter(cluster=cluster).order_by("name")
-    if instance.node_id:
-        candidates = candidates.filter(pk=instance.node_id)
-    nodes = list(candidates)
+def judge(cluster, nodes, instance):
+    """(the node the cluster's policy picks for instance among nodes, {node name: "accepted"
+    or the reason}); PlacementFailed saying why each was rejected when none fits."""
     used = usage(nodes, instance)
     pools = {p.node_id: p for p in StoragePool.objects.filter(node__in=nodes, name=IMAGES_POOL)}
     verdicts = {
@@ -106,13 +103,31 @@ def place(instance):
     accepted = [node for node in nodes if verdicts[node.name] == "accepted"]
     if not accepted:
         reasons = (
-            "; ".join(f"{name}: {why}" for name, why in verdicts.items())
-            or "the cluster has no nodes"
+            "; ".join(f"{name}: {why}" for name, why in verdicts.items()) or "none to choose from"
         )
         raise PlacementFailed(
             f"No node of cluster {cluster.name} can take {instance.ec2_id} ({reasons})."
         )
-    node = choose(cluster.placement_policy, accepted, cluster, used)
+    return choose(cluster.placement_policy, accepted, cluster, used), verdicts
+
+
+def destination(instance, name=None):
+    """Where instance may move: node `name` of its cluster, or the one the cluster's policy
+    picks among its other nodes; (node, verdicts) as judge gives them."""
+    others = Node.objects.filter(cluster=instance.cluster_id).exclude(pk=instance.node_id)
+    if name:
+        others = others.filter(name=name)
+    return judge(instance.cluster, list(others.order_by("name")), instance)
+
+
+@transaction.atomic
+def place(instance):
+    """Put instance on a node and return (node, {node name: "accepted" or the reason})."""
+    cluster = Cluster.objects.select_for_update().get(pk=instance.cluster_id)
+    candidates = Node.objects.select_for_update().filter(cluster=cluster).order_by("name")
+    if instance.node_id:
+        candidates = candidates.filter(pk=instance.node_id)
+    node, verdicts = judge(cluster, list(candidates), instance)
     Instance.objects.filter(pk=instance.pk).update(node=node)
     instance.node = node
     cluster.last_placed = node

@@ -54,12 +54,14 @@ ALLOWED_FROM = {
 # definition).
 MIGRATES_LIVE = {VmState.ACTIVE, VmState.PAUSED}
 
-# The tasks an action may take over: terminate any but its own and a copy of its disk into an
-# image (one libvirt call that cannot be stopped: its disk must outlive it), an admin's reset
-# any; every other action starts only on an instance with no task (the pre-emption rule,
+# The tasks an action may take over: terminate any but its own, a copy of its disk into an
+# image (one libvirt call that cannot be stopped: its disk must outlive it) and a migration
+# (abort it first: the domain may be on either node until it ends), an admin's reset any;
+# every other action starts only on an instance with no task (the pre-emption rule,
 # DESIGN.md §4).
 INTERRUPTS = {
-    ActionKind.TERMINATE: set(TaskState.values) - {TaskState.DELETING, TaskState.IMAGE_UPLOADING},
+    ActionKind.TERMINATE: set(TaskState.values)
+    - {TaskState.DELETING, TaskState.IMAGE_UPLOADING, TaskState.MIGRATING},
     ActionKind.RESET_STATE: set(TaskState.values),
 }
 

@@ -26,15 +26,16 @@ from nodes.libvirt.domains import CHECK_PREFIX
 from nodes.libvirt.events import NodeEvents, start_event_loop
 from nodes.models import Action, Instance, Node, UnmanagedDomain
 from nodes.probing import probe_and_record
-from nodes.states import SETTLED, TASK_FOR, VM_STATE_FOR_POWER
+from nodes.states import LIVE_POWER, SETTLED, TASK_FOR, VM_STATE_FOR_POWER
 from nodes.workers import process_exists
 
 log = logging.getLogger("nodes.watcher")
 
 
-def sync_power(domain_uuid, power):
-    """Record a power state seen on a node for the instance with this domain UUID."""
-    idle = Instance.objects.filter(uuid=domain_uuid, task_state__isnull=True).exclude(
+def sync_power(node, domain_uuid, power):
+    """Record a power state seen on node for the instance with this domain UUID, if it is
+    recorded there (a domain that has moved away is no longer its)."""
+    idle = Instance.objects.filter(uuid=domain_uuid, node=node, task_state__isnull=True).exclude(
         vm_state__in=[VmState.DELETED, VmState.BUILDING]
     )
     to_state = VM_STATE_FOR_POWER.get(power, VmState.ERROR)  # crashed, or no domain
@@ -43,10 +44,10 @@ def sync_power(domain_uuid, power):
     idle.update(power_state=power, vm_state=Case(moves, default=F("vm_state")))
 
 
-def on_event(domain_uuid, power):
+def on_event(node, domain_uuid, power):
     """Runs in libvirt's event thread, where an exception would only reach stderr."""
     try:
-        sync_power(domain_uuid, power)
+        sync_power(node, domain_uuid, power)
     except DatabaseError as error:
         log.warning("event %s of %s not recorded (the sweep will): %s", power, domain_uuid, error)
     finally:
@@ -64,9 +65,21 @@ def reconcile(node):
             vm_state__in=[VmState.DELETED, VmState.BUILDING]
         )
         for domain_uuid in live.filter(task_state__isnull=True).values_list("uuid", flat=True):
-            sync_power(domain_uuid, seen.get(str(domain_uuid), PowerState.NOSTATE))
+            sync_power(node, domain_uuid, seen.get(str(domain_uuid), PowerState.NOSTATE))
+        follow_moved(node, domains)
         record_unmanaged(node, domains)
         refresh_addresses(hypervisor, node)
+
+
+def follow_moved(node, domains):
+    """An idle instance whose domain runs on node but is recorded on another (its worker
+    died as its migration ended) is recorded on node: where it runs is the truth."""
+    for domain_uuid, _name, power in domains:
+        if power not in LIVE_POWER:
+            continue
+        moved = Instance.objects.filter(uuid=domain_uuid, task_state__isnull=True)
+        moved = moved.exclude(node=node).exclude(vm_state=VmState.DELETED)
+        moved.update(node=node, power_state=power, vm_state=VM_STATE_FOR_POWER[power])
 
 
 def refresh_node_addresses(node):
@@ -211,7 +224,7 @@ class Watcher:
         the node's addresses soon (libvirt's event thread must not wait on a node)."""
 
         def recorded(domain_uuid, power):
-            on_event(domain_uuid, power)
+            on_event(node, domain_uuid, power)
             queued = self.address_refresh.get(node.pk)
             if queued is None or queued.running() or queued.done():  # else it covers this
                 self.address_refresh[node.pk] = self.pool.submit(refresh_node_addresses, node)

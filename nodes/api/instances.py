@@ -156,12 +156,31 @@ class ActionRequest(serializers.Serializer):
     vcpus = serializers.IntegerField(
         required=False, help_text="tune: the vCPUs it has, up to its instance type's."
     )
+    node = serializers.CharField(
+        required=False, help_text="migrate: the destination; absent, placement picks it."
+    )
+    live = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="migrate: a running instance moves live; false moves only a stopped one.",
+    )
+    max_speed_mib_s = serializers.IntegerField(
+        required=False, help_text="migrate: the most it sends per second, in MiB."
+    )
+    max_downtime_ms = serializers.IntegerField(
+        required=False, help_text="migrate: the longest pause at the switch-over, in ms."
+    )
 
 
 def start_action(instance, asked, user):
     """The action an ActionRequest asks for, with its options."""
+    limits = {name: asked.get(name) for name in ("max_speed_mib_s", "max_downtime_ms")}
     if asked["action"] == ActionKind.TUNE:
         return operations.tune(instance, user, **{f: asked.get(f) for f in operations.TUNABLE})
+    if asked["action"] == ActionKind.MIGRATE:
+        return operations.migrate(instance, user, asked.get("node"), asked["live"], **limits)
+    if asked["action"] == ActionKind.ABORT_MIGRATION:
+        return operations.abort_migration(instance, user)
     return operations.request_named_action(
         instance, asked["action"], user, asked.get("snapshot", ""), asked["delete_volumes"]
     )

@@ -181,6 +181,15 @@ def revoke_tokens(instance):
     ConsoleToken.objects.filter(instance=instance, used_at=None).delete()
 
 
+def moved(instance, reason):
+    """instance moved to another node: its unused tokens stop working, its open consoles
+    close (within a second) saying so."""
+    revoke_tokens(instance)
+    ConsoleSession.objects.filter(instance=instance, ended_at=None).update(
+        ended_at=timezone.now(), end_reason=reason[:200]
+    )
+
+
 def end_all_open(proxy, reason):
     """At a proxy's start: the sessions it left open when it last stopped ended with it."""
     ConsoleSession.objects.filter(ended_at=None, proxy=proxy).update(

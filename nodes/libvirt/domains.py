@@ -253,6 +253,14 @@ class Hypervisor:
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE
         return self.call("Reading the domain definition", domain.XMLDesc, flags)
 
+    def migratable_xml(self, domain, defined=False):
+        """The XML another node defines the domain from: running (or defined), with its
+        secrets (the VNC password) and without what this node generated."""
+        flags = libvirt.VIR_DOMAIN_XML_MIGRATABLE | libvirt.VIR_DOMAIN_XML_SECURE
+        if defined:
+            flags |= libvirt.VIR_DOMAIN_XML_INACTIVE
+        return self.call("Reading the domain XML", domain.XMLDesc, flags)
+
     def live_xml(self, domain):
         return self.call("Reading the domain XML", domain.XMLDesc, 0)
 

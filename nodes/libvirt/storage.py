@@ -228,6 +228,11 @@ class Storage:
             raise
         return os.path.getsize(local_path)
 
+    def volumes(self, pool):
+        """(name, volume) of every volume of pool."""
+        listed = self.call("Listing volumes", pool.listAllVolumes, 0)
+        return [(volume.name(), volume) for volume in listed]
+
     def sizes(self, volume):
         """(capacity, allocation) in bytes: what its guest sees, what it takes on the node."""
         return tuple(self.call("Reading a volume", volume.info)[1:3])

@@ -30,6 +30,11 @@ from nodes.operations.launch import (
     launch,
     launch_cluster,
 )
+from nodes.operations.migration import (
+    abort_migration,
+    migrate,
+    set_migration_limits,
+)
 from nodes.operations.probes import (
     CHECK_JOB_PREFIX,
     definition_check,
@@ -52,6 +57,7 @@ __all__ = [
     "QuotaExceeded",
     "TUNABLE",
     "Refused",
+    "abort_migration",
     "adopt",
     "check_quota",
     "check_within_quota",
@@ -66,6 +72,7 @@ __all__ = [
     "launch",
     "launch_cluster",
     "make_image",
+    "migrate",
     "queue_action",
     "redis_is_reachable",
     "request_action",
@@ -73,5 +80,6 @@ __all__ = [
     "request_named_action",
     "request_probe",
     "require_queue",
+    "set_migration_limits",
     "tune",
 ]
