@@ -2,12 +2,15 @@
 what is refused before anything moves. The QEMU tests migrate between the tests' two
 private daemons (DESIGN.md §9)."""
 
+from pathlib import Path
+
 import pytest
 
 from nodes.choices import DomainType, NicType
 from nodes.libvirt import Hypervisor
-from nodes.models import Instance, Node
+from nodes.models import Cluster, Instance, Node
 from nodes.probing import probe_and_record
+from tests.conftest import wait_for
 from tests.libvirtd import FIRST, NETWORK
 
 QEMU = pytest.mark.django_db(transaction=True)
@@ -66,3 +69,155 @@ def test_a_running_guest_migrates_live_with_its_disk_and_keeps_running(
         "Delete its disks on local",
     ]
     assert action.progress.get("data_total_bytes", 0) > 0
+
+
+@QEMU
+def test_an_abort_mid_way_leaves_it_running_on_the_source(
+    installer, local_2, api, admin, worker_soon
+):
+    local = installer.node
+    response = migrate(api, installer, node="local-2", max_speed_mib_s=1)
+    assert response.status_code == 202, response.json()
+    action = installer.actions.get(kind="migrate")
+    worker_soon(0)
+
+    def copying():
+        action.refresh_from_db()
+        return action.progress.get("data_processed_bytes", 0) > 0
+
+    assert wait_for(copying, 60), (action.status, action.error)
+    aborted = api.post(
+        f"/api/v1/instances/{installer.ec2_id}/actions/",
+        {"action": "abort_migration"},
+        format="json",
+    )
+    assert aborted.status_code == 202, aborted.json()
+    assert wait_for(lambda: action.refresh_from_db() or action.finished, 60)
+    assert action.status == "failed"
+    assert f"Aborted by {admin.username}: {installer.ec2_id} stays on local." in action.error
+    instance = Instance.objects.get(pk=installer.pk)
+    assert (instance.node, instance.vm_state, instance.task_state) == (local, "active", None)
+    assert domain_power(local, instance) == "running"
+    assert domain_power(local_2, instance) == "nostate"
+    assert not (Path(local_2.instances_path) / instance.ec2_id).exists()
+    abort = instance.actions.get(kind="abort_migration")
+    assert abort.status == "succeeded" and abort.steps
+
+
+@QEMU
+def test_a_stopped_instance_moves_cold_and_starts_there(installer, local_2, api, run_jobs):
+    local = installer.node
+    stop = api.post(
+        f"/api/v1/instances/{installer.ec2_id}/actions/", {"action": "stop"}, format="json"
+    )
+    assert stop.status_code == 202
+    run_jobs()
+    response = migrate(api, installer)  # placement picks local-2, the only other node
+    assert response.status_code == 202, response.json()
+    assert response.json()["action"]["params"] == {"node": "local-2", "live": False}
+    run_jobs()
+    action = installer.actions.get(kind="migrate")
+    assert action.status == "succeeded", action.error
+    assert [step["name"] for step in action.steps] == [
+        "Check that local-2 can run it",
+        "Prepare its disks on local-2",
+        "Define it on local-2",
+        "Delete its disks on local",
+    ]
+    instance = Instance.objects.get(pk=installer.pk)
+    assert (instance.node, instance.vm_state) == (local_2, "stopped")
+    assert domain_power(local, instance) == "nostate"
+    assert domain_power(local_2, instance) == "shutoff"
+    start = api.post(
+        f"/api/v1/instances/{instance.ec2_id}/actions/", {"action": "start"}, format="json"
+    )
+    assert start.status_code == 202
+    run_jobs()
+    assert domain_power(local_2, instance) == "running"
+
+
+# Refused before anything moves (the test driver's nodes: nothing runs)
+
+
+@pytest.fixture
+def two_sims(world, cluster, sim_node, queue):
+    """Member A's active instance on node sim, and a second node sim-2 with room."""
+    Node.objects.filter(pk=sim_node.pk).update(status="up", cpus=4, memory_mb=4096)
+    other = Node.objects.create(
+        cluster=cluster,
+        name="sim-2",
+        uri=FIRST.test_uri,
+        domain_type=DomainType.TEST,
+        status="up",
+        cpus=4,
+        memory_mb=4096,
+    )
+    instance = world["instance_a"]
+    Instance.objects.filter(pk=instance.pk).update(vm_state="active", power_state="running")
+    instance.refresh_from_db()
+    return instance, other
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fields", "status", "words"),
+    [
+        ({"node": "sim"}, 400, "is on sim already"),
+        ({"node": "elsewhere"}, 400, "No node elsewhere in cluster demo"),
+        ({"node": "sim-2", "live": False}, 409, "is running: migrate it live"),
+        ({"node": "sim-2", "max_speed_mib_s": 0}, 400, "A whole number above 0"),
+    ],
+)
+def test_a_migration_that_cannot_be_is_refused_with_the_reason(
+    two_sims, api, admin, fields, status, words
+):
+    instance, _ = two_sims
+    api.force_authenticate(admin)
+    response = migrate(api, instance, **fields)
+    assert response.status_code == status, response.json()
+    assert words in str(response.json())
+    assert not instance.actions.exists()
+
+
+@pytest.mark.django_db
+def test_a_destination_without_room_is_refused_with_placements_figures(two_sims, api, admin):
+    instance, other = two_sims
+    Node.objects.filter(pk=other.pk).update(memory_mb=128)
+    api.force_authenticate(admin)
+    response = migrate(api, instance, node="sim-2")
+    assert response.status_code == 409
+    assert "sim-2: 256 MiB would exceed its 128 MiB" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_another_cluster_is_no_destination(two_sims, api, admin):
+    instance, other = two_sims
+    Node.objects.filter(pk=other.pk).update(cluster=Cluster.objects.create(name="east"))
+    api.force_authenticate(admin)
+    response = migrate(api, instance, node="sim-2")
+    assert response.status_code == 400
+    assert "moves only between the nodes of its cluster" in str(response.json())
+
+
+@pytest.mark.django_db
+def test_members_may_not_migrate_and_an_abort_needs_a_migration(two_sims, api, member_a, admin):
+    instance, _ = two_sims
+    api.force_authenticate(member_a)
+    assert migrate(api, instance, node="sim-2").status_code == 403
+    api.force_authenticate(admin)
+    response = api.post(
+        f"/api/v1/instances/{instance.ec2_id}/actions/",
+        {"action": "abort_migration"},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert f"No migration of {instance.ec2_id} is running" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_snapshots_stop_a_migration(two_sims, api, admin):
+    instance, _ = two_sims
+    instance.snapshots.create(name="before")
+    api.force_authenticate(admin)
+    response = migrate(api, instance, node="sim-2")
+    assert response.status_code == 409 and "has snapshots" in response.json()["detail"]
