@@ -185,8 +185,7 @@ def follow(run, migration):
             run.beat()
             apply_requests(run, migration, applied)
         except (Preempted, Aborted):
-            migration.abort()
-            migration.wait(settings.KUMO_PROBE_TIMEOUT)
+            stop(migration)
             raise
         record_progress(run, migration.statistics())
     migration.outcome()
@@ -199,6 +198,14 @@ def record_progress(run, figures):
         Action.objects.filter(pk=run.action.pk).update(
             progress=figures, heartbeat_at=timezone.now()
         )
+
+
+def stop(migration):
+    """Abort the migration, again until it has ended (a job not yet started ignores it)."""
+    for _ in range(settings.KUMO_PROBE_TIMEOUT):
+        migration.abort()
+        if migration.wait(POLL_S):
+            return
 
 
 def apply_requests(run, migration, applied):

@@ -197,6 +197,12 @@ ROWS = [
     ("post", "/api/v1/instances/{instance_a}/actions/", {"action": "stop"}, api(409, 404, 409)),
     ("post", "/api/v1/instances/{instance_a}/actions/", {"action": "x"}, api(400, 404, 400)),
     ("post", "/api/v1/instances/{instance_a}/console/", {"type": "serial"}, api(409, 404, 409)),
+    (
+        "post",
+        "/api/v1/instances/{instance_a}/migration/",
+        {"max_downtime_ms": 300},
+        api(403, 404, 409),
+    ),
     ("get", "/api/v1/instances/{instance_a}/console-output/", None, API_OWN),
     ("get", "/api/v1/instances/{instance_a}/diagnostics/", None, API_OWN),
     ("post", "/api/v1/instances/{instance_a}/diagnostics/", {}, api(409, 404, 409)),

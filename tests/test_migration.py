@@ -43,6 +43,12 @@ def migrate(api, instance, **fields):
     )
 
 
+def migrating(action):
+    """Whether the action has started the live migration itself."""
+    action.refresh_from_db()
+    return any(step["name"].startswith("Migrate it live") for step in action.steps)
+
+
 def domain_power(node, instance):
     with Hypervisor(node.endpoint(), 10) as hypervisor:
         return hypervisor.power_state(instance.uuid)
@@ -81,11 +87,7 @@ def test_an_abort_mid_way_leaves_it_running_on_the_source(
     action = installer.actions.get(kind="migrate")
     worker_soon(0)
 
-    def copying():
-        action.refresh_from_db()
-        return action.progress.get("data_processed_bytes", 0) > 0
-
-    assert wait_for(copying, 60), (action.status, action.error)
+    assert wait_for(lambda: migrating(action), 60), (action.status, action.error)
     aborted = api.post(
         f"/api/v1/instances/{installer.ec2_id}/actions/",
         {"action": "abort_migration"},
@@ -221,3 +223,34 @@ def test_snapshots_stop_a_migration(two_sims, api, admin):
     api.force_authenticate(admin)
     response = migrate(api, instance, node="sim-2")
     assert response.status_code == 409 and "has snapshots" in response.json()["detail"]
+
+
+@QEMU
+def test_the_instance_shows_its_migration_and_its_limits_change_while_it_runs(
+    installer, local_2, api, worker_soon
+):
+    assert api.get(f"/api/v1/instances/{installer.ec2_id}/").json()["migration"] is None
+    response = migrate(api, installer, node="local-2", max_speed_mib_s=2)
+    assert response.status_code == 202, response.json()
+    action = installer.actions.get(kind="migrate")
+    worker_soon(0)
+
+    assert wait_for(lambda: migrating(action), 60), (action.status, action.error)
+    migration = api.get(f"/api/v1/instances/{installer.ec2_id}/").json()["migration"]
+    assert (migration["node"], migration["live"], migration["max_speed_mib_s"]) == (
+        "local-2",
+        True,
+        2,
+    )
+    assert migration["status"] == "running"
+    faster = api.post(
+        f"/api/v1/instances/{installer.ec2_id}/migration/",
+        {"max_speed_mib_s": 10000, "max_downtime_ms": 500},
+        format="json",
+    )
+    assert faster.status_code == 200, faster.json()
+    assert faster.json()["max_downtime_ms"] == 500
+    assert wait_for(lambda: action.refresh_from_db() or action.finished, 90)
+    assert action.status == "succeeded", action.error
+    assert Instance.objects.get(pk=installer.pk).node == local_2
+    assert api.get(f"/api/v1/instances/{installer.ec2_id}/").json()["migration"] is None

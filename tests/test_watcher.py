@@ -16,7 +16,7 @@ from django.utils import timezone
 from nodes import operations
 from nodes.choices import ActionKind
 from nodes.libvirt import Hypervisor
-from nodes.models import Action, Image, Instance, InstanceType
+from nodes.models import Action, Image, Instance, InstanceType, Node
 from nodes.watcher import Watcher, reconcile, recover_stale_actions, sync_power
 from tests.conftest import database_url_for_tests, wait_for
 
@@ -67,9 +67,25 @@ def test_reconciliation_catches_a_missed_event(running):
 
 def test_a_busy_instance_is_left_to_its_action(running):
     Instance.objects.filter(pk=running.pk).update(task_state="rebooting_hard")
-    sync_power(str(running.uuid), "shutoff")
+    sync_power(running.node, str(running.uuid), "shutoff")
     running.refresh_from_db()
     assert (running.power_state, running.vm_state) == ("running", "active")
+
+
+def test_a_power_state_seen_on_another_node_is_not_the_instances(running):
+    elsewhere = Node.objects.create(cluster=running.cluster, name="elsewhere", uri="test:///x")
+    sync_power(elsewhere, str(running.uuid), "shutoff")  # a moved domain's old copy, say
+    running.refresh_from_db()
+    assert (running.power_state, running.vm_state) == ("running", "active")
+
+
+def test_a_domain_running_on_another_node_than_recorded_is_followed(running):
+    sim = running.node
+    recorded = Node.objects.create(cluster=running.cluster, name="before", uri="test:///x")
+    Instance.objects.filter(pk=running.pk).update(node=recorded, vm_state="error")
+    reconcile(sim)  # the domain runs on sim (a worker died as its migration ended)
+    running.refresh_from_db()
+    assert (running.node, running.vm_state, running.power_state) == (sim, "active", "running")
 
 
 def test_twenty_conflicting_requests_start_exactly_one_action(running, member_a):

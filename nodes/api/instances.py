@@ -14,7 +14,13 @@ from rest_framework.response import Response
 
 from nodes import consoles, operations, states
 from nodes.api.schema import errors
-from nodes.api.serializers import ActionSerializer, ByName, InstanceSerializer, VisibleChoice
+from nodes.api.serializers import (
+    ActionSerializer,
+    ByName,
+    InstanceSerializer,
+    MigrationSerializer,
+    VisibleChoice,
+)
 from nodes.api.views import QueueDown, refused
 from nodes.choices import ActionKind, ActionStatus, ConsoleKind, ImageKind
 from nodes.models import (
@@ -186,6 +192,15 @@ def start_action(instance, asked, user):
     )
 
 
+class MigrationLimits(serializers.Serializer):
+    max_speed_mib_s = serializers.IntegerField(
+        required=False, help_text="The most the migration sends per second, in MiB."
+    )
+    max_downtime_ms = serializers.IntegerField(
+        required=False, help_text="The longest pause at the switch-over, in ms."
+    )
+
+
 class ConsoleRequest(serializers.Serializer):
     type = serializers.ChoiceField(ConsoleKind.choices)
     read_only = serializers.BooleanField(
@@ -299,6 +314,24 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         except operations.Refused as error:
             raise refused(error) from error
         return Response({"action": ActionSerializer(started).data}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=MigrationLimits, responses={200: MigrationSerializer, **errors(403, 409)}
+    )
+    @detail_action(detail=True, methods=["post"], url_path="migration")
+    def migration(self, request, id=None):
+        """Change the running migration's maximum speed or downtime (admins); applied
+        within a second. 409 when no migration runs."""
+        instance = self.get_object()
+        limits = MigrationLimits(data=request.data)
+        limits.is_valid(raise_exception=True)
+        try:
+            running = operations.set_migration_limits(
+                instance, request.user, **limits.validated_data
+            )
+        except operations.Refused as error:
+            raise refused(error) from error
+        return Response(MigrationSerializer(running).data)
 
     @extend_schema(request=ConsoleRequest, responses={201: ConsoleGrant, **errors(409)})
     @detail_action(detail=True, methods=["post"])

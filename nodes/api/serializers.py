@@ -95,6 +95,37 @@ class TuningSerializer(serializers.Serializer):
     vcpus = serializers.IntegerField(help_text="vCPUs it has now.")
 
 
+class MigrationSerializer(serializers.Serializer):
+    action = serializers.IntegerField(source="pk", help_text="The migrate action.")
+    node = serializers.CharField(source="params.node", help_text="The destination.")
+    live = serializers.BooleanField(source="params.live")
+    status = serializers.CharField()
+    progress_percent = serializers.FloatField(source="progress.progress_percent", default=None)
+    data_total_bytes = serializers.IntegerField(source="progress.data_total_bytes", default=None)
+    data_processed_bytes = serializers.IntegerField(
+        source="progress.data_processed_bytes", default=None
+    )
+    data_remaining_bytes = serializers.IntegerField(
+        source="progress.data_remaining_bytes", default=None
+    )
+    disk_processed_bytes = serializers.IntegerField(
+        source="progress.disk_processed_bytes", default=None, help_text="Of the disks copied."
+    )
+    disk_remaining_bytes = serializers.IntegerField(
+        source="progress.disk_remaining_bytes", default=None
+    )
+    memory_dirty_rate = serializers.IntegerField(
+        source="progress.memory_dirty_rate", default=None, help_text="Pages per second."
+    )
+    memory_iteration = serializers.IntegerField(source="progress.memory_iteration", default=None)
+    expected_downtime_ms = serializers.IntegerField(
+        source="progress.expected_downtime_ms", default=None
+    )
+    elapsed_ms = serializers.IntegerField(source="progress.elapsed_ms", default=None)
+    max_speed_mib_s = serializers.IntegerField(source="params.max_speed_mib_s", default=None)
+    max_downtime_ms = serializers.IntegerField(source="params.max_downtime_ms", default=None)
+
+
 class InstanceSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="ec2_id", read_only=True)
     owner = slug("username")
@@ -113,6 +144,12 @@ class InstanceSerializer(serializers.ModelSerializer):
     )
     tuning = TuningSerializer(
         read_only=True, help_text="What it runs with: its instance type's unless tuned."
+    )
+    migration = MigrationSerializer(
+        source="running_migration",
+        read_only=True,
+        allow_null=True,
+        help_text="While it migrates: where to, and libvirt's figures of the job.",
     )
 
     class Meta:
@@ -140,6 +177,7 @@ class InstanceSerializer(serializers.ModelSerializer):
             "terminated_at",
             "addresses",
             "tuning",
+            "migration",
         ]
 
 

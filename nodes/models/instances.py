@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.crypto import get_random_string
 
-from nodes.choices import PowerState, TaskState, VmState
+from nodes.choices import ActionKind, ActionStatus, PowerState, TaskState, VmState
 from nodes.ids import ec2_id_validator, new_ec2_id
 from nodes.querysets import InstanceQuerySet
 from nodes.validators import validate_xml_text
@@ -207,6 +207,16 @@ class Instance(models.Model):
             memory_mb=own_or(self.current_memory_mb, kind.memory_mb),
             vcpus=own_or(self.current_vcpus, kind.vcpus),
         )
+
+    @property
+    def running_migration(self):
+        """Its unfinished migrate action, or None (no query unless it is migrating)."""
+        if self.task_state != TaskState.MIGRATING:
+            return None
+        unfinished = self.actions.filter(
+            kind=ActionKind.MIGRATE, status__in=[ActionStatus.QUEUED, ActionStatus.RUNNING]
+        )
+        return unfinished.first()
 
     @property
     def images(self):

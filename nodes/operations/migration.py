@@ -5,13 +5,12 @@ while it runs; draining a node."""
 import uuid
 
 from nodes import states
-from nodes.choices import ActionKind, ActionStatus, VmState
+from nodes.choices import ActionKind, VmState
 from nodes.models import Action
 from nodes.operations.actions import start_with_options
 from nodes.operations.errors import ActionRefused, NotAllowed, Refused
 from nodes.placement import PlacementFailed, destination
 
-UNFINISHED = (ActionStatus.QUEUED, ActionStatus.RUNNING)
 LIMITS = ("max_speed_mib_s", "max_downtime_ms")
 
 
@@ -71,7 +70,7 @@ def checked_limits(limits):
 
 def running_migration(instance):
     """The instance's unfinished migrate action (ActionRefused when there is none)."""
-    migration = instance.actions.filter(kind=ActionKind.MIGRATE, status__in=UNFINISHED).first()
+    migration = instance.running_migration
     if migration is None:
         raise ActionRefused(f"No migration of {instance.ec2_id} is running.")
     return migration
