@@ -388,6 +388,31 @@ class TuneForm(forms.Form):
         }
 
 
+class MigrateForm(forms.Form):
+    """Where to move an instance (another node of its cluster), and how fast at most."""
+
+    node = forms.ModelChoiceField(
+        queryset=Node.objects.none(),
+        required=False,
+        empty_label="Let placement choose",
+        to_field_name="name",
+        help_text="A running instance moves live (its disks copied along); a stopped one "
+        "cold (its disks copied, then its definition).",
+    )
+    max_speed_mib_s = forms.IntegerField(
+        label="Maximum speed (MiB/s)",
+        min_value=1,
+        required=False,
+        help_text="Blank: as fast as the network goes. It can be changed while it runs.",
+    )
+
+    def __init__(self, *args, instance, **kwargs):
+        super().__init__(*args, **kwargs)
+        others = Node.objects.filter(cluster=instance.cluster_id).exclude(pk=instance.node_id)
+        self.fields["node"].queryset = others
+        styled(self)
+
+
 class KeypairForm(forms.Form):
     """Import a public key, or leave it empty to have a key pair generated."""
 

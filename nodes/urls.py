@@ -87,6 +87,12 @@ urlpatterns = [
     path("instances/<str:key>/live/", instances.InstanceLive.as_view(), name="instance_live"),
     path("instances/<str:key>/image/", instances.instance_image, name="instance_image"),
     path("instances/<str:key>/tune/", instances.instance_tune, name="instance_tune"),
+    path("instances/<str:key>/migrate/", instances.instance_migrate, name="instance_migrate"),
+    path(
+        "instances/<str:key>/abort-migration/",
+        instances.instance_abort_migration,
+        name="instance_abort_migration",
+    ),
     path("instances/<str:key>/", instances.InstanceDetail.as_view(), name="instance_detail"),
     path("users/", users.UserList.as_view(), name="user_list"),
     path("users/new/", users.user_create, name="user_create"),

@@ -8,7 +8,7 @@ import pytest
 
 from nodes.choices import DomainType, NicType
 from nodes.libvirt import Hypervisor
-from nodes.models import Cluster, Instance, Node
+from nodes.models import Action, Cluster, Instance, Node
 from nodes.probing import probe_and_record
 from tests.conftest import wait_for
 from tests.libvirtd import FIRST, NETWORK
@@ -254,3 +254,37 @@ def test_the_instance_shows_its_migration_and_its_limits_change_while_it_runs(
     assert action.status == "succeeded", action.error
     assert Instance.objects.get(pk=installer.pk).node == local_2
     assert api.get(f"/api/v1/instances/{installer.ec2_id}/").json()["migration"] is None
+
+
+# The pages
+
+
+@pytest.mark.django_db
+def test_an_admin_migrates_from_the_instance_page_and_sees_it_move(two_sims, client, admin):
+    instance, _ = two_sims
+    client.force_login(admin)
+    page = client.get(f"/instances/{instance.ec2_id}/").content.decode()
+    assert "Migrate…" in page
+    form = client.get(f"/instances/{instance.ec2_id}/migrate/").content.decode()
+    assert "Let placement choose" in form and ">sim-2<" in form and ">sim<" not in form
+    response = client.post(f"/instances/{instance.ec2_id}/migrate/", {"node": "sim-2"})
+    assert response.status_code == 302
+    action = instance.actions.get(kind="migrate")
+    Action.objects.filter(pk=action.pk).update(
+        status="running",
+        progress={"progress_percent": 40.0, "data_remaining_bytes": 3 << 20, "memory_iteration": 2},
+    )
+    page = client.get(f"/instances/{instance.ec2_id}/").content.decode()
+    assert "Migrating live to <strong>sim-2</strong>: 40.0 %, 3.0\xa0MB left, pass 2" in page
+    assert "Abort the migration" in page
+    client.post(f"/instances/{instance.ec2_id}/abort-migration/")
+    assert instance.actions.filter(kind="abort_migration", status="queued").exists()
+
+
+@pytest.mark.django_db
+def test_a_refused_migration_says_why_on_the_form(two_sims, client, admin):
+    instance, other = two_sims
+    Node.objects.filter(pk=other.pk).update(memory_mb=128)
+    client.force_login(admin)
+    page = client.post(f"/instances/{instance.ec2_id}/migrate/", {"node": "sim-2"})
+    assert "256 MiB would exceed its 128 MiB" in page.content.decode()

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from nodes import consoles, operations, states
 from nodes.choices import ActionKind, ActionStatus, PowerState, VmState
-from nodes.forms import ImageNameForm, KeypairForm, LaunchForm, TuneForm
+from nodes.forms import ImageNameForm, KeypairForm, LaunchForm, MigrateForm, TuneForm
 from nodes.models import Action, Instance, InstanceAddress, InstanceType, Keypair, Quota
 from nodes.models.quotas import usage
 from nodes.storage.models import ATTACHED
@@ -101,6 +101,9 @@ class InstanceDetail(InventoryDetailView):
             snapshot_actions=all(states.allowed_now(instance, kind) for kind in states.ON_SNAPSHOT),
             can_make_image=states.allowed_now(instance, ActionKind.CREATE_IMAGE),
             can_tune=states.allowed_now(instance, ActionKind.TUNE),
+            can_migrate=self.request.user.is_staff
+            and states.allowed_now(instance, ActionKind.MIGRATE),
+            migration=instance.running_migration,
             volumes_to_delete=ActionKind.TERMINATE in kinds and attached_volume_ids(instance),
             console_open=not consoles.not_usable(instance),
             **kwargs,
@@ -169,6 +172,41 @@ def instance_tune(request, key):
             return redirect(instance)
     context = {"form": form, "title": f"Tune {instance.ec2_id}", "submit_label": "Tune"}
     return render(request, "nodes/object_form.html", context)
+
+
+def instance_migrate(request, key):
+    """Move an instance to another node of its cluster (admins; the API's "migrate")."""
+    instance = get_object_or_404(Instance.objects.for_user(request.user), ec2_id=key)
+    if not request.user.is_staff:
+        raise PermissionDenied("Only admins move instances between nodes.")
+    form = MigrateForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        node, speed = form.cleaned_data["node"], form.cleaned_data["max_speed_mib_s"]
+        try:
+            operations.migrate(
+                instance, request.user, node.name if node else None, max_speed_mib_s=speed
+            )
+        except operations.Refused as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.info(request, f"Migration of {instance.ec2_id} queued.")
+            return redirect(instance)
+    context = {"form": form, "title": f"Migrate {instance.ec2_id}", "submit_label": "Migrate"}
+    return render(request, "nodes/object_form.html", context)
+
+
+@require_POST
+def instance_abort_migration(request, key):
+    instance = get_object_or_404(Instance.objects.for_user(request.user), ec2_id=key)
+    try:
+        operations.abort_migration(instance, request.user)
+    except operations.NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except operations.Refused as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, f"Aborting the migration of {instance.ec2_id}.")
+    return redirect(instance)
 
 
 def instance_launch(request):
