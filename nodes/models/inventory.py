@@ -96,11 +96,6 @@ class Node(models.Model):
         "than the node has.",
     )
     enabled = models.BooleanField(default=True)
-    draining = models.BooleanField(
-        default=False,
-        editable=False,
-        help_text="In maintenance: nothing new is placed on it while its instances move off.",
-    )
     cpu_mode = models.CharField(
         "CPU mode",
         max_length=16,
