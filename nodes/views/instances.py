@@ -162,16 +162,12 @@ def instance_tune(request, key):
     form = TuneForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid() and not form.changed_values():
         form.add_error(None, "Nothing changed: change a value to tune it.")
-    elif request.method == "POST" and form.is_valid():
-        try:
-            operations.tune(instance, request.user, **form.changed_values())
-        except operations.Refused as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
-            messages.info(request, f"Tuning of {instance.ec2_id} queued.")
-            return redirect(instance)
-    context = {"form": form, "title": f"Tune {instance.ec2_id}", "submit_label": "Tune"}
-    return render(request, "nodes/object_form.html", context)
+        return render_action_form(request, form, ("Tune", "Tuning"), instance, start=None)
+
+    def start():
+        operations.tune(instance, request.user, **form.changed_values())
+
+    return render_action_form(request, form, ("Tune", "Tuning"), instance, start)
 
 
 def instance_migrate(request, key):
@@ -180,18 +176,28 @@ def instance_migrate(request, key):
     if not request.user.is_staff:
         raise PermissionDenied("Only admins move instances between nodes.")
     form = MigrateForm(request.POST or None, instance=instance)
-    if request.method == "POST" and form.is_valid():
+
+    def start():
         node, speed = form.cleaned_data["node"], form.cleaned_data["max_speed_mib_s"]
+        name = node.name if node else None
+        operations.migrate(instance, request.user, name, max_speed_mib_s=speed)
+
+    return render_action_form(request, form, ("Migrate", "Migration"), instance, start)
+
+
+def render_action_form(request, form, words, instance, start):
+    """A page whose valid form starts an action with start(): back to the instance once
+    queued, or the form again with the refusal (on its field, if it names one)."""
+    verb, noun = words
+    if start is not None and request.method == "POST" and form.is_valid():
         try:
-            operations.migrate(
-                instance, request.user, node.name if node else None, max_speed_mib_s=speed
-            )
+            start()
         except operations.Refused as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            messages.info(request, f"Migration of {instance.ec2_id} queued.")
+            messages.info(request, f"{noun} of {instance.ec2_id} queued.")
             return redirect(instance)
-    context = {"form": form, "title": f"Migrate {instance.ec2_id}", "submit_label": "Migrate"}
+    context = {"form": form, "title": f"{verb} {instance.ec2_id}", "submit_label": verb}
     return render(request, "nodes/object_form.html", context)
 
 
