@@ -8,6 +8,7 @@ was and removes what was made on the destination.
 """
 
 import contextlib
+import time
 
 from django.conf import settings
 from django.utils import timezone
@@ -28,7 +29,8 @@ from nodes.models import Action, Instance, Node
 from nodes.runners import GIB, Preempted
 from nodes.storage.models import ATTACHED, Volume
 
-POLL_S = 1
+POLL_S = 1  # the figures, aborts and limits are looked at every second
+ENDED_WITHIN_S = 0.05  # the end of a migration is noticed this soon
 WRITABLE = (Instance.ROOT_DISK, Instance.EPHEMERAL_DISK)  # copied by the live migration
 
 
@@ -179,8 +181,11 @@ def record_move(run, target_node):
 def follow(run, migration):
     """Until the migration ends: its figures on the action every second, and the aborts
     and limits asked meanwhile applied."""
-    applied = {}
-    while not migration.wait(POLL_S):
+    applied, last_look = {}, 0.0
+    while not migration.wait(ENDED_WITHIN_S):
+        if time.monotonic() - last_look < POLL_S:
+            continue
+        last_look = time.monotonic()
         try:
             run.beat()
             apply_requests(run, migration, applied)
