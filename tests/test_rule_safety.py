@@ -204,3 +204,17 @@ def test_a_newer_preview_from_the_same_editor_stops_a_runaway_one(preview):
     thread.join()
     assert outcome["seconds"] < 1.5
     assert "A newer preview replaced this one" in outcome["body"]["errors"][0]["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_preview_does_not_stop_the_same_editors_check(preview, admin):
+    api = APIClient()
+    api.force_authenticate(admin)
+
+    def check(stylesheet):
+        return api.post("/api/v1/rules/check/", {"stylesheet": stylesheet}, format="json").json()
+
+    thread, outcome = in_thread(check, RUNAWAY)
+    assert preview(sheet(IDENTITY))["errors"] == []
+    thread.join()
+    assert "ran for more than 2 s and was stopped" in str(outcome["body"]["stylesheet"])

@@ -362,7 +362,8 @@ class RuleViewSet(
     def preview(self, request):
         """Render `stylesheet` in place of `rule` (or as a new rule) for an instance or a
         sample, and diff against the chain without it. Nothing is saved."""
-        _, rendered, difference = previewed(request)
+        # A newer preview of this admin's stops this one: typing outruns rendering.
+        _, rendered, difference = previewed(request, key=f"preview-{request.user.pk}")
         return Response(
             {
                 "domain_xml": rendered.domain_text,
@@ -403,8 +404,9 @@ class RuleViewSet(
         return Response(result)
 
 
-def previewed(request):
-    """(instance, Rendered, diff) of the preview a request asks for."""
+def previewed(request, key=None):
+    """(instance, Rendered, diff) of the preview a request asks for; a key lets a newer
+    render under the same key stop this one."""
     payload = PreviewSerializer(data=request.data)
     payload.is_valid(raise_exception=True)
     data = payload.validated_data
@@ -414,6 +416,6 @@ def previewed(request):
         proposed_rule(data),
         data["stylesheet"],
         data["against"],
-        key=f"preview-{request.user.pk}",  # a newer preview of this admin's stops this one
+        key=key,
     )
     return instance, rendered, difference
