@@ -6,9 +6,8 @@ from django.db import transaction
 from django.db.models import F, Sum
 
 from nodes.choices import NodeStatus, PlacementPolicy, VmMode
-from nodes.libvirt.storage import IMAGES_POOL
 from nodes.models import Cluster, Instance, Node
-from nodes.storage.models import StoragePool
+from nodes.storage.models import IMAGES_POOL, StoragePool
 from nodes.storage.pools import lacks_room
 
 COMPATIBLE_ARCH = {"x86_64": {"x86_64", "i686"}, "i686": {"i686"}, "aarch64": {"aarch64"}}

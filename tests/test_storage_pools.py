@@ -6,11 +6,11 @@ from contextlib import contextmanager
 import pytest
 
 from nodes.libvirt import Hypervisor
-from nodes.libvirt.storage import IMAGES_POOL, pool_xml
+from nodes.libvirt.storage import pool_xml
 from nodes.models import Image, Instance, InstanceType, Node
 from nodes.placement import PlacementFailed, place
 from nodes.probing import probe_and_record
-from nodes.storage.models import StoragePool
+from nodes.storage.models import IMAGES_POOL, StoragePool
 
 pytestmark = pytest.mark.django_db
 GIB = 1 << 30

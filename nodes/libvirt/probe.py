@@ -4,7 +4,8 @@ import libvirt
 from lxml import etree
 
 from nodes.libvirt.connection import NodeError, explain, open_connection, within
-from nodes.libvirt.storage import IMAGES_POOL, storage_pools
+from nodes.libvirt.storage import storage_pools
+from nodes.storage.models import IMAGES_POOL
 
 
 def version_text(number):

@@ -16,9 +16,9 @@ import libvirt
 from lxml import etree
 
 from nodes.libvirt.connection import NodeError
+from nodes.storage.models import IMAGES_POOL
 
 log = logging.getLogger(__name__)
-IMAGES_POOL = "kumo-images"
 CHUNK = 1 << 20
 GIB = 1 << 30
 

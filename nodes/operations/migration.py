@@ -9,6 +9,7 @@ from nodes.choices import ActionKind, VmState
 from nodes.models import Action
 from nodes.operations.actions import start_with_options
 from nodes.operations.errors import ActionRefused, NotAllowed, Refused
+from nodes.placement import PlacementFailed, destination
 
 LIMITS = ("max_speed_mib_s", "max_downtime_ms")
 
@@ -51,8 +52,6 @@ def chosen_destination(instance, name):
             "between the nodes of its cluster.",
             field="node",
         )
-    from nodes.placement import PlacementFailed, destination  # loads libvirt: not for pages
-
     try:
         node, _ = destination(instance, name)
     except PlacementFailed as error:

@@ -19,6 +19,7 @@ ATTACHED = (VolumeStatus.ATTACHING, VolumeStatus.IN_USE, VolumeStatus.DETACHING)
 RENDERED = (VolumeStatus.ATTACHING, VolumeStatus.IN_USE)
 # A volume made by a launch is its instance's from the start.
 WITH_INSTANCE = (VolumeStatus.CREATING, *ATTACHED)
+IMAGES_POOL = "kumo-images"  # the pool of Node.images_path, which images are uploaded into
 
 
 class StoragePool(models.Model):

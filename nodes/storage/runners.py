@@ -9,10 +9,9 @@ from nodes.choices import ActionKind
 from nodes.domainxml import pipeline
 from nodes.libvirt import Hypervisor, NodeError, Storage
 from nodes.libvirt.domains import disk_with_source
-from nodes.libvirt.storage import IMAGES_POOL
 from nodes.runners import Preempted, Run, while_beating
 from nodes.states import SNAPSHOT_RESULT, SNAPSHOT_TASK, VOLUME_RESULT, VOLUME_TASK
-from nodes.storage.models import Volume, VolumeSnapshot
+from nodes.storage.models import IMAGES_POOL, Volume, VolumeSnapshot
 
 TAKEN_OVER = "The action no longer holds what it acts on (the watcher or a reset took it over)."
 
