@@ -181,14 +181,14 @@ def record_move(run, target_node):
 def follow(run, migration):
     """Until the migration ends: its figures on the action every second, and the aborts
     and limits asked meanwhile applied."""
-    applied, last_look = {}, 0.0
+    last_look = 0.0
     while not migration.wait(ENDED_WITHIN_S):
         if time.monotonic() - last_look < POLL_S:
             continue
         last_look = time.monotonic()
         try:
             run.beat()
-            apply_requests(run, migration, applied)
+            apply_requests(run, migration)
         except (Preempted, Aborted):
             stop(migration)
             raise
@@ -213,17 +213,18 @@ def stop(migration):
             return
 
 
-def apply_requests(run, migration, applied):
-    """Aborted when an admin asked to abort; a changed speed or downtime, set."""
+def apply_requests(run, migration):
+    """Aborted when an admin asked to abort; the speed and downtime asked, set again at
+    every look: libvirt goes back to the speed the migration started with when it turns
+    from the disks to the memory, dropping a change made before."""
     refuse_if_aborted(run)
     params = Action.objects.values_list("params", flat=True).get(pk=run.action.pk)
     for name, setter in (
         ("max_speed_mib_s", migration.set_max_speed),
         ("max_downtime_ms", migration.set_max_downtime),
     ):
-        if params.get(name) and params[name] != applied.get(name):
+        if params.get(name):
             setter(params[name])
-            applied[name] = params[name]
 
 
 def refuse_if_aborted(run):

@@ -105,6 +105,11 @@ def moved(path, moves):
     return path
 
 
+# A migration's domain leaves the source just before libvirt's call returns: a setter
+# failing because of that is ignored once the call has returned within this.
+RETURNS_WITHIN_S = 2
+
+
 class LiveMigration:
     """One live migration of a domain, run in a thread of its own (libvirt's call blocks
     until it ends) while the caller reads its statistics and may abort it or change its
@@ -151,12 +156,20 @@ class LiveMigration:
             self.domain.abortJob()
 
     def set_max_speed(self, mib_s):
-        self.source.call("Setting the migration's speed", self.domain.migrateSetMaxSpeed, mib_s, 0)
+        self.while_running("Setting the migration's speed", self.domain.migrateSetMaxSpeed, mib_s)
 
     def set_max_downtime(self, ms):
-        self.source.call(
-            "Setting the migration's downtime", self.domain.migrateSetMaxDowntime, ms, 0
+        self.while_running(
+            "Setting the migration's downtime", self.domain.migrateSetMaxDowntime, ms
         )
+
+    def while_running(self, what, setter, value):
+        """setter(value, 0), unless the migration ends meanwhile (the domain has gone)."""
+        try:
+            self.source.call(what, setter, value, 0)
+        except NodeError:
+            if not self.wait(RETURNS_WITHIN_S):
+                raise
 
 
 def figures_of(domain, flags):
