@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
-from nodes import keys
+from nodes import keys, states
 from nodes.choices import AuthMethod, DomainType, ImageFormat, ImageKind, VolumeStatus
 from nodes.domainxml.chain import Stage, compile_problems
 from nodes.models import Cluster, Image, InstanceType, Keypair, Node, Quota, Rule
@@ -386,6 +386,29 @@ class TuneForm(forms.Form):
         return {
             name: value for name, value in self.cleaned_data.items() if value != self.before[name]
         }
+
+
+class ResizeForm(forms.Form):
+    """The instance type to resize to; a running instance is stopped first when agreed."""
+
+    instance_type = forms.ModelChoiceField(
+        queryset=InstanceType.objects.none(),
+        to_field_name="name",
+        help_text="Its disks grow to the new type's (they never shrink). It stays on its node "
+        "when the new size fits there; otherwise it moves, stopped, to a node where it does.",
+    )
+    stop = forms.BooleanField(
+        label="Stop it first, and start it again after the resize",
+        required=False,
+    )
+
+    def __init__(self, *args, instance, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        others = InstanceType.objects.for_user(user).exclude(pk=instance.instance_type_id)
+        self.fields["instance_type"].queryset = others.order_by("vcpus", "memory_mb", "name")
+        if instance.vm_state not in states.MIGRATES_LIVE:
+            del self.fields["stop"]
+        styled(self)
 
 
 class MigrateForm(forms.Form):

@@ -5,7 +5,7 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from nodes import migrating, runners
+from nodes import migrating, resizing, runners
 from nodes.choices import DomainType
 from nodes.hooks import HookFailed
 from nodes.libvirt import Hypervisor, NodeError, Storage, check_definition
@@ -16,7 +16,7 @@ from nodes.probing import probe_and_record
 from nodes.storage import runners as volume_runners
 
 log = logging.getLogger(__name__)
-RUNNERS = runners.RUNNERS | volume_runners.RUNNERS | migrating.RUNNERS
+RUNNERS = runners.RUNNERS | volume_runners.RUNNERS | migrating.RUNNERS | resizing.RUNNERS
 EXPECTED = (NodeError, HookFailed, PlacementFailed)
 
 

@@ -40,12 +40,15 @@ class Aborted(NodeError):
 
 def migrate(run):
     try:
-        move_to(run, Node.objects.get(name=run.action.params["node"]))
+        power, port = move_to(run, Node.objects.get(name=run.action.params["node"]))
     finally:
         fail_pending_aborts(run.instance)
+    run.finish(power, vnc_port=port)
 
 
 def move_to(run, target_node):
+    """Move the instance to target_node (live when the action's params say so): its power
+    state there and its VNC port."""
     instance = run.instance
     source_node = instance.node
     live = run.action.params["live"]
@@ -67,7 +70,7 @@ def move_to(run, target_node):
         power = target.power_state(instance.uuid)
         port = vnc_port(target, instance.uuid) if live else None
     consoles.moved(instance, f"{instance.ec2_id} moved to {target_node.name}: reconnect.")
-    run.finish(power, vnc_port=port)
+    return power, port
 
 
 def move(run, source, target, target_node, live):

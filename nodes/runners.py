@@ -179,6 +179,13 @@ def upload_config_drive(storage, instance, pool, directory):
 def define_and_start(run, hypervisor):
     """Render the domain through the current rules, let pre-boot hooks rewrite it, define
     it and start it."""
+    render_and_define(run, hypervisor)
+    with run.step("Start the domain"):
+        hypervisor.start(run.instance.uuid)
+        record_vnc_port(run, hypervisor)
+
+
+def render_and_define(run, hypervisor):
     with run.step("Render the domain XML"):
         rendered = pipeline.render(run.instance, check_schema=False)
         RenderCount.record(RenderCount.LAUNCH, rendered.outcome.ok)
@@ -191,9 +198,6 @@ def define_and_start(run, hypervisor):
         run.instance.record_domain(domain_xml, rendered.stylesheets)
     with run.step("Define the domain"):
         hypervisor.define(domain_xml)
-    with run.step("Start the domain"):
-        hypervisor.start(run.instance.uuid)
-        record_vnc_port(run, hypervisor)
 
 
 def refuse_missing_volumes(instance, domain_xml):
@@ -239,12 +243,17 @@ def adopt(run):
 
 def stop(run):
     with run.hypervisor() as hypervisor:
-        with run.step(f"Ask the guest to power off (up to {settings.KUMO_STOP_TIMEOUT} s)"):
-            off = hypervisor.shutdown(run.instance.uuid, settings.KUMO_STOP_TIMEOUT, beat=run.beat)
-        if not off:
-            with run.step("Force it off (it did not power off in time)"):
-                hypervisor.destroy(run.instance.uuid)
+        power_off(run, hypervisor)
     run.finish(PowerState.SHUTOFF)
+
+
+def power_off(run, hypervisor):
+    """ACPI power-off, forced when the guest has not gone within KUMO_STOP_TIMEOUT."""
+    with run.step(f"Ask the guest to power off (up to {settings.KUMO_STOP_TIMEOUT} s)"):
+        off = hypervisor.shutdown(run.instance.uuid, settings.KUMO_STOP_TIMEOUT, beat=run.beat)
+    if not off:
+        with run.step("Force it off (it did not power off in time)"):
+            hypervisor.destroy(run.instance.uuid)
 
 
 def reboot(run):

@@ -45,7 +45,7 @@ ALLOWED_FROM = {
     ActionKind.ATTACH_VOLUME: {VmState.ACTIVE, VmState.STOPPED},
     ActionKind.DETACH_VOLUME: {VmState.ACTIVE, VmState.STOPPED},
     ActionKind.TUNE: {VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED},
-    ActionKind.RESIZE: {VmState.STOPPED},  # an active one is stopped first (operations.resize)
+    ActionKind.RESIZE: {VmState.ACTIVE, VmState.STOPPED},  # stopped first (operations.resize)
     ActionKind.MIGRATE: {VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED},
     ActionKind.TERMINATE: EVERY_STATE,
     ActionKind.RESET_STATE: EVERY_STATE,

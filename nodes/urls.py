@@ -87,6 +87,7 @@ urlpatterns = [
     path("instances/<str:key>/live/", instances.InstanceLive.as_view(), name="instance_live"),
     path("instances/<str:key>/image/", instances.instance_image, name="instance_image"),
     path("instances/<str:key>/tune/", instances.instance_tune, name="instance_tune"),
+    path("instances/<str:key>/resize/", instances.instance_resize, name="instance_resize"),
     path("instances/<str:key>/migrate/", instances.instance_migrate, name="instance_migrate"),
     path(
         "instances/<str:key>/abort-migration/",

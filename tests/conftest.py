@@ -405,6 +405,44 @@ def launched_on_sim(demo_sim, member_a, queue, run_jobs):
 
 
 @pytest.fixture
+def local_2(demo, second_daemon, settings):
+    """A second QEMU node in the demo cluster, on the second daemon; images in the same
+    directory as the first node's (one machine), the rest in its own."""
+    settings.KUMO_PROBE_TIMEOUT = 30
+    paths = second_daemon.node_paths() | {"images_path": FIRST.node_paths()["images_path"]}
+    node = Node.objects.create(
+        cluster=Node.objects.get(name="local").cluster,
+        name="local-2",
+        uri=second_daemon.qemu_uri,
+        domain_type=DomainType.QEMU,
+        nic_type=NicType.NETWORK,
+        nic_source=NETWORK,
+        **paths,
+    )
+    assert probe_and_record(node), node.last_error
+    return node
+
+
+@pytest.fixture
+def two_sims(world, cluster, sim_node, queue):
+    """Member A's active instance on node sim, and a second node sim-2 with room."""
+    Node.objects.filter(pk=sim_node.pk).update(status="up", cpus=4, memory_mb=4096)
+    other = Node.objects.create(
+        cluster=cluster,
+        name="sim-2",
+        uri=FIRST.test_uri,
+        domain_type=DomainType.TEST,
+        status="up",
+        cpus=4,
+        memory_mb=4096,
+    )
+    instance = world["instance_a"]
+    Instance.objects.filter(pk=instance.pk).update(vm_state="active", power_state="running")
+    instance.refresh_from_db()
+    return instance, other
+
+
+@pytest.fixture
 def silent_host():
     """A host that accepts TCP connections and never says a word: a hung libvirtd."""
     listener = socket.create_server(("127.0.0.1", 0))

@@ -121,6 +121,8 @@ ROWS = [
     ("get", "/instances/{instance_a}/live/", None, OWN),
     ("get", "/instances/{instance_a}/tune/", None, OWN),
     ("post", "/instances/{instance_a}/tune/", {"cpu_weight": "x"}, page(200, 404, 200)),  # invalid
+    ("get", "/instances/{instance_a}/resize/", None, OWN),
+    ("post", "/instances/{instance_a}/resize/", {"instance_type": "x"}, page(200, 404, 200)),
     ("get", "/instances/{instance_a}/migrate/", None, page(403, 404, 200)),
     ("post", "/instances/{instance_a}/abort-migration/", {}, page(403, 404, 302)),
     ("get", "/instances/{instance_a}/image/", None, OWN),

@@ -6,33 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from nodes.choices import DomainType, NicType
 from nodes.libvirt import Hypervisor
 from nodes.models import Action, Cluster, Instance, Node
-from nodes.probing import probe_and_record
 from tests.conftest import wait_for
-from tests.libvirtd import FIRST, NETWORK
 
 QEMU = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def local_2(demo, second_daemon, settings):
-    """A second QEMU node in the demo cluster, on the second daemon; images in the same
-    directory as the first node's (one machine), the rest in its own."""
-    settings.KUMO_PROBE_TIMEOUT = 30
-    paths = second_daemon.node_paths() | {"images_path": FIRST.node_paths()["images_path"]}
-    node = Node.objects.create(
-        cluster=Node.objects.get(name="local").cluster,
-        name="local-2",
-        uri=second_daemon.qemu_uri,
-        domain_type=DomainType.QEMU,
-        nic_type=NicType.NETWORK,
-        nic_source=NETWORK,
-        **paths,
-    )
-    assert probe_and_record(node), node.last_error
-    return node
 
 
 def migrate(api, instance, **fields):
@@ -141,25 +119,6 @@ def test_a_stopped_instance_moves_cold_and_starts_there(installer, local_2, api,
 # Refused before anything moves (the test driver's nodes: nothing runs)
 
 
-@pytest.fixture
-def two_sims(world, cluster, sim_node, queue):
-    """Member A's active instance on node sim, and a second node sim-2 with room."""
-    Node.objects.filter(pk=sim_node.pk).update(status="up", cpus=4, memory_mb=4096)
-    other = Node.objects.create(
-        cluster=cluster,
-        name="sim-2",
-        uri=FIRST.test_uri,
-        domain_type=DomainType.TEST,
-        status="up",
-        cpus=4,
-        memory_mb=4096,
-    )
-    instance = world["instance_a"]
-    Instance.objects.filter(pk=instance.pk).update(vm_state="active", power_state="running")
-    instance.refresh_from_db()
-    return instance, other
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("fields", "status", "words"),
@@ -250,7 +209,7 @@ def test_the_instance_shows_its_migration_and_its_limits_change_while_it_runs(
     )
     assert faster.status_code == 200, faster.json()
     assert faster.json()["max_downtime_ms"] == 500
-    assert wait_for(lambda: action.refresh_from_db() or action.finished, 90)
+    assert wait_for(lambda: action.refresh_from_db() or action.finished, 90), (action.steps, action.progress)
     assert action.status == "succeeded", action.error
     assert Instance.objects.get(pk=installer.pk).node == local_2
     assert api.get(f"/api/v1/instances/{installer.ec2_id}/").json()["migration"] is None

@@ -162,6 +162,17 @@ class ActionRequest(serializers.Serializer):
     vcpus = serializers.IntegerField(
         required=False, help_text="tune: the vCPUs it has, up to its instance type's."
     )
+    instance_type = VisibleChoice(
+        slug_field="name",
+        queryset=InstanceType.objects.all(),
+        required=False,
+        help_text="resize: the instance type to resize to.",
+    )
+    stop = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="resize: agreed that a running instance is stopped first (and started again).",
+    )
     node = serializers.CharField(
         required=False, help_text="migrate: the destination; absent, placement picks it."
     )
@@ -183,6 +194,10 @@ def start_action(instance, asked, user):
     limits = {name: asked.get(name) for name in ("max_speed_mib_s", "max_downtime_ms")}
     if asked["action"] == ActionKind.TUNE:
         return operations.tune(instance, user, **{f: asked.get(f) for f in operations.TUNABLE})
+    if asked["action"] == ActionKind.RESIZE:
+        if "instance_type" not in asked:
+            raise operations.Refused("Name the instance type to resize to.", field="instance_type")
+        return operations.resize(instance, user, asked["instance_type"], asked["stop"])
     if asked["action"] == ActionKind.MIGRATE:
         return operations.migrate(instance, user, asked.get("node"), asked["live"], **limits)
     if asked["action"] == ActionKind.ABORT_MIGRATION:
@@ -307,7 +322,7 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def actions(self, request, id=None):
         """Start an action; 409 with the reason when the instance's state does not allow it."""
         instance = self.get_object()
-        wanted = ActionRequest(data=request.data)
+        wanted = ActionRequest(data=request.data, context={"request": request})
         wanted.is_valid(raise_exception=True)
         try:
             started = start_action(instance, wanted.validated_data, request.user)

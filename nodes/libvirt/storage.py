@@ -237,6 +237,12 @@ class Storage:
         """(capacity, allocation) in bytes: what its guest sees, what it takes on the node."""
         return tuple(self.call("Reading a volume", volume.info)[1:3])
 
+    def grow(self, pool, name, capacity_bytes):
+        """Grow volume name of pool to capacity_bytes when it is smaller (never shrink)."""
+        volume = self.call(f"Reading {name}", pool.storageVolLookupByName, name)
+        if self.sizes(volume)[0] < capacity_bytes:
+            self.call(f"Growing {name}", volume.resize, capacity_bytes, 0)
+
     def available(self, pool):
         """The bytes pool has free, as libvirt counted them at its last refresh."""
         return self.call("Reading a storage pool", pool.info)[3]

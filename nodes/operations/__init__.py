@@ -42,6 +42,7 @@ from nodes.operations.probes import (
     request_probe,
 )
 from nodes.operations.queue import enqueue_node_job, job_queue, redis_is_reachable, require_queue
+from nodes.operations.resize import resize
 from nodes.operations.tuning import TUNABLE, tune
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "request_action",
     "request_definition_check",
     "request_named_action",
+    "resize",
     "request_probe",
     "require_queue",
     "set_migration_limits",

@@ -23,18 +23,9 @@ def migrate(instance, user, node=None, live=True, **limits):
         raise ActionRefused(
             f"{instance.ec2_id} is running: migrate it live, or stop it first to move it cold."
         )
-    if instance.snapshots.exists():
-        raise ActionRefused(
-            f"{instance.ec2_id} has snapshots, which libvirt cannot move: delete them first."
-        )
     target = chosen_destination(instance, node)
     live = instance.vm_state in states.MIGRATES_LIVE
-    if not live and target.images_path != instance.node.images_path:
-        raise ActionRefused(
-            f"A cold migration copies the root disk as it is, with the path of its image: "
-            f"{target.name} keeps images in {target.images_path}, {instance.node.name} in "
-            f"{instance.node.images_path}. Start it and migrate it live."
-        )
+    refuse_unmovable(instance, target, live)
     params = {"node": target.name, "live": live}
     params |= checked_limits(limits)
     return start_with_options(instance, ActionKind.MIGRATE, user, params)
@@ -57,6 +48,20 @@ def chosen_destination(instance, name):
     except PlacementFailed as error:
         raise ActionRefused(str(error)) from error
     return node
+
+
+def refuse_unmovable(instance, target, live):
+    """ActionRefused when libvirt cannot move instance to target (live or cold)."""
+    if instance.snapshots.exists():
+        raise ActionRefused(
+            f"{instance.ec2_id} has snapshots, which libvirt cannot move: delete them first."
+        )
+    if not live and target.images_path != instance.node.images_path:
+        raise ActionRefused(
+            f"A cold migration copies the root disk as it is, with the path of its image: "
+            f"{target.name} keeps images in {target.images_path}, {instance.node.name} in "
+            f"{instance.node.images_path}. Start it and migrate it live."
+        )
 
 
 def checked_limits(limits):

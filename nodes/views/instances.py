@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from nodes import consoles, operations, states
 from nodes.choices import ActionKind, ActionStatus, PowerState, VmState
-from nodes.forms import ImageNameForm, KeypairForm, LaunchForm, MigrateForm, TuneForm
+from nodes.forms import ImageNameForm, KeypairForm, LaunchForm, MigrateForm, ResizeForm, TuneForm
 from nodes.models import Action, Instance, InstanceAddress, InstanceType, Keypair, Quota
 from nodes.models.quotas import usage
 from nodes.storage.models import ATTACHED
@@ -101,6 +101,7 @@ class InstanceDetail(InventoryDetailView):
             snapshot_actions=all(states.allowed_now(instance, kind) for kind in states.ON_SNAPSHOT),
             can_make_image=states.allowed_now(instance, ActionKind.CREATE_IMAGE),
             can_tune=states.allowed_now(instance, ActionKind.TUNE),
+            can_resize=states.allowed_now(instance, ActionKind.RESIZE),
             can_migrate=self.request.user.is_staff
             and states.allowed_now(instance, ActionKind.MIGRATE),
             migration=instance.running_migration,
@@ -168,6 +169,18 @@ def instance_tune(request, key):
         operations.tune(instance, request.user, **form.changed_values())
 
     return render_action_form(request, form, ("Tune", "Tuning"), instance, start)
+
+
+def instance_resize(request, key):
+    """Resize to another instance type (the API's "resize" action)."""
+    instance = get_object_or_404(Instance.objects.for_user(request.user), ec2_id=key)
+    form = ResizeForm(request.POST or None, instance=instance, user=request.user)
+
+    def start():
+        wanted = form.cleaned_data
+        operations.resize(instance, request.user, wanted["instance_type"], wanted.get("stop"))
+
+    return render_action_form(request, form, ("Resize", "Resize"), instance, start)
 
 
 def instance_migrate(request, key):
