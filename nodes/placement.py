@@ -39,6 +39,8 @@ def rejection(node, instance, used, images_pool=None):
     image, size = instance.image, instance.instance_type
     if not node.enabled:
         return "disabled"
+    if node.draining:
+        return "draining (maintenance)"
     if node.status != NodeStatus.UP:
         return f"status {node.status}"
     if image.hypervisor and image.hypervisor != node.domain_type:

@@ -116,7 +116,7 @@ LOST_AFTER_S = 60  # a queued action's job may lag its row by the commit; not by
 def job_of(action):
     """The action's rq job, or None when the queue no longer has it."""
     try:
-        return Job.fetch(action.job_id, connection=operations.job_queue().connection)
+        return Job.fetch(action.carrier_job_id, connection=operations.job_queue().connection)
     except NoSuchJobError:
         return None
 

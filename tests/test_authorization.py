@@ -71,6 +71,8 @@ ROWS = [
     ("get", "/nodes/sim/probe/", None, page(404, 404, 200)),
     ("post", "/nodes/sim/edit/", {"name": "sim"}, page(403, 403, 200)),
     ("post", "/nodes/sim/check/", None, page(404, 404, 302)),
+    ("post", "/nodes/sim/drain/", None, page(404, 404, 302)),
+    ("post", "/nodes/sim/undrain/", None, page(404, 404, 302)),
     ("post", "/nodes/sim/unmanaged/{unmanaged}/adopt/", None, page(404, 404, 302)),
     ("post", "/nodes/sim/unmanaged/{unmanaged}/ignore/", None, page(404, 404, 302)),
     # Images (own or public) and instance types (everyone's)
@@ -183,6 +185,8 @@ ROWS = [
     ("get", "/api/v1/nodes/", None, API_EVERYONE),  # empty for members
     ("get", "/api/v1/nodes/sim/", None, api(404, 404, 200)),
     ("post", "/api/v1/nodes/sim/check/", {}, api(404, 404, 202)),
+    ("post", "/api/v1/nodes/sim/drain/", {}, api(404, 404, 202)),
+    ("post", "/api/v1/nodes/sim/undrain/", {}, api(404, 404, 200)),
     ("get", "/api/v1/images/", None, API_EVERYONE),
     ("get", "/api/v1/images/{image_a}/", None, API_OWN),
     ("post", "/api/v1/images/", {"name": "m", "from_instance": "{instance_a}"}, api(409, 400, 409)),

@@ -209,7 +209,10 @@ def test_the_instance_shows_its_migration_and_its_limits_change_while_it_runs(
     )
     assert faster.status_code == 200, faster.json()
     assert faster.json()["max_downtime_ms"] == 500
-    assert wait_for(lambda: action.refresh_from_db() or action.finished, 90), (action.steps, action.progress)
+    assert wait_for(lambda: action.refresh_from_db() or action.finished, 90), (
+        action.steps,
+        action.progress,
+    )
     assert action.status == "succeeded", action.error
     assert Instance.objects.get(pk=installer.pk).node == local_2
     assert api.get(f"/api/v1/instances/{installer.ec2_id}/").json()["migration"] is None

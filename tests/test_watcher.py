@@ -218,3 +218,21 @@ def test_a_queued_action_whose_job_was_lost_is_failed_and_the_instance_freed(
     building.refresh_from_db()
     assert (running.vm_state, running.task_state) == ("active", None)
     assert (building.vm_state, building.task_state) == ("error", None)
+
+
+def test_an_action_carried_out_inside_a_drain_lives_as_long_as_the_drain_job(
+    running, member_a, queue
+):
+    queue.enqueue("nodes.draining.drain_node", 0, 0, job_id="drain-test")
+    inside = Action.objects.create(
+        instance=running,
+        kind=ActionKind.MIGRATE,
+        owner=member_a,
+        status="running",
+        job_id=Action.inside("drain-test"),
+    )
+    recover_stale_actions()
+    assert Action.objects.get(pk=inside.pk).status == "running"
+    queue.connection.flushdb()  # the drain's job is gone
+    recover_stale_actions()
+    assert Action.objects.get(pk=inside.pk).status == "failed"

@@ -43,7 +43,10 @@ class NodeSerializer(serializers.ModelSerializer):
             "libvirt_version",
             "supported_domain_types",
             "disk_gb",
+            "draining",
+            "drain_report",
         ]
+        read_only_fields = ["draining", "drain_report"]
 
 
 class ImageSerializer(serializers.ModelSerializer):

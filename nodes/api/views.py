@@ -72,6 +72,33 @@ class NodeViewSet(VisibleViewSet):
             raise QueueDown(str(error)) from error
         return Response({"job_id": job_id}, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=None, responses={202: shapes.NodeSerializer, **errors(403, 409, 503)})
+    @action(detail=True, methods=["post"])
+    def drain(self, request, name=None):
+        """Maintenance (admins): no placements on the node while a job moves its instances
+        to the cluster's other nodes one by one; `drain_report` says what moved and what
+        could not, and why."""
+        node = self.get_object()
+        try:
+            operations.drain(node, request.user)
+        except operations.Refused as error:
+            raise refused(error) from error
+        node.refresh_from_db()
+        return Response(shapes.NodeSerializer(node).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: shapes.NodeSerializer, **errors(403)})
+    @action(detail=True, methods=["post"])
+    def undrain(self, request, name=None):
+        """Back in service (admins): placements may choose the node again; a drain still
+        moving instances stops before the next one."""
+        node = self.get_object()
+        try:
+            operations.undrain(node, request.user)
+        except operations.Refused as error:
+            raise refused(error) from error
+        node.refresh_from_db()
+        return Response(shapes.NodeSerializer(node).data)
+
 
 SOURCES = ["from_instance", "from_volume", "from_snapshot"]
 

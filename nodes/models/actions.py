@@ -1,5 +1,6 @@
 """Actions: every libvirt operation requested on an instance, its progress and outcome."""
 
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -139,6 +140,16 @@ class Action(models.Model):
             if detail:
                 self.steps[-1]["detail"] = detail
             self.save(update_fields=["steps"])
+
+    @staticmethod
+    def inside(job_id):
+        """A job id for an action carried out inside the running job job_id (a drain's)."""
+        return f"{job_id}/{uuid.uuid4().hex[:12]}"
+
+    @property
+    def carrier_job_id(self):
+        """The rq job that carries it out: its own, or the one it runs inside."""
+        return self.job_id.split("/")[0]
 
     def beat(self):
         self.heartbeat_at = timezone.now()

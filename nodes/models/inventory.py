@@ -96,6 +96,11 @@ class Node(models.Model):
         "than the node has.",
     )
     enabled = models.BooleanField(default=True)
+    # Maintenance: no placements on it while its instances move away (nodes/draining.py).
+    draining = models.BooleanField(default=False)
+    drain_report = models.JSONField(
+        default=dict, blank=True, help_text="The last drain: who, when, what moved, what not."
+    )
     cpu_mode = models.CharField(
         "CPU mode",
         max_length=16,

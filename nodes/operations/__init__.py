@@ -11,6 +11,7 @@ from nodes.operations.actions import (
     request_named_action,
 )
 from nodes.operations.console_output import CONSOLE_OUTPUT_FRESH, console_output, is_recent
+from nodes.operations.draining import drain, undrain
 from nodes.operations.errors import (
     ActionRefused,
     LaunchInvalid,
@@ -65,6 +66,7 @@ __all__ = [
     "claim",
     "console_output",
     "definition_check",
+    "drain",
     "encoded_user_data",
     "enqueue_action",
     "enqueue_node_job",
@@ -84,4 +86,5 @@ __all__ = [
     "require_queue",
     "set_migration_limits",
     "tune",
+    "undrain",
 ]

@@ -29,27 +29,28 @@ def claim_or_refuse(instance, kind):
         raise ActionRefused(states.refusal(instance, kind))
 
 
-def start_with_options(instance, kind, user, params):
+def start_with_options(instance, kind, user, params, within_job=None):
     """Claim instance for kind and queue it with its params (a tune's values, a
-    migration's destination): the Action, or Refused with nothing written."""
+    migration's destination): the Action, or Refused with nothing written. within_job: the
+    id of the running job that carries it out itself (a drain), instead of a job of its own."""
     require_queue()
     with transaction.atomic():
         claim_or_refuse(instance, kind)
+        if within_job:
+            return record_action(instance, kind, user, Action.inside(within_job), params=params)
         return queue_action(instance, kind, user, params=params)
 
 
 def queue_action(instance, kind, user, **about):
     """Record an Action and enqueue its job (after the transaction commits); about: what
     else it is about (snapshot, image, volume, volume_snapshot) and its params."""
-    action = Action.objects.create(
-        instance=instance,
-        kind=kind,
-        owner=user,
-        **about,
-        job_id=f"action-{uuid.uuid4().hex}",
-    )
+    action = record_action(instance, kind, user, f"action-{uuid.uuid4().hex}", **about)
     enqueue_action(action)
     return action
+
+
+def record_action(instance, kind, user, job_id, **about):
+    return Action.objects.create(instance=instance, kind=kind, owner=user, job_id=job_id, **about)
 
 
 def enqueue_action(action):

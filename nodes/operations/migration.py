@@ -1,23 +1,23 @@
 """Moving an instance to another node of its cluster (admins): live when it runs, cold when
 it is stopped (runners in nodes/migrating.py); aborting a migration or changing its limits
-while it runs; draining a node."""
+while it runs. Draining a node moves its instances one by one (operations/draining.py)."""
 
 import uuid
 
 from nodes import states
 from nodes.choices import ActionKind, VmState
-from nodes.models import Action
-from nodes.operations.actions import start_with_options
+from nodes.operations.actions import record_action, start_with_options
 from nodes.operations.errors import ActionRefused, NotAllowed, Refused
 from nodes.placement import PlacementFailed, destination
 
 LIMITS = ("max_speed_mib_s", "max_downtime_ms")
 
 
-def migrate(instance, user, node=None, live=True, **limits):
+def migrate(instance, user, node=None, live=True, within_job=None, **limits):
     """Start moving instance to node (a name; None: where placement picks): the Action, or
     Refused with nothing written. A running instance moves live; live=False moves only a
-    stopped one (cold: its disks copied, then its definition)."""
+    stopped one (cold: its disks copied, then its definition). within_job: as for
+    start_with_options."""
     refuse_unless_admin(user)
     if instance.vm_state in states.MIGRATES_LIVE and not live:
         raise ActionRefused(
@@ -28,7 +28,7 @@ def migrate(instance, user, node=None, live=True, **limits):
     refuse_unmovable(instance, target, live)
     params = {"node": target.name, "live": live}
     params |= checked_limits(limits)
-    return start_with_options(instance, ActionKind.MIGRATE, user, params)
+    return start_with_options(instance, ActionKind.MIGRATE, user, params, within_job)
 
 
 def chosen_destination(instance, name):
@@ -86,12 +86,8 @@ def abort_migration(instance, user):
     migration itself carries out within a second, so that no other worker is needed."""
     refuse_unless_admin(user)
     running_migration(instance)
-    return Action.objects.create(
-        instance=instance,
-        kind=ActionKind.ABORT_MIGRATION,
-        owner=user,
-        job_id=f"inline-{uuid.uuid4().hex}",  # no job: runs inside the migration
-    )
+    no_job = f"inline-{uuid.uuid4().hex}"  # it runs inside the migration
+    return record_action(instance, ActionKind.ABORT_MIGRATION, user, no_job)
 
 
 def set_migration_limits(instance, user, **limits):

@@ -1,6 +1,7 @@
 """Pages for clusters and nodes."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
@@ -95,6 +96,7 @@ class NodeDetail(InventoryDetailView):
         Column("libvirt URI", "uri"),
         Column("Status", "status", badge=True),
         Column("Enabled", "enabled"),
+        Column("Draining", "draining"),
         Column("Authentication", "get_auth_method_display"),
         Column("Domain type", "get_domain_type_display"),
         Column("CPU overcommit", "cpu_allocation_ratio"),
@@ -178,6 +180,32 @@ def node_ignore(request, key, pk):
     unmanaged.save(update_fields=["ignored"])
     messages.info(request, f"{unmanaged.name} is ignored; it stays on the node, untouched.")
     return redirect(unmanaged.node)
+
+
+@require_POST
+def node_drain(request, key):
+    """Maintenance: its instances moved away one by one (the API's POST …/drain/)."""
+    node = get_object_or_404(Node.objects.for_user(request.user), name=key)
+    try:
+        operations.drain(node, request.user)
+    except operations.NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except operations.Refused as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, f"Draining {node.name}: its instances move one by one.")
+    return redirect(node)
+
+
+@require_POST
+def node_undrain(request, key):
+    node = get_object_or_404(Node.objects.for_user(request.user), name=key)
+    try:
+        operations.undrain(node, request.user)
+    except operations.NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    messages.info(request, f"{node.name} is back in service.")
+    return redirect(node)
 
 
 @require_POST
