@@ -15,7 +15,7 @@ Prints one JSON line:
 - bytes/rows_per_instance_year: what one instance's history holds after a simulated year
   (bounded by the tiers' rings);
 - bulk_call: one getAllDomainStats call on a private libvirt daemon's QEMU driver running
-  BULK_GUESTS small TCG guests (tests/libvirtd.py; the machine's own daemon is not used).
+  BULK_GUESTS small TCG guests (nodes/libvirt/private.py; the machine's own daemon is not used).
 Targets: ingest ≤ 1 s (10 % of the interval); series ≤ 20 ms; scrape ≤ 500 ms.
 """
 
@@ -232,8 +232,8 @@ def year_of_history():
 
 
 def bulk_call_ms():
+    from nodes.libvirt.private import PrivateLibvirtd
     from nodes.libvirt.stats import domain_counters
-    from tests.libvirtd import PrivateLibvirtd
 
     daemon = PrivateLibvirtd("m")
     daemon.start()

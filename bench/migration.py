@@ -42,19 +42,17 @@ def timed_action(request):
 
 
 def second_node(daemon, first):
+    from nodes.libvirt.private import NETWORK
     from nodes.models import Node
     from nodes.probing import probe_and_record
-    from tests.libvirtd import NETWORK
 
-    node = Node.objects.create(
-        cluster=first.cluster,
-        name="local-2",
+    Node.objects.filter(name="local-2").update(  # the demo's, moved to the bench's daemon
         uri=daemon.qemu_uri,
-        domain_type="qemu",
-        nic_type="network",
+        enabled=True,
         nic_source=NETWORK,
         **(daemon.node_paths() | {"images_path": first.images_path}),
     )
+    node = Node.objects.get(name="local-2")
     assert probe_and_record(node), node.last_error
     return node
 
@@ -179,7 +177,7 @@ def main():
     _django.setup()
     import django_rq
 
-    from tests.libvirtd import PrivateLibvirtd
+    from nodes.libvirt.private import PrivateLibvirtd
 
     django_rq.get_queue("default").connection.flushdb()
     first, second = PrivateLibvirtd("ms"), PrivateLibvirtd("mt")

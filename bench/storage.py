@@ -4,7 +4,7 @@ Prints one JSON line:
 {"image_from_volume_s", "qemu_img_convert_s", "ratio", "image_from_volume_streamed_s",
  "attach_visible_p50_s", "volume_gib", "written_mib"}
 
-On a private libvirt daemon (tests/libvirtd.py; the machine's own daemon is not used):
+On a private libvirt daemon (nodes/libvirt/private.py; the machine's own daemon is not used):
 - image_from_volume: what the make-an-image action does with a VOLUME_GIB sparse volume
   holding WRITTEN_MIB of data on a node that is this host: Storage.local_file, then
   convert_to_qcow2 into a file (nodes/runners.copy_into_image);
@@ -110,9 +110,9 @@ def running_installer(daemon):
     from django.contrib.auth import get_user_model
 
     from nodes import operations
+    from nodes.libvirt.private import NETWORK
     from nodes.models import Image, InstanceType, Node
     from nodes.probing import probe_and_record
-    from tests.libvirtd import NETWORK
 
     Node.objects.filter(name="local").update(
         uri=daemon.qemu_uri, nic_type="network", nic_source=NETWORK, **daemon.node_paths()
@@ -172,7 +172,7 @@ def main():
 
     from nodes import operations
     from nodes.choices import ActionKind
-    from tests.libvirtd import PrivateLibvirtd
+    from nodes.libvirt.private import PrivateLibvirtd
 
     django_rq.get_queue("default").connection.flushdb()
     daemon = PrivateLibvirtd("s")
