@@ -36,6 +36,7 @@ stop_supervised() {  # supervisord stops its processes (each within its stopwait
 trap 'stop_supervised; stop_started' EXIT
 ensure_redis
 ensure_libvirtd
+start_second_node
 
 .venv/bin/python manage.py check --fail-level ERROR
 .venv/bin/python manage.py migrate --no-input -v0

@@ -68,6 +68,25 @@ ensure_libvirtd() {
       "$( [ "$(id -u)" -eq 0 ] || echo "Is $(id -un) in the 'libvirt' group of a login since set-up? (newgrp libvirt)")"
 }
 
+# The demo's second QEMU node, local-2: a libvirtd of Kumo's own (nodes/libvirt/private.py),
+# so that one machine can try migration and draining. Root's, as the tests' daemons are; a
+# machine where it cannot start runs the demo without it.
+start_second_node() {
+  local pidfile="$KUMO_VAR_DIR/local-2.pid" log="$KUMO_VAR_DIR/local-2.log" launcher
+  rm -f "$pidfile"
+  [ "$(id -u)" -eq 0 ] || sudo -v || { say "No sudo: the demo runs without node local-2."; return 0; }
+  say "Starting the libvirt daemon of node local-2 (log in $log)"
+  as_root .venv/bin/python manage.py privatelibvirtd --pid-file "$pidfile" >"$log" 2>&1 &
+  launcher=$!
+  STARTED+=("$pidfile")
+  for _ in $(seq 300); do  # a first start probes QEMU: up to a minute
+    [ -s "$pidfile" ] && return 0
+    [ -d "/proc/$launcher" ] || break
+    sleep 0.2
+  done
+  say "local-2's libvirtd did not start (see $log): the demo runs without it."
+}
+
 # Stop what we started and wait for it to be gone: a libvirtd still shutting down holds its
 # pid file and sockets, and the next `make test` would find it half there.
 stop_started() {

@@ -225,11 +225,14 @@ def seeded(db, settings, tmp_path):
 
 @pytest.fixture
 def demo(seeded):
-    """The demo cloud on the tests' own daemon, its guests on the isolated network."""
+    """The demo cloud on the tests' own daemons, its guests on the isolated network; node
+    local-2 disabled until a test asks for it (local_2)."""
     Node.objects.filter(name="sim").update(uri=FIRST.test_uri)
     Node.objects.filter(name="local").update(
         uri=FIRST.qemu_uri, nic_type=NicType.NETWORK, nic_source=NETWORK, **FIRST.node_paths()
     )
+    paths = SECOND.node_paths() | {"images_path": FIRST.node_paths()["images_path"]}
+    Node.objects.filter(name="local-2").update(uri=SECOND.qemu_uri, enabled=False, **paths)
 
 
 @pytest.fixture
@@ -406,19 +409,11 @@ def launched_on_sim(demo_sim, member_a, queue, run_jobs):
 
 @pytest.fixture
 def local_2(demo, second_daemon, settings):
-    """A second QEMU node in the demo cluster, on the second daemon; images in the same
+    """The demo's second QEMU node, enabled, on the second daemon; images in the same
     directory as the first node's (one machine), the rest in its own."""
     settings.KUMO_PROBE_TIMEOUT = 30
-    paths = second_daemon.node_paths() | {"images_path": FIRST.node_paths()["images_path"]}
-    node = Node.objects.create(
-        cluster=Node.objects.get(name="local").cluster,
-        name="local-2",
-        uri=second_daemon.qemu_uri,
-        domain_type=DomainType.QEMU,
-        nic_type=NicType.NETWORK,
-        nic_source=NETWORK,
-        **paths,
-    )
+    Node.objects.filter(name="local-2").update(enabled=True)
+    node = Node.objects.get(name="local-2")
     assert probe_and_record(node), node.last_error
     return node
 

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from nodes.domainxml import library
+from nodes.libvirt.private import DEMO_SECOND
 from nodes.models import Cluster, Image, InstanceType, Node, Rule
 from tests.conftest import logs_in
 
@@ -20,7 +21,11 @@ def test_it_seeds_the_demo_cloud(seeded):
     assert nodes == {
         "local": ("qemu:///system", "qemu", "demo"),
         "sim": ("test+unix:///default", "test", "demo"),
+        "local-2": (DEMO_SECOND.qemu_uri, "qemu", "demo"),
     }
+    second = Node.objects.get(name="local-2")
+    assert second.images_path == Node.objects.get(name="local").images_path
+    assert second.instances_path == DEMO_SECOND.node_paths()["instances_path"]
     kinds = {image.ec2_id[:4]: image for image in Image.objects.all()}
     assert set(kinds) == {"eki-", "eri-", "emi-"}
     assert kinds["eki-"].location.endswith("/amd64/linux") and kinds["emi-"].format == "qcow2"
@@ -64,5 +69,5 @@ def test_make_run_seeds_an_empty_database(db, settings, tmp_path):
     settings.KUMO_IMAGES_DIR = tmp_path / "images"
     out = io.StringIO()
     call_command("seeddemo", once=True, stdout=out)
-    assert Node.objects.filter(name__in=["local", "sim"]).count() == 2
+    assert Node.objects.filter(name__in=["local", "sim", "local-2"]).count() == 3
     assert "admin" in out.getvalue() and "member" in out.getvalue()

@@ -45,7 +45,7 @@ def test_a_running_instance_is_resized_on_its_node_once_the_owner_agrees_to_a_re
         "Define the domain",
         "Start the domain",
     ]
-    assert action.steps[0]["detail"] == "local: disabled, sim: accepted"
+    assert action.steps[0]["detail"] == "local: disabled, local-2: disabled, sim: accepted"
     instance = Instance.objects.get(pk=launched_on_sim.pk)
     assert (instance.instance_type.name, instance.vm_state, instance.power_state) == (
         "m1.medium",

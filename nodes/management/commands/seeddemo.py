@@ -1,4 +1,4 @@
-"""Seed the demo cloud: cluster, two nodes, Debian installer images, sizes, two users.
+"""Seed the demo cloud: cluster, three nodes, Debian installer images, sizes, two users.
 
 Running it again changes nothing that exists and re-creates what is missing. `make run`
 calls it with --once, which seeds only a database that has no users yet, so that demo
@@ -17,6 +17,7 @@ from django.db import transaction
 
 from nodes.choices import DomainType, ImageFormat, ImageKind, NicType
 from nodes.domainxml import library
+from nodes.libvirt.private import DEMO_SECOND, NETWORK
 from nodes.models import Cluster, Image, InstanceType, Node, Rule
 
 INSTALLER = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64")
@@ -26,9 +27,25 @@ INSTANCE_TYPES = [  # name, vCPUs, memory MiB, disk GiB, ephemeral GiB
     ("m1.large", 2, 1024, 20, 2),
     ("m1.xlarge", 4, 2048, 40, 4),
 ]
-NODES = [  # name, URI, domain type, NIC: user-mode needs no network set up on the host
-    ("local", "qemu:///system", DomainType.QEMU, NicType.USER),
-    ("sim", "test+unix:///default", DomainType.TEST, NicType.NETWORK),
+# name, URI, domain type, NIC (user-mode needs no network set up on the host), more fields.
+# local-2 is on a libvirtd of Kumo's own (`manage.py privatelibvirtd`, started by `make run`),
+# so that one machine can try migration: its guests get the daemon's isolated network.
+NODES = [
+    ("local", "qemu:///system", DomainType.QEMU, NicType.USER, {}),
+    ("sim", "test+unix:///default", DomainType.TEST, NicType.NETWORK, {}),
+    (
+        "local-2",
+        DEMO_SECOND.qemu_uri,
+        DomainType.QEMU,
+        NicType.NETWORK,
+        {
+            "nic_source": NETWORK,
+            # Its own instances and volumes; the images where local keeps them (a cold
+            # migration keeps the root overlay's backing path).
+            "instances_path": DEMO_SECOND.node_paths()["instances_path"],
+            "volumes_path": DEMO_SECOND.node_paths()["volumes_path"],
+        },
+    ),
 ]
 
 
@@ -71,7 +88,7 @@ class Command(BaseCommand):
             cluster, _ = Cluster.objects.get_or_create(
                 name="demo", defaults={"description": "The demo cloud on this machine"}
             )
-            for name, uri, domain_type, nic_type in NODES:
+            for name, uri, domain_type, nic_type, more in NODES:
                 Node.objects.get_or_create(
                     name=name,
                     defaults={
@@ -79,6 +96,7 @@ class Command(BaseCommand):
                         "uri": uri,
                         "domain_type": domain_type,
                         "nic_type": nic_type,
+                        **more,
                     },
                 )
             for name, vcpus, memory_mb, disk_gb, ephemeral_gb in INSTANCE_TYPES:
