@@ -82,7 +82,13 @@ class Hypervisor:
         domain = self.domain(domain_uuid)
         if domain is None:
             return "nostate"
-        return POWER_STATES.get(self.call("Reading the domain state", domain.state)[0], "nostate")
+        try:
+            state = domain.state()[0]
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return "nostate"  # it went between the two calls (a migration's, cleared)
+            raise NodeError(f"Reading the domain state: {explain(error, self.endpoint)}") from error
+        return POWER_STATES.get(state, "nostate")
 
     def define(self, domain_xml):
         return self.call(
