@@ -4,6 +4,7 @@ inventory on the tests' own libvirt daemons (tests/libvirtd.py), started for the
 import contextlib
 import io
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -187,6 +188,42 @@ def worker_soon(queue):
     yield soon
     for timer in timers:
         timer.join()
+
+
+@pytest.fixture
+def worker_process():
+    """Start a real `manage.py rqworker` process, as deploy/supervisord.conf runs it, with
+    hooks_dir."""
+    started = []
+
+    def start(hooks_dir):
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "DATABASE_URL": database_url_for_tests(),
+            "REDIS_URL": settings.TEST_REDIS_URL,
+            "KUMO_HOOKS_DIR": str(hooks_dir),
+            "KUMO_VAR_DIR": str(settings.VAR_DIR),
+        }
+        command = [sys.executable, "manage.py", "rqworker", "default"]
+        command += ["--worker-class", "rq.worker.SimpleWorker"]
+        started.append(
+            subprocess.Popen(
+                command,
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+        return started[-1]
+
+    yield start
+    for worker in started:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
 
 
 @pytest.fixture

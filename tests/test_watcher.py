@@ -4,12 +4,10 @@ Conflicting requests: exactly one wins."""
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -18,7 +16,7 @@ from nodes.choices import ActionKind
 from nodes.libvirt import Hypervisor
 from nodes.models import Action, Image, Instance, InstanceType, Node
 from nodes.watcher import Watcher, reconcile, recover_stale_actions, sync_power
-from tests.conftest import database_url_for_tests, wait_for
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -117,42 +115,6 @@ def pre_boot_hook(folder, seconds):
     hook.write_text(f"#!/bin/sh\nsleep {seconds}\n")
     hook.chmod(0o755)
     return folder
-
-
-@pytest.fixture
-def worker_process():
-    """Start a real `manage.py rqworker` process, as deploy/supervisord.conf runs it, with
-    hooks_dir."""
-    started = []
-
-    def start(hooks_dir):
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "console.settings",
-            "DATABASE_URL": database_url_for_tests(),
-            "REDIS_URL": settings.TEST_REDIS_URL,
-            "KUMO_HOOKS_DIR": str(hooks_dir),
-            "KUMO_VAR_DIR": str(settings.VAR_DIR),
-        }
-        command = [sys.executable, "manage.py", "rqworker", "default"]
-        command += ["--worker-class", "rq.worker.SimpleWorker"]
-        started.append(
-            subprocess.Popen(
-                command,
-                cwd=settings.BASE_DIR,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        )
-        return started[-1]
-
-    yield start
-    for worker in started:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
 
 
 def in_pre_boot_hook(action):
