@@ -186,6 +186,7 @@ KUMO_HOOKS_DIR = os.environ.get("KUMO_HOOKS_DIR", "")
 KUMO_HOOK_TIMEOUT = env_int("KUMO_HOOK_TIMEOUT", 30, minimum=1)
 # Seconds a stop waits for the guest to power off (ACPI, re-sent every 10 s) before forcing.
 KUMO_STOP_TIMEOUT = env_int("KUMO_STOP_TIMEOUT", 60, minimum=0)
+KUMO_MIGRATION_TLS = env_bool("KUMO_MIGRATION_TLS")
 # How long a running guest has to let a detached volume go (a virtio unplug needs its kernel).
 KUMO_DETACH_TIMEOUT = env_int("KUMO_DETACH_TIMEOUT", 30, minimum=1)
 # Seconds a soft reboot waits for the guest before falling back to a hard reboot.

@@ -92,9 +92,8 @@ def move(run, source, target, target_node, live):
     uri = migration_uri(target_node.endpoint())
     speed = run.action.params.get("max_speed_mib_s")
     with run.step(f"Migrate it live to {target_node.name} ({uri})"):
-        migration = LiveMigration(
-            source, domain, target, migration_params(uri, running, defined, speed)
-        )
+        params = migration_params(uri, running, defined, speed)
+        migration = LiveMigration(source, domain, target, params, settings.KUMO_MIGRATION_TLS)
         follow(run, migration.start())
 
 

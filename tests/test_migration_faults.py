@@ -1,9 +1,10 @@
 """A live migration that a fault cuts short: the destination's daemon going down, the
 worker killed, the source's daemon restarted. Each leaves the instance running where it
-was, recorded there, and never running on both nodes."""
+was, recorded there, and never running on both nodes. And TLS asked of nodes that lack it."""
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -77,4 +78,20 @@ def test_the_source_daemon_restarted_mid_way_leaves_it_running_on_the_source(
     FIRST.restart()
     assert ended(action)
     assert action.status == "failed", action.error
+    assert_still_on_the_source(installer, installer.node, local_2)
+
+
+@pytest.mark.skipif(
+    Path("/etc/pki/qemu/ca-cert.pem").exists(), reason="this machine has QEMU's TLS set up"
+)
+@QEMU
+def test_tls_asked_of_nodes_without_certificates_fails_before_anything_moves(
+    installer, local_2, api, run_jobs, settings
+):
+    settings.KUMO_MIGRATION_TLS = True
+    assert migrate(api, installer, node="local-2").status_code == 202
+    run_jobs()
+    action = installer.actions.get(kind="migrate")
+    assert action.status == "failed"
+    assert "Unable to access credentials /etc/pki/qemu/ca-cert.pem" in action.error
     assert_still_on_the_source(installer, installer.node, local_2)

@@ -115,8 +115,9 @@ class LiveMigration:
     until it ends) while the caller reads its statistics and may abort it or change its
     limits."""
 
-    def __init__(self, source, domain, target, params):
+    def __init__(self, source, domain, target, params, tls=False):
         self.source, self.domain, self.target, self.params = source, domain, target, params
+        self.flags = LIVE_FLAGS | (libvirt.VIR_MIGRATE_TLS if tls else 0)
         self.error = None
         self.thread = threading.Thread(target=self.run, name="migration", daemon=True)
 
@@ -126,7 +127,7 @@ class LiveMigration:
 
     def run(self):
         try:
-            self.domain.migrate3(self.target.connection, self.params, LIVE_FLAGS)
+            self.domain.migrate3(self.target.connection, self.params, self.flags)
         except libvirt.libvirtError as error:
             self.error = error
 
