@@ -54,6 +54,13 @@ def second_daemon():
     return SECOND
 
 
+def ask_action(api, instance, name, **fields):
+    """POST the action `name` with its fields to the instance's actions, as a script would."""
+    return api.post(
+        f"/api/v1/instances/{instance.ec2_id}/actions/", {"action": name, **fields}, format="json"
+    )
+
+
 def wait_for(condition, seconds, every=0.05):
     """True once condition() is, False if it is not within seconds."""
     deadline = time.monotonic() + seconds

@@ -8,17 +8,13 @@ import pytest
 
 from nodes.libvirt import Hypervisor
 from nodes.models import Action, Cluster, Instance, Node
-from tests.conftest import wait_for
+from tests.conftest import ask_action, wait_for
 
 QEMU = pytest.mark.django_db(transaction=True)
 
 
 def migrate(api, instance, **fields):
-    return api.post(
-        f"/api/v1/instances/{instance.ec2_id}/actions/",
-        {"action": "migrate", **fields},
-        format="json",
-    )
+    return ask_action(api, instance, "migrate", **fields)
 
 
 def migrating(action):

@@ -7,16 +7,13 @@ import pytest
 from nodes.libvirt import Hypervisor, Storage
 from nodes.models import Instance, InstanceType, Node, Quota
 from nodes.runners import GIB
+from tests.conftest import ask_action
 
 QEMU = pytest.mark.django_db(transaction=True)
 
 
 def resize(api, instance, **fields):
-    return api.post(
-        f"/api/v1/instances/{instance.ec2_id}/actions/",
-        {"action": "resize", **fields},
-        format="json",
-    )
+    return ask_action(api, instance, "resize", **fields)
 
 
 def domain_xml(node, instance):

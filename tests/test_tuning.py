@@ -10,7 +10,7 @@ from lxml import etree
 from nodes.domainxml import pipeline
 from nodes.libvirt import Endpoint, Hypervisor, check_definition
 from nodes.models import Instance
-from tests.conftest import launch_installer, terminate_if_live
+from tests.conftest import ask_action, launch_installer, terminate_if_live
 from tests.domain_facts import BASE
 from tests.libvirtd import FIRST
 from tests.test_rule_library import default_domain
@@ -22,9 +22,7 @@ TUNED = replace(BASE, cores=2, memory_mb=1024, current_vcpus=1, current_memory_m
 
 
 def tune(api, instance, **values):
-    return api.post(
-        f"/api/v1/instances/{instance.ec2_id}/actions/", {"action": "tune", **values}, format="json"
-    )
+    return ask_action(api, instance, "tune", **values)
 
 
 def definition(instance):

@@ -2,12 +2,16 @@
 
 from dataclasses import dataclass
 
+from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
+
+from nodes import operations
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,20 @@ class Column:
     link: bool = False
     badge: bool = False
     staff_only: bool = False  # about what members may not see (nodes)
+
+
+def carried_out(request, operation, done, back):
+    """operation() for a page's button: a 403 when the user may not, its refusal as an
+    error message, or done as an info one; then back to the page of back."""
+    try:
+        operation()
+    except operations.NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except operations.Refused as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, done)
+    return redirect(back)
 
 
 def shown_to(user, columns):

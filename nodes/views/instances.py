@@ -1,5 +1,6 @@
 """Pages for instances, their actions, and keypairs."""
 
+from functools import partial
 from http import HTTPStatus
 
 from django.contrib import messages
@@ -17,7 +18,13 @@ from nodes.models import Action, Instance, InstanceAddress, InstanceType, Keypai
 from nodes.models.quotas import usage
 from nodes.storage.models import ATTACHED
 from nodes.storage.volumes import launch_with_volumes
-from nodes.views.base import Column, DetailFragment, InventoryDetailView, InventoryListView
+from nodes.views.base import (
+    Column,
+    DetailFragment,
+    InventoryDetailView,
+    InventoryListView,
+    carried_out,
+)
 
 CONFIRM = {
     ActionKind.STOP: "Power off {id}? The guest gets an ACPI request, then is forced off.",
@@ -217,15 +224,9 @@ def render_action_form(request, form, words, instance, start):
 @require_POST
 def instance_abort_migration(request, key):
     instance = get_object_or_404(Instance.objects.for_user(request.user), ec2_id=key)
-    try:
-        operations.abort_migration(instance, request.user)
-    except operations.NotAllowed as error:
-        raise PermissionDenied(error.message) from error
-    except operations.Refused as error:
-        messages.error(request, error.message)
-    else:
-        messages.info(request, f"Aborting the migration of {instance.ec2_id}.")
-    return redirect(instance)
+    done = f"Aborting the migration of {instance.ec2_id}."
+    abort = partial(operations.abort_migration, instance, request.user)
+    return carried_out(request, abort, done, instance)
 
 
 def instance_launch(request):

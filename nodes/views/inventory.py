@@ -1,7 +1,8 @@
 """Pages for clusters and nodes."""
 
+from functools import partial
+
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
@@ -16,6 +17,7 @@ from nodes.views.base import (
     InventoryDetailView,
     InventoryListView,
     InventoryUpdateView,
+    carried_out,
 )
 
 
@@ -186,26 +188,15 @@ def node_ignore(request, key, pk):
 def node_drain(request, key):
     """Maintenance: its instances moved away one by one (the API's POST …/drain/)."""
     node = get_object_or_404(Node.objects.for_user(request.user), name=key)
-    try:
-        operations.drain(node, request.user)
-    except operations.NotAllowed as error:
-        raise PermissionDenied(error.message) from error
-    except operations.Refused as error:
-        messages.error(request, error.message)
-    else:
-        messages.info(request, f"Draining {node.name}: its instances move one by one.")
-    return redirect(node)
+    done = f"Draining {node.name}: its instances move one by one."
+    return carried_out(request, partial(operations.drain, node, request.user), done, node)
 
 
 @require_POST
 def node_undrain(request, key):
     node = get_object_or_404(Node.objects.for_user(request.user), name=key)
-    try:
-        operations.undrain(node, request.user)
-    except operations.NotAllowed as error:
-        raise PermissionDenied(error.message) from error
-    messages.info(request, f"{node.name} is back in service.")
-    return redirect(node)
+    done = f"{node.name} is back in service."
+    return carried_out(request, partial(operations.undrain, node, request.user), done, node)
 
 
 @require_POST
