@@ -58,30 +58,67 @@ def move_to(run, target_node):
     ):
         with run.step(f"Check that {target_node.name} can run it"):
             refuse_incompatible(source, target, source.domain_xml(instance.uuid))
+            shared = shares_disks(run, source, target, target_node)
+            if shared:
+                run.action.finish_step("Its disks are on storage both nodes share.")
         try:
-            move(run, source, target, target_node, live)
+            move(run, source, target, target_node, live, shared)
         except BaseException:
             with contextlib.suppress(NodeError):
-                remove_copies(run, Storage(target), target_node)
+                leave(run, Storage(target), target_node, shared)
             raise
         record_move(run, target_node)
-        with run.step(f"Delete its disks on {source_node.name}"):
-            remove_copies(run, Storage(source), source_node)
+        what = "Forget its shared disks' pool" if shared else "Delete its disks"
+        with run.step(f"{what} on {source_node.name}"):
+            leave(run, Storage(source), source_node, shared)
         power = target.power_state(instance.uuid)
         port = vnc_port(target, instance.uuid) if live else None
     consoles.moved(instance, f"{instance.ec2_id} moved to {target_node.name}: reconnect.")
     return power, port
 
 
-def move(run, source, target, target_node, live):
-    """Copy the disks, then move the domain: live (libvirt copies what the guest writes) or
-    defined there and undefined here."""
+def shares_disks(run, source, target, target_node):
+    """Whether the instance's disks are on storage both nodes share (the same directories
+    holding the same files): then nothing is copied, and nothing deleted. NodeError when
+    only some of them are."""
+    instance = run.instance
+    here, there = Storage(source), Storage(target)
+    places = [
+        (
+            instance.pool_name,
+            f"{instance.node.instances_path}/{instance.ec2_id}",
+            f"{target_node.instances_path}/{instance.ec2_id}",
+        )
+    ]
+    if attached(instance):
+        places.append((Volume.POOL, instance.node.volumes_path, target_node.volumes_path))
+    seen = {mine == theirs and here.shared_with(there, pool, mine) for pool, mine, theirs in places}
+    if len(seen) > 1:
+        raise NodeError(
+            "Its directory and its volumes are not alike: one on storage both nodes share, "
+            "the other not. Kumo moves an instance's disks all shared or all copied."
+        )
+    return seen.pop()
+
+
+def leave(run, storage, node, shared):
+    """What the instance has on node: deleted, or (shared storage) only its pool forgotten."""
+    if shared:
+        storage.forget_pool(run.instance.pool_name)
+    else:
+        remove_copies(run, storage, node)
+
+
+def move(run, source, target, target_node, live, shared):
+    """Copy the disks (unless shared), then move the domain: live (libvirt copies what the
+    guest writes) or defined there and undefined here."""
     instance = run.instance
     domain = source.require(instance.uuid)
     moves = path_moves(instance, instance.node, target_node)
     defined = relocated(source.migratable_xml(domain, defined=True), moves)
-    with run.step(f"Prepare its disks on {target_node.name}"):
-        prepare_disks(run, source, target, target_node, copy_writable=not live)
+    if not shared:
+        with run.step(f"Prepare its disks on {target_node.name}"):
+            prepare_disks(run, source, target, target_node, copy_writable=not live)
     refuse_if_aborted(run)
     if not live:
         with run.step(f"Define it on {target_node.name}"):
@@ -93,7 +130,9 @@ def move(run, source, target, target_node, live):
     speed = run.action.params.get("max_speed_mib_s")
     with run.step(f"Migrate it live to {target_node.name} ({uri})"):
         params = migration_params(uri, running, defined, speed)
-        migration = LiveMigration(source, domain, target, params, settings.KUMO_MIGRATION_TLS)
+        migration = LiveMigration(
+            source, domain, target, params, settings.KUMO_MIGRATION_TLS, copy_disks=not shared
+        )
         follow(run, migration.start())
 
 

@@ -81,6 +81,30 @@ def test_an_abort_mid_way_leaves_it_running_on_the_source(
 
 
 @QEMU
+def test_on_shared_storage_only_the_memory_moves_and_the_disks_stay(
+    installer, local_2, api, run_jobs
+):
+    local = installer.node
+    shared = {"instances_path": local.instances_path, "volumes_path": local.volumes_path}
+    Node.objects.filter(pk=local_2.pk).update(**shared)
+    disk = Path(local.instances_path, installer.ec2_id, Instance.ROOT_DISK)
+    assert migrate(api, installer, node="local-2").status_code == 202
+    run_jobs()
+    action = installer.actions.get(kind="migrate")
+    assert action.status == "succeeded", action.error
+    assert [step["name"] for step in action.steps] == [
+        "Check that local-2 can run it",
+        "Migrate it live to local-2 (tcp://127.0.0.1)",
+        "Forget its shared disks' pool on local",
+    ]
+    assert action.steps[0]["detail"] == "Its disks are on storage both nodes share."
+    assert action.progress.get("disk_total_bytes", 0) == 0
+    instance = Instance.objects.get(pk=installer.pk)
+    assert instance.node == local_2 and domain_power(local_2, instance) == "running"
+    assert disk.exists()
+
+
+@QEMU
 def test_a_stopped_instance_moves_cold_and_starts_there(installer, local_2, api, run_jobs):
     local = installer.node
     stop = api.post(

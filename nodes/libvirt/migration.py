@@ -115,9 +115,15 @@ class LiveMigration:
     until it ends) while the caller reads its statistics and may abort it or change its
     limits."""
 
-    def __init__(self, source, domain, target, params, tls=False):
+    def __init__(self, source, domain, target, params, tls=False, copy_disks=True):
         self.source, self.domain, self.target, self.params = source, domain, target, params
         self.flags = LIVE_FLAGS | (libvirt.VIR_MIGRATE_TLS if tls else 0)
+        if not copy_disks:  # shared storage: the memory only
+            self.flags &= ~libvirt.VIR_MIGRATE_NON_SHARED_INC
+            if source.endpoint.is_this_host and target.endpoint.is_this_host:
+                # One machine's files, one page cache: libvirt's check for a cluster file
+                # system (which refuses a local one) is not needed.
+                self.flags |= libvirt.VIR_MIGRATE_UNSAFE
         self.error = None
         self.thread = threading.Thread(target=self.run, name="migration", daemon=True)
 

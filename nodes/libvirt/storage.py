@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import subprocess
+import uuid
 
 import libvirt
 from lxml import etree
@@ -288,6 +289,28 @@ class Storage:
             return self.call(f"Reading {name}", existing.path)
         xml = volume_xml(name, capacity_bytes, "qcow2", backing)
         return self.call(f"Creating disk {name}", pool.createXML, xml, 0).path()
+
+    def shared_with(self, other, pool_name, directory):
+        """Whether other's node sees this node's pool pool_name at directory as the same
+        files (shared storage): a marker made here, looked for there."""
+        pool = self.pool(pool_name, directory)
+        name = f"kumo-shared-check-{uuid.uuid4().hex[:12]}"
+        marker = self.call(f"Creating {name}", pool.createXML, volume_xml(name, 1 << 20, "raw"), 0)
+        try:
+            return other.volume(other.pool(pool_name, directory), name) is not None
+        finally:
+            self.delete_volume(marker, quietly=True)
+
+    def forget_pool(self, name):
+        """Undefine pool `name`, leaving its volumes and directory (storage another node
+        uses too)."""
+        try:
+            pool = self.connection.storagePoolLookupByName(name)
+        except libvirt.libvirtError:
+            return
+        if self.call(f"Reading storage pool {name}", pool.isActive):
+            self.call(f"Stopping storage pool {name}", pool.destroy)
+        self.call(f"Removing storage pool {name}", pool.undefine)
 
     def delete_pool(self, name):
         """Delete every volume of pool `name`, its directory and its definition."""
