@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from nodes.libvirt import Hypervisor
+from nodes.libvirt import Endpoint, Hypervisor, NodeError
+from nodes.libvirt.migration import refuse_incompatible
 from nodes.models import Action, Cluster, Instance, Node
 from tests.conftest import ask_action, wait_for
+from tests.libvirtd import FIRST
 
 QEMU = pytest.mark.django_db(transaction=True)
 
@@ -270,3 +272,23 @@ def test_a_refused_migration_says_why_on_the_form(two_sims, client, admin):
     client.force_login(admin)
     page = client.post(f"/instances/{instance.ec2_id}/migrate/", {"node": "sim-2"})
     assert "256 MiB would exceed its 128 MiB" in page.content.decode()
+
+
+GUEST = (
+    "<domain type='qemu'><name>guest</name><os><type arch='x86_64' machine='pc'>hvm</type></os>"
+    "<cpu mode='custom' match='exact'><model>qemu64</model>{feature}</cpu></domain>"
+)
+
+
+def test_a_destination_without_the_guests_cpu_or_hypervisor_is_refused(second_daemon):
+    avx512 = GUEST.format(feature="<feature policy='require' name='avx512f'/>")  # not in TCG
+    with (
+        Hypervisor(Endpoint(FIRST.qemu_uri), 30) as here,
+        Hypervisor(Endpoint(second_daemon.qemu_uri), 30) as there,
+        Hypervisor(Endpoint(FIRST.test_uri), 30) as simulated,
+    ):
+        with pytest.raises(NodeError, match="The destination's CPU lacks features the guest"):
+            refuse_incompatible(here, there, avx512)
+        refuse_incompatible(here, there, GUEST.format(feature=""))
+        with pytest.raises(NodeError, match="The destination runs TEST, the source QEMU"):
+            refuse_incompatible(here, simulated, avx512)
