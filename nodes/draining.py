@@ -8,11 +8,11 @@ from django.utils import timezone
 from rq import get_current_job
 
 from nodes import operations, states
-from nodes.choices import ActionStatus, VmState
+from nodes.choices import ActionKind, ActionStatus, VmState
 from nodes.jobs import run_action
 from nodes.models import Node
 
-MOVABLE = {VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED}
+MOVABLE = states.ALLOWED_FROM[ActionKind.MIGRATE]
 
 
 def drain_node(node_id, user_id):
