@@ -11,6 +11,7 @@ from nodes.libvirt.migration import refuse_incompatible
 from nodes.models import Action, Cluster, Instance, Node
 from tests.conftest import ask_action, wait_for
 from tests.libvirtd import FIRST
+from tests.test_qemu_lifecycle import serial_log, wait_for_text
 
 QEMU = pytest.mark.django_db(transaction=True)
 
@@ -35,6 +36,7 @@ def test_a_running_guest_migrates_live_with_its_disk_and_keeps_running(
     installer, local_2, api, run_jobs
 ):
     local = installer.node
+    assert wait_for_text(serial_log(installer), "Linux version", 30)
     response = migrate(api, installer, node="local-2")
     assert response.status_code == 202, response.json()
     run_jobs()
@@ -42,6 +44,7 @@ def test_a_running_guest_migrates_live_with_its_disk_and_keeps_running(
     assert action.status == "succeeded", action.error
     instance = Instance.objects.get(pk=installer.pk)
     assert (instance.node, instance.vm_state, instance.task_state) == (local_2, "active", None)
+    assert "Linux version" in serial_log(instance).read_text(errors="replace")  # the log came along
     assert domain_power(local_2, instance) == "running"
     assert domain_power(local, instance) == "nostate"
     assert [step["name"] for step in action.steps] == [
