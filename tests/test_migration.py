@@ -67,11 +67,7 @@ def test_an_abort_mid_way_leaves_it_running_on_the_source(
     worker_soon(0)
 
     assert wait_for(lambda: migrating(action), 60), (action.status, action.error)
-    aborted = api.post(
-        f"/api/v1/instances/{installer.ec2_id}/actions/",
-        {"action": "abort_migration"},
-        format="json",
-    )
+    aborted = ask_action(api, installer, "abort_migration")
     assert aborted.status_code == 202, aborted.json()
     assert wait_for(lambda: action.refresh_from_db() or action.finished, 60)
     assert action.status == "failed"
@@ -112,10 +108,7 @@ def test_on_shared_storage_only_the_memory_moves_and_the_disks_stay(
 @QEMU
 def test_a_stopped_instance_moves_cold_and_starts_there(installer, local_2, api, run_jobs):
     local = installer.node
-    stop = api.post(
-        f"/api/v1/instances/{installer.ec2_id}/actions/", {"action": "stop"}, format="json"
-    )
-    assert stop.status_code == 202
+    assert ask_action(api, installer, "stop").status_code == 202
     run_jobs()
     response = migrate(api, installer)  # placement picks local-2, the only other node
     assert response.status_code == 202, response.json()
@@ -133,10 +126,7 @@ def test_a_stopped_instance_moves_cold_and_starts_there(installer, local_2, api,
     assert (instance.node, instance.vm_state) == (local_2, "stopped")
     assert domain_power(local, instance) == "nostate"
     assert domain_power(local_2, instance) == "shutoff"
-    start = api.post(
-        f"/api/v1/instances/{instance.ec2_id}/actions/", {"action": "start"}, format="json"
-    )
-    assert start.status_code == 202
+    assert ask_action(api, instance, "start").status_code == 202
     run_jobs()
     assert domain_power(local_2, instance) == "running"
 
@@ -191,11 +181,7 @@ def test_members_may_not_migrate_and_an_abort_needs_a_migration(two_sims, api, m
     api.force_authenticate(member_a)
     assert migrate(api, instance, node="sim-2").status_code == 403
     api.force_authenticate(admin)
-    response = api.post(
-        f"/api/v1/instances/{instance.ec2_id}/actions/",
-        {"action": "abort_migration"},
-        format="json",
-    )
+    response = ask_action(api, instance, "abort_migration")
     assert response.status_code == 409
     assert f"No migration of {instance.ec2_id} is running" in response.json()["detail"]
 

@@ -6,6 +6,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
+from nodes.models import Node
 from nodes.operations.errors import ActionRefused
 from nodes.operations.migration import refuse_unless_admin
 from nodes.operations.queue import job_queue, require_queue
@@ -21,7 +22,7 @@ def drain(node, user):
     job_id = f"drain-{uuid.uuid4().hex}"
     report = {"by": user.username, "started_at": timezone.now().isoformat(), "job_id": job_id}
     with transaction.atomic():
-        rows = type(node).objects.filter(pk=node.pk, draining=False)
+        rows = Node.objects.filter(pk=node.pk, draining=False)
         if not rows.update(draining=True, drain_report=report | {"moved": [], "left": []}):
             raise ActionRefused(
                 f"{node.name} is draining already: put it back in service to drain it again."
@@ -41,4 +42,4 @@ def undrain(node, user):
     """Back in service: placements may choose it again; a drain still moving instances
     stops before the next one."""
     refuse_unless_admin(user)
-    type(node).objects.filter(pk=node.pk).update(draining=False)
+    Node.objects.filter(pk=node.pk).update(draining=False)
