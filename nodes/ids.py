@@ -16,6 +16,12 @@ def ec2_id_validator(*prefixes):
     )
 
 
+def spelled_as_id(text):
+    """text as Kumo spells an id (i-4385BBB1), for text typed in any case."""
+    kind, dash, number = text.partition("-")
+    return f"{kind.lower()}{dash}{number.upper()}"
+
+
 def new_ec2_id(prefix, model, field="ec2_id"):
     """A fresh id for model that no row has yet; the unique constraint stays the backstop."""
     while True:

@@ -7,6 +7,7 @@ a task in progress: the action that owns it will record the outcome.
 
 import logging
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -24,12 +25,14 @@ from nodes.choices import ActionStatus, NodeStatus, PowerState, TaskState, VmSta
 from nodes.libvirt import Hypervisor, NodeError
 from nodes.libvirt.domains import CHECK_PREFIX
 from nodes.libvirt.events import NodeEvents, start_event_loop
+from nodes.listing import refresh_planner_statistics
 from nodes.models import Action, Instance, Node, UnmanagedDomain
 from nodes.probing import probe_and_record
 from nodes.states import LIVE_POWER, SETTLED, TASK_FOR, VM_STATE_FOR_POWER
 from nodes.workers import process_exists
 
 log = logging.getLogger("nodes.watcher")
+PLANNER_STATISTICS_EVERY_S = 3600
 
 
 def sync_power(node, domain_uuid, power):
@@ -197,14 +200,20 @@ class Watcher:
         self.in_flight = {}
         self.events = {}
         self.address_refresh = {}
+        self.statistics_at = None
 
     def sweep(self):
-        """Probe and reconcile every enabled node; recover actions whose worker died."""
+        """Probe and reconcile every enabled node; recover actions whose worker died; now
+        and then, refresh the database's planner statistics."""
         self.in_flight = {pk: f for pk, f in self.in_flight.items() if not f.done()}
         for node in Node.objects.filter(enabled=True):
             if node.pk not in self.in_flight:
                 self.in_flight[node.pk] = self.pool.submit(self.check, node)
         recover_stale_actions()
+        now = time.monotonic()
+        if self.statistics_at is None or now - self.statistics_at > PLANNER_STATISTICS_EVERY_S:
+            refresh_planner_statistics()
+            self.statistics_at = now
 
     def listen(self):
         """Keep an event connection to every enabled node (new ones, reconnections)."""

@@ -105,7 +105,11 @@ class Action(models.Model):
                 condition=Q(status__in=ActionStatus.values), name="action_status_valid"
             ),
         ]
-        indexes = [models.Index(fields=["status"], name="action_status_idx")]
+        indexes = [
+            models.Index(fields=["status"], name="action_status_idx"),
+            models.Index(fields=["created_at", "id"], name="action_created_idx"),
+            models.Index(fields=["instance", "created_at", "id"], name="action_instance_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.subject}"

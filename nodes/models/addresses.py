@@ -78,7 +78,10 @@ class InstanceAddress(models.Model):
                 fields=["instance", "mac", "ip"], name="instance_address_unique_per_nic"
             ),
         ]
-        indexes = [models.Index(fields=["ip"], name="instance_address_ip_idx")]
+        indexes = [
+            models.Index(fields=["ip"], name="instance_address_ip_idx"),
+            models.Index(fields=["mac"], name="instance_address_mac_idx"),
+        ]
 
     def __str__(self):
         return f"{self.ip}/{self.prefix} on {self.mac}"

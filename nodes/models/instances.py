@@ -7,6 +7,7 @@ from uuid import uuid4
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.crypto import get_random_string
 
@@ -91,7 +92,9 @@ class Instance(models.Model):
     )
     user_data = models.TextField(blank=True, help_text="Base64, as EC2 stores it.")
     launch_index = models.PositiveSmallIntegerField(default=0)
-    reservation_id = models.CharField(max_length=10, validators=[ec2_id_validator("r")])
+    reservation_id = models.CharField(
+        max_length=10, db_index=True, validators=[ec2_id_validator("r")]
+    )
 
     vm_state = models.CharField(max_length=12, choices=VmState, default=VmState.BUILDING)
     # NULL, not "", means "no task": the compare-and-set of DESIGN.md §4 filters on it.
@@ -144,7 +147,7 @@ class Instance(models.Model):
     objects = InstanceQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(vm_state__in=VmState.values), name="instance_vm_state_valid"
@@ -173,7 +176,18 @@ class Instance(models.Model):
                 name="instance_uuid_unique_while_live",
             ),
         ]
-        indexes = [models.Index(fields=["vm_state"], name="instance_vm_state_idx")]
+        # The list's order, alone and after each filter it offers (nodes/listing.py).
+        indexes = [
+            models.Index(fields=[*prefix, "created_at", "id"], name=f"instance_{name}_idx")
+            for name, prefix in [
+                ("created", []),
+                ("vm_state", ["vm_state"]),
+                ("node", ["node"]),
+                ("owner", ["owner"]),
+                ("image", ["image"]),
+                ("type", ["instance_type"]),
+            ]
+        ] + [models.Index(Lower("name"), name="instance_name_idx")]  # its search
 
     def __str__(self):
         return self.ec2_id

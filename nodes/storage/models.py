@@ -54,9 +54,10 @@ class Volume(models.Model):
 
     MEMBER_VISIBILITY = "own"
     POOL = "kumo-volumes"
+    ID_PREFIX = "vol"
 
     ec2_id = models.CharField(
-        "id", max_length=12, unique=True, editable=False, validators=[ec2_id_validator("vol")]
+        "id", max_length=12, unique=True, editable=False, validators=[ec2_id_validator(ID_PREFIX)]
     )
     name = models.CharField(max_length=255, blank=True, validators=[validate_xml_text])
     owner = models.ForeignKey(
@@ -127,14 +128,17 @@ class Volume(models.Model):
                 name="volume_one_per_device",
             ),
         ]
-        indexes = [models.Index(fields=["status"], name="volume_status_idx")]
+        indexes = [
+            models.Index(fields=["status"], name="volume_status_idx"),
+            models.Index(fields=["created_at", "id"], name="volume_created_idx"),
+        ]
 
     def __str__(self):
         return self.ec2_id
 
     def save(self, *args, **kwargs):
         if not self.ec2_id:
-            self.ec2_id = new_ec2_id("vol", Volume)
+            self.ec2_id = new_ec2_id(self.ID_PREFIX, Volume)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

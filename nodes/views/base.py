@@ -12,6 +12,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
 
 from nodes import operations
+from nodes.ids import spelled_as_id
+from nodes.listing import CountingPaginator, prefix
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,11 @@ class InventoryListView(VisibleMixin, ListView):
 
     template_name = "nodes/object_list.html"
     paginate_by = 25
+    paginator_class = CountingPaginator
     columns: list[Column] = []
+    # Fields the search box looks in: "field" for the text anywhere in it (a scan of the
+    # rows the filters leave), "^field" for an id starting with it, typed in any case, over
+    # the field's index.
     search_fields: list[str] = []
     filters: dict = {}  # field lookup: choices, or a function returning them
     filter_labels: dict[str, str] = {}
@@ -98,7 +104,10 @@ class InventoryListView(VisibleMixin, ListView):
         """What the search box finds: rows with the query in any of search_fields."""
         match = Q()
         for field in self.search_fields:
-            match |= Q(**{f"{field}__icontains": query})
+            if field.startswith("^"):
+                match |= prefix(field[1:], spelled_as_id(query))
+            else:
+                match |= Q(**{f"{field}__icontains": query})
         return match
 
     def get_template_names(self):

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from nodes.choices import NodeStatus, VmState
+from nodes.listing import count_of
 from nodes.models import Instance, Node
 
 
@@ -25,10 +26,19 @@ def capacity(nodes, instances):
     }
 
 
+def state_counts(instances):
+    """{vm_state: instances in it}: the live ones counted over the state index; the deleted
+    ones, which only grow with history, by count_of (remembered once they are many)."""
+    live = instances.filter(vm_state__in=set(VmState.values) - {VmState.DELETED})
+    counts = dict(live.values_list("vm_state").annotate(n=Count("pk")).order_by())
+    counts[VmState.DELETED] = count_of(instances.filter(vm_state=VmState.DELETED))[0]
+    return counts
+
+
 def dashboard(request):
     nodes = list(Node.objects.for_user(request.user).select_related("cluster"))
     instances = Instance.objects.for_user(request.user)
-    counts = dict(instances.values_list("vm_state").annotate(n=Count("pk")).order_by())
+    counts = state_counts(instances)
     polled = request.headers.get("HX-Target") == "dashboard"
     response = render(
         request,

@@ -4,9 +4,11 @@ from functools import partial
 from http import HTTPStatus
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -14,9 +16,11 @@ from django.views.decorators.http import require_POST
 from nodes import consoles, operations, states
 from nodes.choices import ActionKind, ActionStatus, PowerState, VmState
 from nodes.forms import ImageNameForm, KeypairForm, LaunchForm, MigrateForm, ResizeForm, TuneForm
-from nodes.models import Action, Instance, InstanceAddress, InstanceType, Keypair, Quota
+from nodes.ids import spelled_as_id
+from nodes.listing import AddressText, prefix
+from nodes.models import Action, Instance, InstanceAddress, InstanceType, Keypair, Node, Quota
 from nodes.models.quotas import usage
-from nodes.storage.models import ATTACHED
+from nodes.storage.models import ATTACHED, Volume
 from nodes.storage.volumes import launch_with_volumes
 from nodes.views.base import (
     Column,
@@ -49,7 +53,7 @@ class InstanceList(InventoryListView):
         Column("Owner", "owner"),
         Column("Created", "created_at"),
     ]
-    search_fields = ["ec2_id", "name", "reservation_id", "owner__username"]
+    search_fields = ["^ec2_id", "^reservation_id"]
     filters = {"vm_state": VmState.choices, "power_state": PowerState.choices}
     empty_hint = "No instances yet. Launched instances appear here with their state."
     live_refresh = True
@@ -60,10 +64,31 @@ class InstanceList(InventoryListView):
         rows = super().get_queryset().select_related("instance_type", "image", "node", "owner")
         return rows.prefetch_related("addresses")
 
+    def filter_choices(self):
+        """Also by instance type, and for admins by node."""
+        choices = super().filter_choices()
+        choices["instance_type"] = list(InstanceType.objects.values_list("pk", "name"))
+        if self.request.user.is_staff:
+            choices["node"] = list(Node.objects.values_list("pk", "name"))
+        return choices
+
     def search_match(self, query):
-        """Also an instance with an IP or MAC address containing the query."""
-        addresses = InstanceAddress.objects.filter(Q(ip__icontains=query) | Q(mac__icontains=query))
-        return super().search_match(query) | Q(pk__in=addresses.values("instance"))
+        """Also an instance whose name (in any case), owner's name, or one of whose IP or
+        MAC addresses starts with the query. Each is found over its own index and the
+        instances are their union: an OR across tables has both databases read them whole."""
+        lowered = query.lower()
+        instances = Instance.objects.order_by().values("pk")
+        addresses = InstanceAddress.objects.order_by().values("instance")
+        found = [
+            instances.filter(prefix(Lower("name"), lowered)),
+            addresses.filter(prefix(AddressText("ip"), lowered)),
+            addresses.filter(prefix("mac", lowered)),
+        ]
+        # The owners first: the planners take a subquery of them to match half the users.
+        users = get_user_model().objects.filter(prefix(Lower("username"), lowered))
+        if owners := list(users.values_list("pk", flat=True)):
+            found.append(instances.filter(owner__in=owners))
+        return Q(pk__in=instances.filter(super().search_match(query)).union(*found))
 
 
 class InstanceDetail(InventoryDetailView):
@@ -286,7 +311,7 @@ class ActionList(InventoryListView):
         Column("Finished", "finished_at"),
         Column("Error", "error"),
     ]
-    search_fields = ["instance__ec2_id", "instance__name", "volume__ec2_id", "error"]
+    search_fields = ["^instance__ec2_id", "^volume__ec2_id"]
     filters = {"status": ActionStatus.choices, "kind": ActionKind.choices}
     empty_hint = "Every launch, start, stop, reboot … shows here with its steps and outcome."
     live_refresh = True
@@ -294,6 +319,18 @@ class ActionList(InventoryListView):
     def get_queryset(self):
         related = ["instance", "volume", "volume_snapshot", "owner"]
         return super().get_queryset().select_related(*related)
+
+    def search_match(self, query):
+        """The actions on the volumes whose id starts with the query (vol-…), else on the
+        instances whose id or name does: found in their own table, then over the actions'
+        index of it (one table a search, so that the index answers)."""
+        as_id = spelled_as_id(query)
+        if as_id.startswith(f"{Volume.ID_PREFIX}-"):
+            return Q(volume__in=Volume.objects.filter(prefix("ec2_id", as_id)).values("pk"))
+        instances = Instance.objects.filter(
+            prefix("ec2_id", as_id) | prefix(Lower("name"), query.lower())
+        )
+        return Q(instance__in=instances.values("pk"))
 
 
 class ActionDetail(InventoryDetailView):
