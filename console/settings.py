@@ -376,8 +376,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_CLASSES": ["nodes.api.throttling.UserRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "nodes.api.paging.KeysetPagination",
     "DEFAULT_SCHEMA_CLASS": "nodes.api.schema.ErrorsAutoSchema",
     # API bodies: JSON nested at most 64 deep, oversized bodies a JSON 400 (nodes/api/).
     "DEFAULT_PARSER_CLASSES": [

@@ -250,6 +250,7 @@ class InstanceFilter(serializers.Serializer):
 )
 class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = InstanceSerializer
+    filter_params = ["ip"]
     lookup_field = "ec2_id"
     lookup_url_kwarg = "id"
 
@@ -416,17 +417,18 @@ class ActionViewSet(viewsets.ReadOnlyModelViewSet):
     ?instance=i-…&volume=vol-…&status=…&action=…"""
 
     serializer_class = ActionSerializer
+    filters = {  # query parameter: field
+        "instance": "instance__ec2_id",
+        "volume": "volume__ec2_id",
+        "status": "status",
+        "action": "kind",
+    }
+    filter_params = list(filters)
 
     def get_queryset(self):
         visible = Action.objects.for_user(self.request.user)
         actions = visible.select_related("instance", "volume", "volume_snapshot", "owner")
-        filters = {
-            "instance__ec2_id": "instance",
-            "volume__ec2_id": "volume",
-            "status": "status",
-            "kind": "action",
-        }
-        for field, param in filters.items():
+        for param, field in self.filters.items():
             if self.request.query_params.get(param):
                 actions = actions.filter(**{field: self.request.query_params[param]})
         return actions

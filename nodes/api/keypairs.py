@@ -42,6 +42,7 @@ class KeypairViewSet(
     mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet
 ):
     serializer_class = KeypairSerializer
+    filter_params = ["owner"]
     lookup_field = "name"
     lookup_value_regex = NAME_IN_URL
 

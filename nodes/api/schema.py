@@ -1,8 +1,9 @@
 """The OpenAPI schema: drf-spectacular's, with the error responses each operation answers.
 
-Every operation documents 401 (no credentials); 400 when it takes a body; 403 when it is
-for admins or changes something (CSRF for sessions, admin-only actions); 404 when its path
-names an object or it is a paginated list (a page past the end); 429 when throttled.
+Every operation documents 401 (no credentials); 400 when it takes a body or is a paginated
+list (a bad cursor or limit, an unknown filter); 403 when it is for admins or changes
+something (CSRF for sessions, admin-only actions); 404 when its path names an object; 429
+when throttled.
 Operations add what only they answer (409, 503, a 400 for query parameters) with errors().
 """
 
@@ -56,11 +57,14 @@ class ErrorsAutoSchema(AutoSchema):
             issubclass(permission, permissions.IsAdminUser)
             for permission in self.view.permission_classes
         )
-        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
+        paginated = self._is_list_view() and self._get_paginator()
+        if paginated or (
+            self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
+        ):
             codes.add(400)
         if changes or admins_only:
             codes.add(403)
-        if "{" in self.path or (self._is_list_view() and self._get_paginator()):
+        if "{" in self.path:
             codes.add(404)
         if self.view.throttle_classes:
             codes.add(429)
