@@ -175,7 +175,7 @@ class InstanceType(models.Model):
                 & Q(cpu_cap__lte=models.F("vcpus") * 100),
                 name="instance_type_cpu_weight_and_cap_in_range",
                 violation_error_message=(
-                    "The CPU weight goes from 1 to 65536, and the cap from 0 to 100 % per vCPU."
+                    "The CPU weight goes from 1 to 65536, and the cap from 0 to 100 %% per vCPU."
                 ),
             ),
         ]
