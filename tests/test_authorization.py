@@ -39,6 +39,7 @@ API_ADMINS = api(403, 403, 200)
 NEW_CLUSTER = {"name": "east", "placement_policy": "GREEDY", "cpu_mode": "auto"}
 NEW_TYPE = {"name": "t1", "vcpus": 1, "memory_mb": 64, "disk_gb": 1, "ephemeral_gb": 0}
 NEW_TYPE |= {"cpu_weight": 256, "cpu_cap": 0}
+NEW_NODE = {"cluster": "demo", "name": "n2", "uri": "test:///default", "domain_type": "test"}
 NODE_MARKER = "matrix-node-marker"
 SHEET = '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>'
 
@@ -182,6 +183,12 @@ ROWS = [
     # API: inventory
     ("get", "/api/v1/clusters/", None, API_EVERYONE),
     ("get", "/api/v1/clusters/demo/", None, API_EVERYONE),
+    ("post", "/api/v1/clusters/", NEW_CLUSTER, api(403, 403, 201)),
+    ("patch", "/api/v1/clusters/demo/", {"description": "d"}, api(403, 403, 200)),
+    ("delete", "/api/v1/clusters/demo/", None, api(403, 403, 409)),  # its nodes
+    ("post", "/api/v1/nodes/", NEW_NODE, api(403, 403, 201)),
+    ("patch", "/api/v1/nodes/sim/", {"enabled": False}, api(403, 403, 200)),
+    ("delete", "/api/v1/nodes/sim/", None, api(403, 403, 409)),  # its instances
     ("get", "/api/v1/nodes/", None, API_EVERYONE),  # empty for members
     ("get", "/api/v1/nodes/sim/", None, api(404, 404, 200)),
     ("post", "/api/v1/nodes/sim/check/", {}, api(404, 404, 202)),
@@ -192,6 +199,9 @@ ROWS = [
     ("post", "/api/v1/images/", {"name": "m", "from_instance": "{instance_a}"}, api(409, 400, 409)),
     ("get", "/api/v1/instance-types/", None, API_EVERYONE),
     ("get", "/api/v1/instance-types/m1.small/", None, API_EVERYONE),
+    ("post", "/api/v1/instance-types/", NEW_TYPE, api(403, 403, 201)),
+    ("patch", "/api/v1/instance-types/m1.small/", {"vcpus": 2}, api(403, 403, 200)),
+    ("delete", "/api/v1/instance-types/m1.small/", None, api(403, 403, 409)),  # instances
     # API: keypairs (by name among one's own; admins name another's with ?owner=)
     ("get", "/api/v1/keypairs/", None, API_EVERYONE),
     ("post", "/api/v1/keypairs/", {"name": "k2"}, api(201, 201, 201)),

@@ -184,7 +184,11 @@ def test_the_instance_search_finds_what_starts_with_it(world, admin_client, quer
 
 def test_the_instance_search_finds_an_id_or_an_owner(world, admin_client):
     instance = world["instance_a"]
-    for query in [instance.ec2_id[:6].upper(), instance.reservation_id, instance.owner.username[:3].upper()]:
+    for query in [
+        instance.ec2_id[:6].upper(),
+        instance.reservation_id,
+        instance.owner.username[:3].upper(),
+    ]:
         page = admin_client.get("/instances/", {"q": query}).content.decode()
         assert instance.ec2_id in page, query
 

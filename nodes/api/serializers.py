@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from nodes.forms import ClusterForm, InstanceTypeForm, NodeForm
 from nodes.models import Action, Cluster, Image, Instance, InstanceAddress, InstanceType, Node
 
 
@@ -12,7 +13,20 @@ def slug(field, **kwargs):
 class ClusterSerializer(serializers.ModelSerializer):
     class Meta:
         model = Cluster
-        fields = ["name", "description", "placement_policy", "created_at"]
+        fields = [*ClusterForm._meta.fields, "created_at"]
+
+
+class NodeWrite(serializers.ModelSerializer):
+    """What an admin writes of a node: NodeForm's fields (the password is never read back)."""
+
+    cluster = serializers.SlugRelatedField(slug_field="name", queryset=Cluster.objects.all())
+    password = serializers.CharField(
+        write_only=True, required=False, help_text=NodeForm.base_fields["password"].help_text
+    )
+
+    class Meta:
+        model = Node
+        fields = NodeForm._meta.fields
 
 
 class NodeSerializer(serializers.ModelSerializer):
@@ -82,7 +96,7 @@ class ImageSerializer(serializers.ModelSerializer):
 class InstanceTypeSerializer(serializers.ModelSerializer):
     class Meta:
         model = InstanceType
-        fields = ["name", "vcpus", "memory_mb", "disk_gb", "ephemeral_gb", "cpu_weight", "cpu_cap"]
+        fields = InstanceTypeForm._meta.fields
 
 
 class AddressSerializer(serializers.ModelSerializer):

@@ -1,5 +1,7 @@
 """Read endpoints for the inventory, and the node probe. Visibility is `for_user`."""
 
+from contextlib import suppress
+
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -9,6 +11,8 @@ from rest_framework.response import Response
 from nodes import operations
 from nodes.api import serializers as shapes
 from nodes.api.schema import errors
+from nodes.api.writes import FormWrites, documented
+from nodes.forms import ClusterForm, InstanceTypeForm, NodeForm
 from nodes.models import Image, Instance
 from nodes.storage.models import Volume, VolumeSnapshot
 from nodes.storage.snapshots import make_image_of_snapshot
@@ -41,17 +45,28 @@ class VisibleViewSet(viewsets.ReadOnlyModelViewSet):
         return self.serializer_class.Meta.model.objects.for_user(self.request.user)
 
 
-class ClusterViewSet(VisibleViewSet):
+@documented(shapes.ClusterSerializer, shapes.ClusterSerializer)
+class ClusterViewSet(FormWrites, VisibleViewSet):
     serializer_class = shapes.ClusterSerializer
+    form_class = ClusterForm
     lookup_field = "name"
 
 
-class NodeViewSet(VisibleViewSet):
+@documented(shapes.NodeWrite, shapes.NodeSerializer)
+class NodeViewSet(FormWrites, VisibleViewSet):
+    """Nodes (admins). A node added or changed is probed, as from its page."""
+
     serializer_class = shapes.NodeSerializer
+    form_class = NodeForm
+    slugs = {"cluster": "name"}
     lookup_field = "name"
 
     def get_queryset(self):
         return super().get_queryset().select_related("cluster")
+
+    def after_save(self, node):
+        with suppress(operations.QueueUnavailable):  # the watcher probes it in a while
+            operations.request_probe(node)
 
     @extend_schema(
         request=None,
@@ -184,6 +199,8 @@ class ImageViewSet(mixins.CreateModelMixin, VisibleViewSet):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
-class InstanceTypeViewSet(VisibleViewSet):
+@documented(shapes.InstanceTypeSerializer, shapes.InstanceTypeSerializer)
+class InstanceTypeViewSet(FormWrites, VisibleViewSet):
     serializer_class = shapes.InstanceTypeSerializer
+    form_class = InstanceTypeForm
     lookup_field = "name"

@@ -1,0 +1,127 @@
+"""Writing the inventory over the API through the pages' own forms: the same fields, the
+same validation and the same messages, whichever way an admin changes the cloud.
+
+POST creates, PATCH changes the fields it names (the others keep their values), DELETE
+deletes, or answers 409 naming what still uses the object.
+"""
+
+from django.db.models import ProtectedError
+from django.forms import ModelChoiceField
+from django.forms.models import model_to_dict
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import permissions, status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from nodes.api.schema import errors
+
+SHOWN_IN_CONFLICT = 5
+
+
+WRITES = ("create", "partial_update", "destroy")
+
+
+class AdminsWrite(permissions.BasePermission):
+    """Everyone signed in reads what for_user shows them; only admins write. (The views'
+    own actions say who may do them.)"""
+
+    message = "Only admins can change the cloud's inventory."
+
+    def has_permission(self, request, view):
+        return view.action not in WRITES or request.user.is_staff
+
+
+def documented(write, read):
+    """The OpenAPI of FormWrites' operations: write is the request body, read the answer."""
+    return extend_schema_view(
+        create=extend_schema(request=write, responses={201: read, **errors(400)}),
+        partial_update=extend_schema(request=write, responses={200: read, **errors(400)}),
+        destroy=extend_schema(responses={204: None, **errors(409)}),
+    )
+
+
+class InUse(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "in_use"
+
+
+def in_use_by(obj, protected):
+    """ "demo is used by 2 nodes (local, sim) and 1 instance (i-4385BBB1)"."""
+    kinds = {}
+    for user in protected:
+        kinds.setdefault(type(user)._meta, []).append(str(user))
+    parts = []
+    for meta, names in kinds.items():
+        noun = meta.verbose_name if len(names) == 1 else meta.verbose_name_plural
+        shown = ", ".join(sorted(names)[:SHOWN_IN_CONFLICT])
+        more = (
+            f" and {len(names) - SHOWN_IN_CONFLICT} more" if len(names) > SHOWN_IN_CONFLICT else ""
+        )
+        parts.append(f"{len(names)} {noun} ({shown}{more})")
+    return f"{obj} is used by {' and '.join(parts)}: delete or move those first."
+
+
+class FormWrites:
+    """Mixed into a read-only viewset: create, partial update and delete by form_class.
+    Related objects are written by the same names the API reads (`slugs`: field → the
+    related model's field)."""
+
+    form_class = None
+    slugs: dict[str, str] = {}
+    permission_classes = [permissions.IsAuthenticated, AdminsWrite]
+
+    def create(self, request, *args, **kwargs):
+        """The fields given, over the model's defaults for those left out."""
+        meta = self.form_class._meta
+        data = {**model_to_dict(meta.model(), fields=meta.fields), **self.form_data(request.data)}
+        return self.saved(self.form_class(data=data), status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        obj = self.get_object()
+        current = model_to_dict(obj, fields=self.form_class._meta.fields)
+        data = {**current, **self.form_data(request.data)}
+        return self.saved(self.form_class(data=data, instance=obj), status.HTTP_200_OK)
+
+    def destroy(self, request, *args, **kwargs):
+        obj = self.get_object()
+        try:
+            obj.delete()
+        except ProtectedError as error:
+            raise InUse(in_use_by(obj, error.protected_objects)) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def form_data(self, data):
+        """The request's fields as the form takes them: related objects by primary key."""
+        if not hasattr(data, "items"):
+            raise ValidationError({"non_field_errors": ["Send a JSON object of fields."]})
+        wanted = {}
+        for name, value in data.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationError({name: ["Null characters are not allowed."]})
+            wanted[name] = self.related_key(name, value)
+        return wanted
+
+    def related_key(self, name, value):
+        field = self.form_class.base_fields.get(name)
+        if name not in self.slugs or not isinstance(field, ModelChoiceField) or value is None:
+            return value
+        match = field.queryset.filter(**{self.slugs[name]: value}).values_list("pk", flat=True)
+        return next(iter(match), f"no such {name}: {value}")  # the form then says it is not one
+
+    def saved(self, form, answer_status):
+        if not form.is_valid():
+            raise ValidationError(
+                {
+                    api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field: [
+                        error["message"] for error in field_errors
+                    ]
+                    for field, field_errors in form.errors.get_json_data().items()
+                }
+            )
+        obj = form.save()
+        self.after_save(obj)
+        return Response(self.get_serializer(obj).data, status=answer_status)
+
+    def after_save(self, obj):
+        """What the page does after saving too (a node's probe)."""
