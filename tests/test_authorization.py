@@ -252,6 +252,11 @@ ROWS = [
     ("get", "/api/v1/quota/", None, API_EVERYONE),
     ("get", "/api/v1/quota-defaults/", None, API_ADMINS),
     ("patch", "/api/v1/quota-defaults/", {"vcpus": 4}, API_ADMINS),
+    ("get", "/api/v1/users/", None, API_ADMINS),
+    ("post", "/api/v1/users/", {"username": "dave"}, api(403, 403, 201)),
+    ("get", "/api/v1/users/carol/", None, API_ADMINS),
+    ("patch", "/api/v1/users/carol/", {"first_name": "Carol"}, API_ADMINS),
+    ("delete", "/api/v1/users/carol/", None, api(403, 403, 409)),  # her instance
     ("get", "/api/v1/quotas/bob/", None, API_ADMINS),
     ("patch", "/api/v1/quotas/bob/", {"instances": 1}, API_ADMINS),
     ("delete", "/api/v1/quotas/bob/", None, API_ADMINS),

@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from nodes.api import instances, keypairs, quotas, rules, views
+from nodes.api import instances, keypairs, quotas, rules, users, views
 from nodes.storage import api as storage
 
 app_name = "api"  # reverse("api:instance-list"): the API's names never meet the pages
@@ -18,6 +18,7 @@ router.register("keypairs", keypairs.KeypairViewSet, basename="keypair")
 router.register("instances", instances.InstanceViewSet, basename="instance")
 router.register("actions", instances.ActionViewSet, basename="action")
 router.register("rules", rules.RuleViewSet, basename="rule")
+router.register("users", users.UserViewSet, basename="user")
 router.register("volumes", storage.VolumeViewSet, basename="volume")
 router.register("volume-snapshots", storage.VolumeSnapshotViewSet, basename="volumesnapshot")
 

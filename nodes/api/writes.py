@@ -110,18 +110,24 @@ class FormWrites:
         return next(iter(match), f"no such {name}: {value}")  # the form then says it is not one
 
     def saved(self, form, answer_status):
-        if not form.is_valid():
-            raise ValidationError(
-                {
-                    api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field: [
-                        error["message"] for error in field_errors
-                    ]
-                    for field, field_errors in form.errors.get_json_data().items()
-                }
-            )
+        checked(form)
         obj = form.save()
         self.after_save(obj)
         return Response(self.get_serializer(obj).data, status=answer_status)
 
     def after_save(self, obj):
         """What the page does after saving too (a node's probe)."""
+
+
+def checked(form):
+    """form, valid; else its errors as the API's 400 (non_field_errors for the whole)."""
+    if not form.is_valid():
+        raise ValidationError(
+            {
+                api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field: [
+                    error["message"] for error in field_errors
+                ]
+                for field, field_errors in form.errors.get_json_data().items()
+            }
+        )
+    return form

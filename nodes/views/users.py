@@ -6,13 +6,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.crypto import get_random_string
 from django.views.decorators.http import require_POST
 
-from nodes import consoles
 from nodes.choices import VmState
 from nodes.forms import NewUserForm, QuotaForm, UserForm
 from nodes.models import Quota
+from nodes.operations import Refused
+from nodes.operations.accounts import check_own_role, create_account, set_active
 from nodes.querysets import users_for
 from nodes.views.base import (
     Column,
@@ -102,8 +102,10 @@ class UserEdit(UserMixin, InventoryUpdateView):
     form_class = UserForm
 
     def form_valid(self, form):
-        if self.object == self.request.user and not form.cleaned_data["is_staff"]:
-            form.add_error("is_staff", "You cannot take away your own admin role.")
+        try:
+            check_own_role(self.request.user, self.object, form.cleaned_data["is_staff"])
+        except Refused as error:
+            form.add_error(error.field, error.message)
             return self.form_invalid(form)
         return super().form_valid(form)
 
@@ -114,14 +116,11 @@ def user_create(request):
         raise PermissionDenied(ADMINS_ONLY)
     form = NewUserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        person = form.save(commit=False)
-        password = form.cleaned_data["password"] or get_random_string(16)
-        person.set_password(password)
-        person.save()
-        if form.cleaned_data["password"]:
+        person, generated = create_account(form)
+        if not generated:
             messages.success(request, f"Created {person.username}.")
             return redirect("kumo:user_detail", person.username)
-        context = {"person": person, "password": password}
+        context = {"person": person, "password": generated}
         response = render(request, "nodes/user_created.html", context)
         response["Cache-Control"] = "no-store"  # the password must not linger anywhere
         return response
@@ -130,19 +129,15 @@ def user_create(request):
 
 @require_POST
 def user_set_active(request, key, active):
-    """Deactivate (the account can no longer log in or use its API token, and its consoles
-    close) or reactivate an account."""
+    """Deactivate or reactivate an account (operations.accounts.set_active)."""
     person = admin_user(request, key)
-    if person == request.user:
-        messages.error(request, "You cannot deactivate your own account.")
-        return redirect("kumo:user_detail", key)
-    person.is_active = active
-    person.save(update_fields=["is_active"])
-    if active:
-        messages.success(request, f"{person.username} can log in again.")
+    try:
+        set_active(request.user, person, active)
+    except Refused as error:
+        messages.error(request, error.message)
     else:
-        consoles.revoke_user(person, "The account was deactivated.")
-        messages.success(request, f"Deactivated {person.username}: logins, API and consoles end.")
+        done = "can log in again" if active else "is deactivated: logins, API and consoles end"
+        messages.success(request, f"{person.username} {done}.")
     return redirect("kumo:user_detail", key)
 
 
