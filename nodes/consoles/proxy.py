@@ -41,7 +41,7 @@ from nodes.models import Instance
 log = logging.getLogger("kumo.consoleproxy")
 TOKEN = re.compile(r"token=[^&\s'\"]*")
 CLOSE_REASON_BYTES = 123  # the most a websocket close frame carries
-CHUNK = 65536
+CHUNK = 1 << 20  # read from the console at a time: fewer, larger frames cost less each
 
 
 def redact(text):
