@@ -3,6 +3,7 @@ the same validation and messages, defaults for what is left out, PATCH keeping t
 and a delete of something in use refused naming what uses it."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from nodes.forms import ClusterForm, NodeForm
 from nodes.models import Cluster, InstanceType, Node
@@ -117,3 +118,41 @@ def test_a_constraint_with_a_percent_sign_in_its_message_is_a_400(admin_api, sma
     answer = admin_api.patch("/api/v1/instance-types/m1.small/", {"cpu_weight": 0}, format="json")
     assert answer.status_code == 400
     assert "the cap from 0 to 100 % per vCPU" in str(answer.json())
+
+
+def test_an_admin_registers_an_image_file_as_the_page_does(admin_api, tmp_path):
+    disk = tmp_path / "disk.qcow2"
+    disk.write_bytes(b"QFI\xfb" + bytes(508))
+    body = {"kind": "machine", "name": "debian", "format": "qcow2", "location": str(disk)}
+    answer = admin_api.post("/api/v1/images/register/", body, format="json")
+    assert answer.status_code == 201, answer.json()
+    assert answer.json()["id"].startswith("emi-") and answer.json()["size_bytes"] == 512
+    again = admin_api.post("/api/v1/images/register/", body, format="json")
+    assert again.json()["name"] == ["This owner already has an image with this name."]
+    missing = admin_api.post(
+        "/api/v1/images/register/", {**body, "name": "x", "location": "/nowhere"}, format="json"
+    )
+    assert missing.json()["location"] == ["No file at /nowhere on the console host."]
+
+
+def test_an_image_is_changed_and_deleted_by_admins_only(admin_api, member_a, world, tmp_path):
+    image = world["image_a"]
+    image.location = str(tmp_path / "a.img")  # the form checks that the file is there
+    (tmp_path / "a.img").write_bytes(b"disk")
+    image.save()
+    answer = admin_api.patch(f"/api/v1/images/{image.ec2_id}/", {"is_public": True}, format="json")
+    assert answer.status_code == 200 and answer.json()["is_public"]
+    member = APIClient()
+    member.force_authenticate(member_a)
+    assert member.delete(f"/api/v1/images/{image.ec2_id}/").status_code == 403
+    assert admin_api.delete(f"/api/v1/images/{image.ec2_id}/").status_code == 204
+    used = world["public_image"]
+    assert admin_api.delete(f"/api/v1/images/{used.ec2_id}/").status_code == 409
+
+
+def test_members_still_make_images_of_their_own_disks_but_register_none(api, member_a, world):
+    api.force_authenticate(member_a)
+    answer = api.post("/api/v1/images/register/", {"name": "x"}, format="json")
+    assert answer.status_code == 403
+    answer = api.post("/api/v1/images/", {"name": "x"}, format="json")
+    assert answer.status_code == 400  # no source given: refused by the serializer, not 403

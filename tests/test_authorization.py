@@ -196,6 +196,9 @@ ROWS = [
     ("post", "/api/v1/nodes/sim/undrain/", {}, api(404, 404, 200)),
     ("get", "/api/v1/images/", None, API_EVERYONE),
     ("get", "/api/v1/images/{image_a}/", None, API_OWN),
+    ("post", "/api/v1/images/register/", {"name": "r"}, api(403, 403, 400)),  # no file
+    ("patch", "/api/v1/images/{image_a}/", {"is_public": True}, api(403, 403, 400)),  # no file
+    ("delete", "/api/v1/images/{image_a}/", None, api(403, 403, 204)),
     ("post", "/api/v1/images/", {"name": "m", "from_instance": "{instance_a}"}, api(409, 400, 409)),
     ("get", "/api/v1/instance-types/", None, API_EVERYONE),
     ("get", "/api/v1/instance-types/m1.small/", None, API_EVERYONE),

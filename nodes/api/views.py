@@ -3,7 +3,7 @@
 from contextlib import suppress
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.response import Response
@@ -12,7 +12,7 @@ from nodes import operations
 from nodes.api import serializers as shapes
 from nodes.api.schema import errors
 from nodes.api.writes import FormWrites, documented
-from nodes.forms import ClusterForm, InstanceTypeForm, NodeForm
+from nodes.forms import ClusterForm, ImageForm, InstanceTypeForm, NodeForm
 from nodes.models import Image, Instance
 from nodes.storage.models import Volume, VolumeSnapshot
 from nodes.storage.snapshots import make_image_of_snapshot
@@ -161,13 +161,38 @@ MAKE_IMAGE = {
 }
 
 
-class ImageViewSet(mixins.CreateModelMixin, VisibleViewSet):
+class ImageRegister(serializers.ModelSerializer):
+    class Meta:
+        model = Image
+        fields = ImageForm._meta.fields
+        extra_kwargs = {
+            "location": {"help_text": "The image file's absolute path on the console host."}
+        }
+
+
+@documented(ImageRegister, shapes.ImageSerializer, creates=False)
+class ImageViewSet(FormWrites, VisibleViewSet):
+    """Images: made of disks in the cloud (POST, anyone for their own), registered from a
+    file on the console host (POST …/register/, admins), changed or deleted (admins)."""
+
     serializer_class = shapes.ImageSerializer
+    form_class = ImageForm
+    admin_actions = ("register", "partial_update", "destroy")
     lookup_field = "ec2_id"
     lookup_url_kwarg = "id"
 
     def get_queryset(self):
         return super().get_queryset().select_related("owner")
+
+    def form_kwargs(self):
+        return {"owner": self.request.user}
+
+    @extend_schema(request=ImageRegister, responses={201: shapes.ImageSerializer, **errors(400)})
+    @action(detail=False, methods=["post"])
+    def register(self, request):
+        """Register an image file already on the console host, as the New image page does:
+        kind, name, format, location, public or not, properties; owned by you."""
+        return FormWrites.create(self, request)
 
     @extend_schema(
         request=ImageFromDisk,

@@ -19,26 +19,26 @@ from nodes.api.schema import errors
 SHOWN_IN_CONFLICT = 5
 
 
-WRITES = ("create", "partial_update", "destroy")
-
-
 class AdminsWrite(permissions.BasePermission):
-    """Everyone signed in reads what for_user shows them; only admins write. (The views'
-    own actions say who may do them.)"""
+    """Everyone signed in reads what for_user shows them; only admins do the view's
+    admin_actions. (Its other actions say who may do them.)"""
 
     message = "Only admins can change the cloud's inventory."
 
     def has_permission(self, request, view):
-        return view.action not in WRITES or request.user.is_staff
+        return view.action not in view.admin_actions or request.user.is_staff
 
 
-def documented(write, read):
-    """The OpenAPI of FormWrites' operations: write is the request body, read the answer."""
-    return extend_schema_view(
-        create=extend_schema(request=write, responses={201: read, **errors(400)}),
-        partial_update=extend_schema(request=write, responses={200: read, **errors(400)}),
-        destroy=extend_schema(responses={204: None, **errors(409)}),
-    )
+def documented(write, read, creates=True):
+    """The OpenAPI of FormWrites' operations: write is the request body, read the answer
+    (creates=False: the view documents its own create)."""
+    operations = {
+        "partial_update": extend_schema(request=write, responses={200: read, **errors(400)}),
+        "destroy": extend_schema(responses={204: None, **errors(409)}),
+    }
+    if creates:
+        operations["create"] = extend_schema(request=write, responses={201: read, **errors(400)})
+    return extend_schema_view(**operations)
 
 
 class InUse(APIException):
@@ -69,19 +69,26 @@ class FormWrites:
 
     form_class = None
     slugs: dict[str, str] = {}
+    admin_actions = ("create", "partial_update", "destroy")
     permission_classes = [permissions.IsAuthenticated, AdminsWrite]
 
     def create(self, request, *args, **kwargs):
         """The fields given, over the model's defaults for those left out."""
         meta = self.form_class._meta
         data = {**model_to_dict(meta.model(), fields=meta.fields), **self.form_data(request.data)}
-        return self.saved(self.form_class(data=data), status.HTTP_201_CREATED)
+        form = self.form_class(data=data, **self.form_kwargs())
+        return self.saved(form, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         obj = self.get_object()
         current = model_to_dict(obj, fields=self.form_class._meta.fields)
         data = {**current, **self.form_data(request.data)}
-        return self.saved(self.form_class(data=data, instance=obj), status.HTTP_200_OK)
+        form = self.form_class(data=data, instance=obj, **self.form_kwargs())
+        return self.saved(form, status.HTTP_200_OK)
+
+    def form_kwargs(self):
+        """What form_class takes besides its data (an image's owner)."""
+        return {}
 
     def destroy(self, request, *args, **kwargs):
         obj = self.get_object()
