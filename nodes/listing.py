@@ -6,6 +6,7 @@ Pages number their pages (CountingPaginator); the API pages by cursor (nodes/api
 
 import hashlib
 import logging
+import sys
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -25,7 +26,10 @@ def prefix(value, text):
     text, as a range an index on it answers: LIKE 'text%' is a table scan on SQLite, whose
     LIKE ignores case."""
     value = F(value) if isinstance(value, str) else value
-    following = text[:-1] + chr(ord(text[-1]) + 1)
+    stem = text.rstrip(chr(sys.maxunicode))  # the last character has no next one
+    if not stem:
+        return Q(GreaterThanOrEqual(value, text))
+    following = stem[:-1] + chr(ord(stem[-1]) + 1)
     return Q(GreaterThanOrEqual(value, text)) & Q(LessThan(value, following))
 
 

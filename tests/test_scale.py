@@ -206,3 +206,15 @@ def test_planner_statistics_are_refreshed(db):
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM sqlite_stat1")
             assert cursor.fetchone()[0] > 0
+
+
+def test_a_search_ending_in_the_last_character_there_is_finds_what_it_can(world, admin_client):
+    assert admin_client.get("/instances/", {"q": "web" + chr(0x10FFFF)}).status_code == 200
+    assert admin_client.get("/instances/", {"q": chr(0x10FFFF)}).status_code == 200
+
+
+def test_a_null_character_in_a_list_filter_is_a_400(world, api, admin):
+    api.force_authenticate(admin)
+    answer = api.get("/api/v1/actions/?instance=i-%00")
+    assert answer.status_code == 400
+    assert answer.json() == {"instance": ["Null characters are not allowed."]}

@@ -172,6 +172,9 @@ def scope_of(request, view):
     """The list a cursor belongs to: the endpoint and its filters. A query parameter the
     view does not list in `filter_params` is refused, naming those it knows."""
     known = ALWAYS_ALLOWED | set(getattr(view, "filter_params", ()))
+    for name, values in request.query_params.lists():
+        if any("\x00" in value for value in values):  # PostgreSQL refuses it in a query
+            raise ValidationError({name: ["Null characters are not allowed."]})
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         raise ValidationError(
