@@ -3,6 +3,7 @@
 import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from nodes import migrating, resizing, runners
@@ -68,6 +69,14 @@ def read_console_output(instance_id):
     return f"{len(output)} bytes"
 
 
+def failed(run, error):
+    """Record that run's action failed and release what it held, in one transaction: no
+    one sees the action failed while its instance still has the task."""
+    with transaction.atomic():
+        run.action.fail(error)
+        runners.after_failure(run)
+
+
 def run_action(action_id):
     """Carry out one Action; its outcome is recorded on the row, never only in rq."""
     related = [
@@ -92,17 +101,16 @@ def run_action(action_id):
         run.ensure_ours()  # taken over while the job waited in the queue?
         RUNNERS[action.kind](run)
     except runners.Preempted as error:
-        action.fail(str(error))
-        action.undo_unfinished()
+        with transaction.atomic():
+            action.fail(str(error))
+            action.undo_unfinished()
     except EXPECTED as error:
-        action.fail(str(error))
-        runners.after_failure(run)
+        failed(run, str(error))
     except Exception as error:
         log.exception("action %s failed", action.pk)
-        action.fail(
-            f"Kumo failed unexpectedly ({type(error).__name__}: {error}); see the worker log."
+        failed(
+            run, f"Kumo failed unexpectedly ({type(error).__name__}: {error}); see the worker log."
         )
-        runners.after_failure(run)
     else:
         action.succeed()
     return action.status
