@@ -156,3 +156,10 @@ def test_members_still_make_images_of_their_own_disks_but_register_none(api, mem
     assert answer.status_code == 403
     answer = api.post("/api/v1/images/", {"name": "x"}, format="json")
     assert answer.status_code == 400  # no source given: refused by the serializer, not 403
+
+
+@pytest.mark.parametrize("given", [7, ["demo"], {"name": "demo"}, None])
+def test_a_cluster_that_is_not_a_name_is_a_field_error(admin_api, sim_node, given):
+    body = {"cluster": given, "name": "n2", "uri": "test:///default", "domain_type": "test"}
+    answer = admin_api.post("/api/v1/nodes/", body, format="json")
+    assert answer.status_code == 400 and list(answer.json()) == ["cluster"]

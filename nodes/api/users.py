@@ -2,6 +2,7 @@
 rules (nodes/operations/accounts.py); each one's quota is /api/v1/quotas/{username}/."""
 
 from django.contrib.auth import get_user_model
+from django.forms.models import model_to_dict
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -93,7 +94,7 @@ class UserViewSet(FormWrites, viewsets.ReadOnlyModelViewSet):
             )
         except ValidationError as error:
             raise ValidationError({"is_active": error.detail}) from error
-        current = {name: getattr(person, name) for name in UserForm._meta.fields}
+        current = model_to_dict(person, fields=UserForm._meta.fields)
         form = checked(UserForm(data={**current, **wanted}, instance=person))
         try:
             check_own_role(request.user, person, form.cleaned_data["is_staff"])

@@ -101,7 +101,9 @@ class FormWrites:
     def form_data(self, data):
         """The request's fields as the form takes them: related objects by primary key."""
         if not hasattr(data, "items"):
-            raise ValidationError({"non_field_errors": ["Send a JSON object of fields."]})
+            raise ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: ["Send a JSON object of fields."]}
+            )
         wanted = {}
         for name, value in data.items():
             if isinstance(value, str) and "\x00" in value:
@@ -111,8 +113,10 @@ class FormWrites:
 
     def related_key(self, name, value):
         field = self.form_class.base_fields.get(name)
-        if name not in self.slugs or not isinstance(field, ModelChoiceField) or value is None:
+        if name not in self.slugs or not isinstance(field, ModelChoiceField):
             return value
+        if not isinstance(value, str):  # a number, a list, an object: no name; the form says so
+            return f"no such {name}: {value!r}"
         match = field.queryset.filter(**{self.slugs[name]: value}).values_list("pk", flat=True)
         return next(iter(match), f"no such {name}: {value}")  # the form then says it is not one
 
