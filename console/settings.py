@@ -203,6 +203,8 @@ KUMO_METRICS_TOKEN = env_secret("KUMO_METRICS_TOKEN", minimum_length=16)
 KUMO_METRICS_ALLOW = env_networks("KUMO_METRICS_ALLOW", ["127.0.0.0/8", "::1"])
 # Where the demo images and other generated files live.
 KUMO_IMAGES_DIR = Path(os.environ.get("KUMO_IMAGES_DIR", VAR_DIR / "images"))
+# How long an image imported from a URL may wait for the server's next bytes, in seconds.
+KUMO_IMAGE_DOWNLOAD_TIMEOUT = env_int("KUMO_IMAGE_DOWNLOAD_TIMEOUT", 60, minimum=1)
 
 # Consoles. The websocket proxy listens on KUMO_CONSOLE_LISTEN:CONSOLE_PORT; browsers reach it
 # at KUMO_CONSOLE_URL (a wss:// URL behind a reverse proxy), by default ws://<page host>:PORT.

@@ -155,6 +155,7 @@ class ActionKind(models.TextChoices):
     REVERT_SNAPSHOT = "revert_snapshot", "Revert to snapshot"
     DELETE_SNAPSHOT = "delete_snapshot", "Delete snapshot"
     CREATE_IMAGE = "create_image", "Make an image"
+    IMPORT_IMAGE = "import_image", "Import an image"
     ATTACH_VOLUME = "attach_volume", "Attach a volume"
     DETACH_VOLUME = "detach_volume", "Detach a volume"
     CREATE_VOLUME = "create_volume", "Create a volume"

@@ -5,6 +5,7 @@ from pathlib import Path
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.core.validators import URLValidator
 from django.db import transaction
 
 from nodes import keys, states
@@ -12,7 +13,15 @@ from nodes.choices import AuthMethod, DomainType, ImageFormat, ImageKind, Volume
 from nodes.domainxml.chain import Stage, compile_problems
 from nodes.models import Cluster, Image, InstanceType, Keypair, Node, Quota, Rule
 from nodes.models.rules import SCOPE_TARGETS, TARGET_IDS, scope_errors
-from nodes.operations import MAX_USER_DATA, LaunchInvalid, encoded_user_data, launch_cluster
+from nodes.operations import (
+    MAX_USER_DATA,
+    LaunchInvalid,
+    Refused,
+    encoded_user_data,
+    import_image,
+    launch_cluster,
+    require_queue,
+)
 from nodes.storage.models import MAX_SIZE_GIB, Volume
 from nodes.validators import validate_name, validate_xml_text
 
@@ -98,12 +107,19 @@ class ImageForm(StyledForm):
             "is_public",
             *Image.PROPERTIES,
         ]
+        help_texts = {
+            "location": "The image file's absolute path on the console host, or an http(s) "
+            "URL to import it from (Kumo downloads it into its images folder)."
+        }
+
+    URL_SCHEMES = ("http://", "https://")
 
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.owner = self.instance.owner if self.instance.pk else owner
         if self.instance.pk:
             self.fields["kind"].disabled = True
+        self.import_url = self.import_action = None
 
     def clean_name(self):
         name = self.cleaned_data["name"]
@@ -113,13 +129,36 @@ class ImageForm(StyledForm):
         return name
 
     def clean_location(self):
-        path = Path(self.cleaned_data["location"])
+        location = self.cleaned_data["location"]
+        if location.lower().startswith(self.URL_SCHEMES):
+            return self.cleaned_url(location)
+        path = Path(location)
         if not path.is_absolute():
             raise forms.ValidationError("Give the absolute path of the image file.")
         if not path.is_file():
             raise forms.ValidationError(f"No file at {path} on the console host.")
         self.instance.size_bytes = path.stat().st_size
         return str(path)
+
+    def cleaned_url(self, url):
+        if self.instance.pk:
+            raise forms.ValidationError(
+                "An image is imported once, when it is registered: give the path of its file."
+            )
+        URLValidator(schemes=["http", "https"], message="Enter a whole http(s) URL.")(url)
+        try:
+            require_queue()
+        except Refused as refusal:
+            raise forms.ValidationError(str(refusal)) from refusal
+        self.import_url = url
+        return url
+
+    def save(self, commit=True):
+        """The image; one with a URL is pending until the import action downloads it."""
+        if self.import_url is None:
+            return super().save(commit)
+        self.import_action = import_image(self.instance, self.import_url, self.instance.owner)
+        return self.instance
 
     def clean(self):
         data = super().clean()

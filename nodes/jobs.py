@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from nodes import migrating, resizing, runners
+from nodes import downloads, migrating, resizing, runners
 from nodes.choices import DomainType
 from nodes.hooks import HookFailed
 from nodes.libvirt import Hypervisor, NodeError, Storage, check_definition
@@ -17,8 +17,14 @@ from nodes.probing import probe_and_record
 from nodes.storage import runners as volume_runners
 
 log = logging.getLogger(__name__)
-RUNNERS = runners.RUNNERS | volume_runners.RUNNERS | migrating.RUNNERS | resizing.RUNNERS
-EXPECTED = (NodeError, HookFailed, PlacementFailed)
+RUNNERS = (
+    runners.RUNNERS
+    | volume_runners.RUNNERS
+    | migrating.RUNNERS
+    | resizing.RUNNERS
+    | downloads.RUNNERS
+)
+EXPECTED = (NodeError, HookFailed, PlacementFailed, downloads.DownloadFailed)
 
 
 def probe_node(node_id):

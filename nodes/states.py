@@ -175,6 +175,7 @@ STARTED_APART = {
     ActionKind.LAUNCH,
     ActionKind.ADOPT,
     ActionKind.CREATE_IMAGE,
+    ActionKind.IMPORT_IMAGE,  # of no instance
     *VOLUME_TASK,
     *SNAPSHOT_TASK,
     *WITH_OPTIONS,

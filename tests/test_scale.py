@@ -140,7 +140,7 @@ def test_an_unknown_filter_is_a_400_naming_the_known_ones(world, api, admin):
     assert answer.status_code == 400
     assert answer.json() == {
         "colour": [
-            "Not a filter of this list; it takes action, cursor, format, instance, "
+            "Not a filter of this list; it takes action, cursor, format, image, instance, "
             "limit, status, volume."
         ]
     }

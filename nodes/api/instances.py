@@ -414,12 +414,13 @@ class InstanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 )
 class ActionViewSet(viewsets.ReadOnlyModelViewSet):
     """Every action the caller may see, newest first;
-    ?instance=i-…&volume=vol-…&status=…&action=…"""
+    ?instance=i-…&volume=vol-…&image=emi-…&status=…&action=…"""
 
     serializer_class = ActionSerializer
     filters = {  # query parameter: field
         "instance": "instance__ec2_id",
         "volume": "volume__ec2_id",
+        "image": "image__ec2_id",
         "status": "status",
         "action": "kind",
     }

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from nodes import operations
 from nodes.api import serializers as shapes
 from nodes.api.schema import errors
-from nodes.api.writes import FormWrites, documented
+from nodes.api.writes import FormWrites, checked, documented
 from nodes.forms import ClusterForm, ImageForm, InstanceTypeForm, NodeForm
 from nodes.models import Image, Instance
 from nodes.storage.models import Volume, VolumeSnapshot
@@ -170,10 +170,25 @@ class ImageRegister(serializers.ModelSerializer):
         }
 
 
+IMAGE_STARTED = inline_serializer(
+    "ImageStarted", {"image": shapes.ImageSerializer(), "action": shapes.ActionSerializer()}
+)
+
+
+def image_started(image, action):
+    """The answer to a request that started filling an image: 202, the image and its action."""
+    body = {
+        "image": shapes.ImageSerializer(image).data,
+        "action": shapes.ActionSerializer(action).data,
+    }
+    return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
 @documented(ImageRegister, shapes.ImageSerializer, creates=False)
 class ImageViewSet(FormWrites, VisibleViewSet):
     """Images: made of disks in the cloud (POST, anyone for their own), registered from a
-    file on the console host (POST …/register/, admins), changed or deleted (admins)."""
+    file on the console host or imported from a URL (POST …/register/, admins), changed or
+    deleted (admins)."""
 
     serializer_class = shapes.ImageSerializer
     form_class = ImageForm
@@ -187,23 +202,26 @@ class ImageViewSet(FormWrites, VisibleViewSet):
     def form_kwargs(self):
         return {"owner": self.request.user}
 
-    @extend_schema(request=ImageRegister, responses={201: shapes.ImageSerializer, **errors(400)})
+    @extend_schema(
+        request=ImageRegister,
+        responses={201: shapes.ImageSerializer, 202: IMAGE_STARTED, **errors(400)},
+    )
     @action(detail=False, methods=["post"])
     def register(self, request):
-        """Register an image file already on the console host, as the New image page does:
-        kind, name, format, location, public or not, properties; owned by you."""
+        """Register an image as the New image page does: kind, name, format, location,
+        public or not, properties; owned by you. A location that is a path on the console
+        host registers that file (201); an http(s) URL imports it (202): the image is
+        `pending` until its action has downloaded and checked it, then `available`."""
         return FormWrites.create(self, request)
 
-    @extend_schema(
-        request=ImageFromDisk,
-        responses={
-            202: inline_serializer(
-                "ImageStarted",
-                {"image": shapes.ImageSerializer(), "action": shapes.ActionSerializer()},
-            ),
-            **errors(400, 409, 503),
-        },
-    )
+    def saved(self, form, answer_status):
+        checked(form)
+        if form.import_url is None:
+            return super().saved(form, answer_status)
+        image = form.save()
+        return image_started(image, form.import_action)
+
+    @extend_schema(request=ImageFromDisk, responses={202: IMAGE_STARTED, **errors(400, 409, 503)})
     def create(self, request):
         """Make a machine image of a stopped instance's root disk, a volume or a volume
         snapshot; it is `pending` until the action has copied it, then `available` (private
@@ -217,11 +235,7 @@ class ImageViewSet(FormWrites, VisibleViewSet):
             image, started = MAKE_IMAGE[source](disk, request.user, name, data)
         except operations.Refused as error:
             raise refused(error) from error
-        body = {
-            "image": shapes.ImageSerializer(image).data,
-            "action": shapes.ActionSerializer(started).data,
-        }
-        return Response(body, status=status.HTTP_202_ACCEPTED)
+        return image_started(image, started)
 
 
 @documented(shapes.InstanceTypeSerializer, shapes.InstanceTypeSerializer)

@@ -119,8 +119,10 @@ class Action(models.Model):
 
     @property
     def subject(self):
-        """What it acts on, by id: the instance, else the volume, else the snapshot."""
-        return (self.instance or self.volume or self.volume_snapshot).ec2_id
+        """What it acts on, by id: the instance, else the volume, else the snapshot, else
+        the image it imports (gone once that image is deleted)."""
+        about = self.instance or self.volume or self.volume_snapshot or self.image
+        return about.ec2_id if about else "a deleted image"
 
     @property
     def finished(self):

@@ -21,7 +21,7 @@ from nodes.operations.errors import (
     QuotaExceeded,
     Refused,
 )
-from nodes.operations.images import make_image
+from nodes.operations.images import import_image, make_image
 from nodes.operations.launch import (
     LABELS,
     MAX_USER_DATA,
@@ -70,6 +70,7 @@ __all__ = [
     "encoded_user_data",
     "enqueue_action",
     "enqueue_node_job",
+    "import_image",
     "is_recent",
     "job_queue",
     "launch",

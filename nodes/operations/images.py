@@ -39,6 +39,18 @@ def make_image(instance, user, name, properties=None):
         return image, queue_action(instance, ActionKind.CREATE_IMAGE, user, image=image)
 
 
+def import_image(image, url, user):
+    """Start downloading url into image, new and unsaved, its fields from the image form:
+    the pending image, and the action that fills it (downloads.import_image)."""
+    require_queue()
+    image.ec2_id = new_ec2_id(IMAGE_ID_PREFIX[image.kind], Image)
+    image.status = ImageStatus.PENDING
+    image.location = str(settings.KUMO_IMAGES_DIR / f"{image.ec2_id}.{image.format}")
+    with transaction.atomic():
+        image.save()
+        return queue_action(None, ActionKind.IMPORT_IMAGE, user, image=image, params={"url": url})
+
+
 def refuse_taken(user, name):
     if Image.objects.filter(owner=user, name=name).exists():
         raise name_taken(name)

@@ -17,9 +17,9 @@ TAKEN_OVER = "The action no longer holds what it acts on (the watcher or a reset
 
 
 class VolumeRun(Run):
-    """An action on a volume or a volume snapshot alone: a create or delete is ours while
-    the volume (snapshot) keeps the status its claim set; nothing takes over a copy of one
-    (a snapshot, an image)."""
+    """An action on a volume, a volume snapshot or an image alone (an import): a create or
+    delete is ours while the volume (snapshot) keeps the status its claim set; nothing takes
+    over a copy of one (a snapshot, an image) or an import."""
 
     def __init__(self, action):
         super().__init__(action)

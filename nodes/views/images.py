@@ -1,5 +1,7 @@
 """Pages for images and instance types."""
 
+from django.shortcuts import redirect
+
 from nodes.choices import ImageKind
 from nodes.forms import ImageForm, InstanceTypeForm
 from nodes.models import Image, InstanceType
@@ -68,7 +70,10 @@ class ImageFormMixin:
 
 
 class ImageCreate(ImageFormMixin, InventoryCreateView):
-    pass
+    def form_valid(self, form):
+        """An image imported from a URL: to its action's page, which follows the download."""
+        answer = super().form_valid(form)
+        return redirect(form.import_action) if form.import_action else answer
 
 
 class ImageEdit(ImageFormMixin, InventoryUpdateView):
