@@ -22,13 +22,17 @@ class DownloadFailed(Exception):
     """The URL could not be read whole, or what it gave is not the image asked for."""
 
 
+class NotTheImage(DownloadFailed):
+    """The file is not of the image's format, or is a qcow2 that reads another file."""
+
+
 def import_image(run):
     image, url = run.action.image, run.action.params["url"]
     with run.step(f"Download {url}"):
         size = download(run, url, image)
         run.action.finish_step(f"{size / MIB:.1f} MiB")
     with run.step("Check the file"):
-        virtual_size = checked_size(image)
+        virtual_size = guest_size(image.partial_location, image.format)
     Path(image.partial_location).rename(image.location)
     pending = Image.objects.filter(pk=image.pk, status=ImageStatus.PENDING)
     if not pending.update(
@@ -71,14 +75,15 @@ def copy(run, body, path, expected):
     return received
 
 
-def checked_size(image):
-    """The size the image's guest sees; DownloadFailed when the file is not of the image's
-    format, or is a qcow2 that reads another file (its backing file) on the console host."""
-    info = image_file_info(image.partial_location)
-    if info["format"] != image.format:
-        raise DownloadFailed(f"The file is {info['format']}, not {image.format}.")
-    if image.format == ImageFormat.QCOW2 and "backing-filename" in info:
-        raise DownloadFailed(
+def guest_size(path, image_format):
+    """The size the guest of the image file at path sees; NotTheImage when the file is not of
+    image_format, or is a qcow2 that reads another file (its backing file) on the console
+    host: an imported or uploaded file must be a whole image."""
+    info = image_file_info(path)
+    if info["format"] != image_format:
+        raise NotTheImage(f"The file is {info['format']}, not {image_format}.")
+    if image_format == ImageFormat.QCOW2 and "backing-filename" in info:
+        raise NotTheImage(
             f"The qcow2 file has a backing file ({info['backing-filename']}): give a whole "
             "image (qemu-img convert -O qcow2 makes one)."
         )

@@ -11,6 +11,7 @@ from django.db import transaction
 from nodes import keys, states
 from nodes.choices import AuthMethod, DomainType, ImageFormat, ImageKind, VolumeStatus
 from nodes.domainxml.chain import Stage, compile_problems
+from nodes.downloads import NotTheImage, guest_size
 from nodes.models import Cluster, Image, InstanceType, Keypair, Node, Quota, Rule
 from nodes.models.rules import SCOPE_TARGETS, TARGET_IDS, scope_errors
 from nodes.operations import (
@@ -21,6 +22,7 @@ from nodes.operations import (
     import_image,
     launch_cluster,
     require_queue,
+    upload_image,
 )
 from nodes.storage.models import MAX_SIZE_GIB, Volume
 from nodes.validators import validate_name, validate_xml_text
@@ -114,11 +116,14 @@ class ImageForm(StyledForm):
 
     URL_SCHEMES = ("http://", "https://")
 
-    def __init__(self, *args, owner, **kwargs):
+    def __init__(self, *args, owner, uploaded=False, **kwargs):
+        """uploaded: the location is a file just uploaded into KUMO_IMAGES_DIR, checked to
+        be a whole image of the format given and then kept under the image's id."""
         super().__init__(*args, **kwargs)
         self.instance.owner = self.instance.owner if self.instance.pk else owner
         if self.instance.pk:
             self.fields["kind"].disabled = True
+        self.uploaded = uploaded
         self.import_url = self.import_action = None
 
     def clean_name(self):
@@ -138,6 +143,11 @@ class ImageForm(StyledForm):
         if not path.is_file():
             raise forms.ValidationError(f"No file at {path} on the console host.")
         self.instance.size_bytes = path.stat().st_size
+        if self.uploaded and "format" in self.cleaned_data:
+            try:
+                self.instance.virtual_size_bytes = guest_size(path, self.cleaned_data["format"])
+            except NotTheImage as problem:
+                raise forms.ValidationError(str(problem)) from problem
         return str(path)
 
     def cleaned_url(self, url):
@@ -155,6 +165,8 @@ class ImageForm(StyledForm):
 
     def save(self, commit=True):
         """The image; one with a URL is pending until the import action downloads it."""
+        if self.uploaded:
+            return upload_image(self.instance, self.cleaned_data["location"])
         if self.import_url is None:
             return super().save(commit)
         self.import_action = import_image(self.instance, self.import_url, self.instance.owner)

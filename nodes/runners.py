@@ -426,14 +426,21 @@ def download_image(run, storage, copy, image):
 
 def refuse_without_room_here(image, needed):
     """NodeError when the console host has less room than needed bytes for image's file."""
-    folder = Path(image.location).parent
+    if problem := no_room_in(Path(image.location).parent, needed):
+        raise NodeError(problem)
+
+
+def no_room_in(folder, needed):
+    """Why folder of the console host (made if missing) has no room for needed bytes; or
+    None when it has."""
     folder.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder).free
-    if free < needed:
-        raise NodeError(
-            f"The console host has {free / GIB:.1f} GiB free in {folder}; "
-            f"the image needs {needed / GIB:.1f} GiB."
-        )
+    if free >= needed:
+        return None
+    return (
+        f"The console host has {free / GIB:.1f} GiB free in {folder}; "
+        f"the image needs {needed / GIB:.1f} GiB."
+    )
 
 
 def terminate(run):

@@ -197,6 +197,7 @@ ROWS = [
     ("get", "/api/v1/images/", None, API_EVERYONE),
     ("get", "/api/v1/images/{image_a}/", None, API_OWN),
     ("post", "/api/v1/images/register/", {"name": "r"}, api(403, 403, 400)),  # no file
+    ("post", "/api/v1/images/upload/", {"name": "u"}, api(403, 403, 415)),  # JSON, not a file
     ("patch", "/api/v1/images/{image_a}/", {"is_public": True}, api(403, 403, 400)),  # no file
     ("delete", "/api/v1/images/{image_a}/", None, api(403, 403, 204)),
     ("post", "/api/v1/images/", {"name": "m", "from_instance": "{instance_a}"}, api(409, 400, 409)),

@@ -1,12 +1,14 @@
-"""Images imported from a URL: the pending image, the download action and its checks, from a
-web server of the test's own on loopback."""
+"""Images imported from a URL (the pending image, the download action and its checks, from a
+web server of the test's own on loopback) and uploaded over the API."""
 
+import shutil
 import socket
 import subprocess
 import threading
 from datetime import timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -201,3 +203,50 @@ def test_an_import_whose_job_was_lost_is_discarded_by_the_watcher(admin_api, que
     assert action.get().status == ActionStatus.FAILED
     assert not Image.objects.filter(ec2_id=answer["image"]["id"]).exists()
     assert answer["image"]["id"].startswith("eki-")
+
+
+UPLOAD = "/api/v1/images/upload/"
+
+
+def uploaded(admin_api, path, **fields):
+    body = {"kind": "machine", "name": "up", "format": "qcow2", **fields}
+    with open(path, "rb") as file:
+        return admin_api.post(UPLOAD, {**body, "file": file}, format="multipart")
+
+
+def test_an_uploaded_image_file_is_checked_and_kept_under_its_id(admin_api, settings, tmp_path):
+    disk = qcow2(tmp_path / "disk.qcow2")
+    answer = uploaded(admin_api, disk, is_public="true")
+    assert answer.status_code == 201, answer.json()
+    image = Image.objects.get(ec2_id=answer.json()["id"])
+    assert (image.status, image.is_public) == (ImageStatus.AVAILABLE, True)
+    assert image.location == str(settings.KUMO_IMAGES_DIR / f"{image.ec2_id}.qcow2")
+    assert image.size_bytes == disk.stat().st_size and image.virtual_size_bytes == 1 << 30
+    assert Path(image.location).read_bytes() == disk.read_bytes()
+    assert [p.name for p in settings.KUMO_IMAGES_DIR.iterdir()] == [f"{image.ec2_id}.qcow2"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({}, {"file": ["The file is raw, not qcow2."]}),
+        ({"name": "", "format": "raw"}, {"name": ["This field is required."]}),
+    ],
+)
+def test_an_upload_the_form_refuses_leaves_nothing(admin_api, settings, tmp_path, fields, error):
+    raw = tmp_path / "disk.img"
+    raw.write_bytes(bytes(65536))
+    answer = uploaded(admin_api, raw, **fields)
+    assert answer.status_code == 400 and answer.json() == error
+    assert not Image.objects.exists()
+    assert list(settings.KUMO_IMAGES_DIR.iterdir()) == []
+
+
+def test_an_upload_without_a_file_or_room_is_refused(admin_api, monkeypatch, tmp_path):
+    answer = admin_api.post(UPLOAD, {"kind": "machine", "name": "up"}, format="multipart")
+    assert answer.json() == {"file": ["Attach the image file as the form field `file`."]}
+    full = shutil.disk_usage(tmp_path)._replace(free=0)  # a full disk, not made for real
+    monkeypatch.setattr("nodes.runners.shutil.disk_usage", lambda folder: full)
+    answer = uploaded(admin_api, qcow2(tmp_path / "disk.qcow2"))
+    assert answer.status_code == 400
+    assert answer.json()["file"][0].startswith("The console host has 0.0 GiB free in ")

@@ -5,11 +5,13 @@ from contextlib import suppress
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from nodes import operations
 from nodes.api import serializers as shapes
+from nodes.api import uploads
 from nodes.api.schema import errors
 from nodes.api.writes import FormWrites, checked, documented
 from nodes.forms import ClusterForm, ImageForm, InstanceTypeForm, NodeForm
@@ -165,9 +167,14 @@ class ImageRegister(serializers.ModelSerializer):
     class Meta:
         model = Image
         fields = ImageForm._meta.fields
-        extra_kwargs = {
-            "location": {"help_text": "The image file's absolute path on the console host."}
-        }
+        extra_kwargs = {"location": {"help_text": ImageForm._meta.help_texts["location"]}}
+
+
+class ImageUpload(ImageRegister):
+    file = serializers.FileField(help_text="The image file, of the format given.")
+
+    class Meta(ImageRegister.Meta):
+        fields = [*(field for field in ImageForm._meta.fields if field != "location"), "file"]
 
 
 IMAGE_STARTED = inline_serializer(
@@ -187,12 +194,12 @@ def image_started(image, action):
 @documented(ImageRegister, shapes.ImageSerializer, creates=False)
 class ImageViewSet(FormWrites, VisibleViewSet):
     """Images: made of disks in the cloud (POST, anyone for their own), registered from a
-    file on the console host or imported from a URL (POST …/register/, admins), changed or
-    deleted (admins)."""
+    file on the console host or imported from a URL (POST …/register/) or uploaded (POST
+    …/upload/) by admins, changed or deleted (admins)."""
 
     serializer_class = shapes.ImageSerializer
     form_class = ImageForm
-    admin_actions = ("register", "partial_update", "destroy")
+    admin_actions = ("register", "upload", "partial_update", "destroy")
     lookup_field = "ec2_id"
     lookup_url_kwarg = "id"
 
@@ -220,6 +227,22 @@ class ImageViewSet(FormWrites, VisibleViewSet):
             return super().saved(form, answer_status)
         image = form.save()
         return image_started(image, form.import_action)
+
+    @extend_schema(request=ImageUpload, responses={201: shapes.ImageSerializer, **errors(400)})
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    def upload(self, request):
+        """Upload an image file (multipart/form-data: `file` and register's fields but
+        location), checked to be a whole image of the format given (`qemu-img info`: no
+        backing file), and kept in KUMO_IMAGES_DIR; `curl -#` shows the upload's progress."""
+        file = uploads.receive(request)
+        given = {name: value for name, value in request.data.items() if name != "file"}
+        given["location"] = file.temporary_file_path()
+        try:
+            return self.saved(self.new_form(given, uploaded=True), status.HTTP_201_CREATED)
+        except ValidationError as error:
+            if "location" in error.detail:  # the file's problems, said of the field sent
+                error.detail["file"] = error.detail.pop("location")
+            raise
 
     @extend_schema(request=ImageFromDisk, responses={202: IMAGE_STARTED, **errors(400, 409, 503)})
     def create(self, request):

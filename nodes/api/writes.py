@@ -73,11 +73,14 @@ class FormWrites:
     permission_classes = [permissions.IsAuthenticated, AdminsWrite]
 
     def create(self, request, *args, **kwargs):
-        """The fields given, over the model's defaults for those left out."""
+        return self.saved(self.new_form(request.data), status.HTTP_201_CREATED)
+
+    def new_form(self, given, **kwargs):
+        """The form of a new object: the fields given, over the model's defaults for those
+        left out."""
         meta = self.form_class._meta
-        data = {**model_to_dict(meta.model(), fields=meta.fields), **self.form_data(request.data)}
-        form = self.form_class(data=data, **self.form_kwargs())
-        return self.saved(form, status.HTTP_201_CREATED)
+        data = {**model_to_dict(meta.model(), fields=meta.fields), **self.form_data(given)}
+        return self.form_class(data=data, **self.form_kwargs(), **kwargs)
 
     def partial_update(self, request, *args, **kwargs):
         obj = self.get_object()

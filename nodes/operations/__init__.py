@@ -21,7 +21,7 @@ from nodes.operations.errors import (
     QuotaExceeded,
     Refused,
 )
-from nodes.operations.images import import_image, make_image
+from nodes.operations.images import import_image, make_image, upload_image
 from nodes.operations.launch import (
     LABELS,
     MAX_USER_DATA,
@@ -88,4 +88,5 @@ __all__ = [
     "set_migration_limits",
     "tune",
     "undrain",
+    "upload_image",
 ]

@@ -2,6 +2,8 @@
 the instance and the action that fills it (runners.create_image); the storage app makes
 images of volumes with the same pending image."""
 
+from pathlib import Path
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -39,13 +41,32 @@ def make_image(instance, user, name, properties=None):
         return image, queue_action(instance, ActionKind.CREATE_IMAGE, user, image=image)
 
 
+def image_file(ec2_id, image_format):
+    """Where Kumo keeps the file of an image it writes (made, imported or uploaded)."""
+    return settings.KUMO_IMAGES_DIR / f"{ec2_id}.{image_format}"
+
+
+def upload_image(image, uploaded_path):
+    """Register image, new and unsaved, its fields from the image form, with the file
+    uploaded to uploaded_path (in KUMO_IMAGES_DIR) as its own."""
+    image.ec2_id = new_ec2_id(IMAGE_ID_PREFIX[image.kind], Image)
+    image.location = str(image_file(image.ec2_id, image.format))
+    Path(uploaded_path).rename(image.location)
+    try:
+        image.save()
+    except BaseException:
+        Path(image.location).unlink(missing_ok=True)
+        raise
+    return image
+
+
 def import_image(image, url, user):
     """Start downloading url into image, new and unsaved, its fields from the image form:
     the pending image, and the action that fills it (downloads.import_image)."""
     require_queue()
     image.ec2_id = new_ec2_id(IMAGE_ID_PREFIX[image.kind], Image)
     image.status = ImageStatus.PENDING
-    image.location = str(settings.KUMO_IMAGES_DIR / f"{image.ec2_id}.{image.format}")
+    image.location = str(image_file(image.ec2_id, image.format))
     with transaction.atomic():
         image.save()
         return queue_action(None, ActionKind.IMPORT_IMAGE, user, image=image, params={"url": url})
@@ -79,7 +100,7 @@ def pending_image(user, name, description, properties):
                 name=name,
                 description=description,
                 format=ImageFormat.QCOW2,
-                location=str(settings.KUMO_IMAGES_DIR / f"{ec2_id}.qcow2"),
+                location=str(image_file(ec2_id, ImageFormat.QCOW2)),
                 owner=user,
                 status=ImageStatus.PENDING,
                 **properties,
