@@ -234,6 +234,10 @@ ROWS = [
     ("get", "/api/v1/nodes/sim/metrics/", None, api(404, 404, 200)),
     # API: storage
     ("get", "/api/v1/nodes/sim/pools/", None, api(404, 404, 200)),
+    ("get", "/api/v1/nodes/sim/unmanaged/", None, api(404, 404, 200)),
+    ("get", "/api/v1/nodes/sim/unmanaged/{unmanaged}/", None, api(404, 404, 200)),
+    ("post", "/api/v1/nodes/sim/unmanaged/{unmanaged}/adopt/", {}, api(404, 404, 400)),
+    ("post", "/api/v1/nodes/sim/unmanaged/{unmanaged}/ignore/", None, api(404, 404, 200)),
     ("get", "/api/v1/volumes/", None, API_EVERYONE),
     ("post", "/api/v1/volumes/", {"size_gib": 1, "node": "sim"}, api(202, 202, 202)),
     ("get", "/api/v1/volumes/{volume_a}/", None, API_OWN),

@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from nodes.api import instances, keypairs, quotas, rules, users, views
+from nodes.api import instances, keypairs, quotas, rules, unmanaged, users, views
 from nodes.storage import api as storage
 
 app_name = "api"  # reverse("api:instance-list"): the API's names never meet the pages
@@ -27,7 +27,18 @@ router.register("volume-snapshots", storage.VolumeSnapshotViewSet, basename="vol
 for pattern in router.urls:
     pattern.callback = login_not_required(pattern.callback)
 
+
+def unmanaged_path(suffix, methods, name):
+    """A node's unmanaged domains, under the node: no router nests them."""
+    view = login_not_required(unmanaged.UnmanagedViewSet.as_view(methods))
+    return path(f"v1/nodes/<str:name>/unmanaged/{suffix}", view, name=name)
+
+
 urlpatterns = [
+    unmanaged_path("", {"get": "list"}, "unmanaged_list"),
+    unmanaged_path("<int:pk>/", {"get": "retrieve"}, "unmanaged_detail"),
+    unmanaged_path("<int:pk>/adopt/", {"post": "adopt"}, "unmanaged_adopt"),
+    unmanaged_path("<int:pk>/ignore/", {"post": "ignore"}, "unmanaged_ignore"),
     path("v1/quota/", login_not_required(quotas.MyQuota.as_view()), name="my_quota"),
     path(
         "v1/quota-defaults/",
