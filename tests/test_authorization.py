@@ -278,6 +278,7 @@ ROWS = [
     ("get", "/api/v1/rules/{rule}/revisions/", None, API_ADMINS),
     ("get", "/api/v1/rules/{rule}/diff/", None, API_ADMINS),
     ("post", "/api/v1/rules/{rule}/rollback/", {"revision": 1}, api(403, 403, 201)),
+    ("post", "/api/v1/rules/{default_rule}/reset/", {}, api(403, 403, 201)),
     ("post", "/api/v1/rules/preview/", {"stylesheet": SHEET}, API_ADMINS),
     ("post", "/api/v1/rules/check/", {"stylesheet": SHEET}, api(403, 403, 400)),
     ("get", "/api/v1/rules/check/check-definition-none/", None, api(403, 403, 404)),

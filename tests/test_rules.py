@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from lxml import etree
 
+from nodes.api.rules import NOT_RESET
 from nodes.domainxml import pipeline, review
 from nodes.models import Image, Instance, InstanceType, Node, Rule
 
@@ -379,6 +380,19 @@ def test_the_default_stylesheet_resets_to_the_shipped_one(admin_client, db, admi
     rule.revise("<changed/>", admin)
     admin_client.post(f"/rules/{rule.pk}/reset/", {"confirm": "1"})
     assert Rule.objects.get(pk=rule.pk).current.text == pipeline.shipped_default_text()
+
+
+def test_the_api_resets_the_default_stylesheet_and_no_other_rule(admin_api, db, admin):
+    rule = pipeline.default_rule()
+    rule.revise("<changed/>", admin)
+    answer = admin_api.post(f"/api/v1/rules/{rule.pk}/reset/", {}, format="json")
+    assert answer.status_code == 201 and answer.json()["message"] == "Reset to shipped"
+    assert Rule.objects.get(pk=rule.pk).current.text == pipeline.shipped_default_text()
+    other = Rule.objects.create(name="other")
+    other.revise("<x/>", admin)
+    answer = admin_api.post(f"/api/v1/rules/{other.pk}/reset/", {}, format="json")
+    assert answer.status_code == 400
+    assert answer.json() == {"non_field_errors": [NOT_RESET]}
 
 
 def test_without_the_default_rule_renders_fail_saying_how_to_restore_it(instance):

@@ -151,6 +151,9 @@ def refuse_breaking(override, user, data):
         )
 
 
+NOT_RESET = "Only the default stylesheet is reset to Kumo's; roll another rule back instead."
+
+
 class AcceptFailures(serializers.Serializer):
     accept_failures = serializers.BooleanField(default=False)
 
@@ -340,6 +343,21 @@ class RuleViewSet(
         old = revision_of(rule, str(wanted.validated_data["revision"]))
         refuse_breaking(pipeline.Override(rule, old.text), request.user, wanted.validated_data)
         revision = rule.revise(old.text, request.user, f"Rolled back to r{old.number}")
+        return Response(RevisionSerializer(revision).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AcceptFailures, responses={201: RevisionSerializer, **errors(400)})
+    @action(detail=True, methods=["post"])
+    def reset(self, request, pk=None):
+        """The default stylesheet back to the one shipped with Kumo, as a new revision, as
+        its page's Reset does (a 400 for any other rule: roll it back instead)."""
+        rule = self.get_object()
+        if not rule.is_default:
+            raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [NOT_RESET]})
+        wanted = AcceptFailures(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        text = pipeline.shipped_default_text()
+        refuse_breaking(pipeline.Override(rule, text), request.user, wanted.validated_data)
+        revision = rule.revise(text, request.user, "Reset to shipped")
         return Response(RevisionSerializer(revision).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
