@@ -116,14 +116,11 @@ class ImageForm(StyledForm):
 
     URL_SCHEMES = ("http://", "https://")
 
-    def __init__(self, *args, owner, uploaded=False, **kwargs):
-        """uploaded: the location is a file just uploaded into KUMO_IMAGES_DIR, checked to
-        be a whole image of the format given and then kept under the image's id."""
+    def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.owner = self.instance.owner if self.instance.pk else owner
         if self.instance.pk:
             self.fields["kind"].disabled = True
-        self.uploaded = uploaded
         self.import_url = self.import_action = None
 
     def clean_name(self):
@@ -143,11 +140,6 @@ class ImageForm(StyledForm):
         if not path.is_file():
             raise forms.ValidationError(f"No file at {path} on the console host.")
         self.instance.size_bytes = path.stat().st_size
-        if self.uploaded and "format" in self.cleaned_data:
-            try:
-                self.instance.virtual_size_bytes = guest_size(path, self.cleaned_data["format"])
-            except NotTheImage as problem:
-                raise forms.ValidationError(str(problem)) from problem
         return str(path)
 
     def cleaned_url(self, url):
@@ -165,8 +157,6 @@ class ImageForm(StyledForm):
 
     def save(self, commit=True):
         """The image; one with a URL is pending until the import action downloads it."""
-        if self.uploaded:
-            return upload_image(self.instance, self.cleaned_data["location"])
         if self.import_url is None:
             return super().save(commit)
         self.import_action = import_image(self.instance, self.import_url, self.instance.owner)
@@ -177,6 +167,30 @@ class ImageForm(StyledForm):
         if data.get("kind") == ImageKind.ISO and data.get("format") != ImageFormat.RAW:
             self.add_error("format", "An ISO image is raw.")
         return data
+
+
+class ImageUploadForm(ImageForm):
+    """A new image of a file uploaded into KUMO_IMAGES_DIR (api.uploads.ImageFileHandler),
+    checked to be a whole image of the format given, then kept there under the image's id."""
+
+    file = forms.FileField(help_text="The image file, of the format given.")
+
+    class Meta(ImageForm.Meta):
+        fields = [field for field in ImageForm.Meta.fields if field != "location"]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        path = Path(upload.temporary_file_path())
+        self.instance.size_bytes = path.stat().st_size
+        if "format" in self.cleaned_data:
+            try:
+                self.instance.virtual_size_bytes = guest_size(path, self.cleaned_data["format"])
+            except NotTheImage as problem:
+                raise forms.ValidationError(str(problem)) from problem
+        return upload
+
+    def save(self, commit=True):
+        return upload_image(self.instance, self.cleaned_data["file"].temporary_file_path())
 
 
 class InstanceTypeForm(StyledForm):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from nodes.choices import ActionKind, ActionStatus, ImageStatus
 from nodes.models import Action, Image
@@ -250,3 +251,18 @@ def test_an_upload_without_a_file_or_room_is_refused(admin_api, monkeypatch, tmp
     answer = uploaded(admin_api, qcow2(tmp_path / "disk.qcow2"))
     assert answer.status_code == 400
     assert answer.json()["file"][0].startswith("The console host has 0.0 GiB free in ")
+
+
+def test_a_session_uploads_with_its_csrf_token(admin, settings, tmp_path):
+    """A session's CSRF check reads the body before the view: the upload still goes to disk."""
+    settings.KUMO_IMAGES_DIR = tmp_path / "images"
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(admin)
+    browser.get("/images/")  # sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    disk = qcow2(tmp_path / "disk.qcow2")
+    with open(disk, "rb") as file:
+        body = {"kind": "machine", "name": "up", "format": "qcow2", "file": file}
+        answer = browser.post(UPLOAD, body, format="multipart", HTTP_X_CSRFTOKEN=token)
+    assert answer.status_code == 201, answer.json()
+    assert Path(Image.objects.get(name="up").location).read_bytes() == disk.read_bytes()

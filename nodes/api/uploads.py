@@ -6,6 +6,8 @@ import tempfile
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 from rest_framework.exceptions import ValidationError
 
 from nodes.runners import no_room_in
@@ -20,21 +22,35 @@ class ImageFile(TemporaryUploadedFile):
 
 
 class ImageFileHandler(TemporaryFileUploadHandler):
-    """Every upload to disk (none kept in memory), as an ImageFile."""
+    """Every upload to disk (none kept in memory), as an ImageFile; nothing at all read when
+    the console host has no room for the request's length (refusal says why)."""
+
+    refusal = None
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.refusal = no_room_in(settings.KUMO_IMAGES_DIR, content_length or 0)
+        if self.refusal:
+            return QueryDict(), MultiValueDict()  # the body unread: no fields, no files
+        return None
 
     def new_file(self, *args, **kwargs):
         super(TemporaryFileUploadHandler, self).new_file(*args, **kwargs)
         self.file = ImageFile(self.file_name, self.content_type, 0, self.charset)
 
 
-def receive(request):
-    """The uploaded `file` of request, on disk in KUMO_IMAGES_DIR; a 400 on `file` when it is
-    missing or when the console host has no room for the request's length."""
-    if problem := no_room_in(
-        settings.KUMO_IMAGES_DIR, int(request.META.get("CONTENT_LENGTH") or 0)
-    ):
-        raise ValidationError({"file": [problem]})
+def accept_uploads(request):
+    """Before request's body is read (a session's CSRF check reads it): its files go
+    through ImageFileHandler."""
     request._request.upload_handlers = [ImageFileHandler(request._request)]
-    if "file" not in request.FILES:
+
+
+def received(request):
+    """The request's fields and its uploaded `file`; a 400 on `file` when it is missing or
+    when the console host has no room for the request."""
+    fields, files = request.data, request.FILES
+    refusal = request._request.upload_handlers[0].refusal
+    if refusal:
+        raise ValidationError({"file": [refusal]})
+    if "file" not in files:
         raise ValidationError({"file": ["Attach the image file as the form field `file`."]})
-    return request.FILES["file"]
+    return {name: value for name, value in fields.items() if name != "file"}, files

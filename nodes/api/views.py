@@ -5,7 +5,7 @@ from contextlib import suppress
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -14,7 +14,7 @@ from nodes.api import serializers as shapes
 from nodes.api import uploads
 from nodes.api.schema import errors
 from nodes.api.writes import FormWrites, checked, documented
-from nodes.forms import ClusterForm, ImageForm, InstanceTypeForm, NodeForm
+from nodes.forms import ClusterForm, ImageForm, ImageUploadForm, InstanceTypeForm, NodeForm
 from nodes.models import Image, Instance
 from nodes.storage.models import Volume, VolumeSnapshot
 from nodes.storage.snapshots import make_image_of_snapshot
@@ -234,15 +234,14 @@ class ImageViewSet(FormWrites, VisibleViewSet):
         """Upload an image file (multipart/form-data: `file` and register's fields but
         location), checked to be a whole image of the format given (`qemu-img info`: no
         backing file), and kept in KUMO_IMAGES_DIR; `curl -#` shows the upload's progress."""
-        file = uploads.receive(request)
-        given = {name: value for name, value in request.data.items() if name != "file"}
-        given["location"] = file.temporary_file_path()
-        try:
-            return self.saved(self.new_form(given, uploaded=True), status.HTTP_201_CREATED)
-        except ValidationError as error:
-            if "location" in error.detail:  # the file's problems, said of the field sent
-                error.detail["file"] = error.detail.pop("location")
-            raise
+        given, files = uploads.received(request)
+        form = self.new_form(given, form_class=ImageUploadForm, files=files)
+        return self.saved(form, status.HTTP_201_CREATED)
+
+    def initial(self, request, *args, **kwargs):
+        if self.action == "upload":  # before authentication: a session's CSRF check reads it
+            uploads.accept_uploads(request)
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(request=ImageFromDisk, responses={202: IMAGE_STARTED, **errors(400, 409, 503)})
     def create(self, request):

@@ -75,12 +75,13 @@ class FormWrites:
     def create(self, request, *args, **kwargs):
         return self.saved(self.new_form(request.data), status.HTTP_201_CREATED)
 
-    def new_form(self, given, **kwargs):
-        """The form of a new object: the fields given, over the model's defaults for those
-        left out."""
-        meta = self.form_class._meta
+    def new_form(self, given, form_class=None, **kwargs):
+        """The form (form_class's, or by default) of a new object: the fields given, over
+        the model's defaults for those left out."""
+        form_class = form_class or self.form_class
+        meta = form_class._meta
         data = {**model_to_dict(meta.model(), fields=meta.fields), **self.form_data(given)}
-        return self.form_class(data=data, **self.form_kwargs(), **kwargs)
+        return form_class(data=data, **self.form_kwargs(), **kwargs)
 
     def partial_update(self, request, *args, **kwargs):
         obj = self.get_object()
