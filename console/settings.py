@@ -313,7 +313,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "nodes.middleware.ContentSecurityPolicy",
     "nodes.middleware.refuse_unserved_methods",
-    "nodes.middleware.refuse_nul_in_form_data",
+    "nodes.middleware.RefuseNulInFormData",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -67,18 +67,33 @@ def refuse_unserved_methods(get_response):
     return middleware
 
 
-def refuse_nul_in_form_data(get_response):
+class RefuseNulInFormData:
     """400 for a page request whose query or form fields hold a NUL byte: no name or id
     holds one, and PostgreSQL refuses it in the query a form's choice is looked up with.
-    (The API's fields refuse it each: nodes.api.serializers.ByName, DRF's CharField.)"""
+    (The API's fields refuse it each: nodes.api.serializers.ByName, DRF's CharField.) The
+    body of a view that sets_its_upload_handlers is left for it to read."""
 
-    def middleware(request):
-        if not request.path_info.startswith("/api/") and holds_nul(request):
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view, args, kwargs):
+        if request.path_info.startswith("/api/") or getattr(view, "sets_upload_handlers", False):
+            return None
+        if holds_nul(request):
             message = "A form field holds a NUL byte (\\x00): no name or id does."
             return HttpResponseBadRequest(message, content_type="text/plain")
-        return get_response(request)
+        return None
 
-    return middleware
+
+def sets_its_upload_handlers(view):
+    """Mark a view that sets its upload handlers before its body is read (an image upload,
+    written straight to disk): RefuseNulInFormData leaves the body unread, and the view's
+    form refuses a NUL in its own fields."""
+    view.sets_upload_handlers = True
+    return view
 
 
 def holds_nul(request):

@@ -38,6 +38,7 @@ urlpatterns = [
     path("nodes/<str:key>/unmanaged/<int:pk>/ignore/", inventory.node_ignore, name="node_ignore"),
     path("images/", images.ImageList.as_view(), name="image_list"),
     path("images/new/", images.ImageCreate.as_view(), name="image_create"),
+    path("images/upload/", images.image_upload, name="image_upload"),
     path("images/<str:key>/", images.ImageDetail.as_view(), name="image_detail"),
     path("images/<str:key>/edit/", images.ImageEdit.as_view(), name="image_edit"),
     path("instance-types/", images.InstanceTypeList.as_view(), name="instancetype_list"),

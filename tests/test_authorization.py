@@ -82,6 +82,8 @@ ROWS = [
     ("get", "/images/{public_image}/", None, EVERYONE),
     ("get", "/images/new/", None, ADMINS),
     ("post", "/images/new/", {"name": "x"}, page(403, 403, 200)),
+    ("get", "/images/upload/", None, ADMINS),
+    ("post", "/images/upload/", {"name": "x"}, page(403, 403, 200)),  # no file: the form again
     ("get", "/images/{image_a}/edit/", None, page(403, 403, 200)),
     ("post", "/images/{image_a}/edit/", {"name": "x"}, page(403, 403, 200)),
     ("get", "/instance-types/", None, EVERYONE),

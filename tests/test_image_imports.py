@@ -11,6 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -266,3 +267,52 @@ def test_a_session_uploads_with_its_csrf_token(admin, settings, tmp_path):
         answer = browser.post(UPLOAD, body, format="multipart", HTTP_X_CSRFTOKEN=token)
     assert answer.status_code == 201, answer.json()
     assert Path(Image.objects.get(name="up").location).read_bytes() == disk.read_bytes()
+
+
+PAGE_FIELDS = {"kind": "machine", "format": "qcow2", "arch": "x86_64", "vm_mode": "hvm"}
+PAGE_FIELDS |= {"platform": "linux"}
+
+
+def test_the_upload_page_registers_the_file_and_goes_to_the_image(admin_client, settings, tmp_path):
+    settings.KUMO_IMAGES_DIR = tmp_path / "images"
+    assert "data-upload-progress" in admin_client.get("/images/upload/").content.decode()
+    disk = qcow2(tmp_path / "disk.qcow2")
+    with open(disk, "rb") as file:
+        answer = admin_client.post("/images/upload/", {**PAGE_FIELDS, "name": "up", "file": file})
+    image = Image.objects.get(name="up")
+    assert answer.status_code == 302 and answer.url == image.get_absolute_url()
+    assert Path(image.location).read_bytes() == disk.read_bytes()
+
+
+def test_the_upload_page_says_what_is_wrong_and_keeps_nothing(
+    admin_client, monkeypatch, settings, tmp_path
+):
+    settings.KUMO_IMAGES_DIR = tmp_path / "images"
+    raw = tmp_path / "disk.img"
+    raw.write_bytes(bytes(65536))
+    with open(raw, "rb") as file:
+        answer = admin_client.post("/images/upload/", {**PAGE_FIELDS, "name": "up", "file": file})
+    assert answer.status_code == 200 and "The file is raw, not qcow2." in answer.content.decode()
+    full = shutil.disk_usage(tmp_path)._replace(free=0)  # a full disk, not made for real
+    monkeypatch.setattr("nodes.runners.shutil.disk_usage", lambda folder: full)
+    with open(raw, "rb") as file:
+        answer = admin_client.post("/images/upload/", {**PAGE_FIELDS, "name": "up", "file": file})
+    assert "The console host has 0.0 GiB free in " in answer.content.decode()
+    assert not Image.objects.exists() and list(settings.KUMO_IMAGES_DIR.iterdir()) == []
+
+
+def test_the_upload_page_checks_its_csrf_token(admin, settings, tmp_path):
+    settings.KUMO_IMAGES_DIR = tmp_path / "images"
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(admin)
+    with open(qcow2(tmp_path / "disk.qcow2"), "rb") as file:
+        answer = browser.post("/images/upload/", {**PAGE_FIELDS, "name": "up", "file": file})
+    assert answer.status_code == 403 and not Image.objects.exists()
+
+
+def test_a_nul_in_an_upload_field_is_a_form_error(admin_client, settings, tmp_path):
+    settings.KUMO_IMAGES_DIR = tmp_path / "images"
+    with open(qcow2(tmp_path / "disk.qcow2"), "rb") as file:
+        fields = {**PAGE_FIELDS, "name": "a\x00b", "file": file}
+        answer = admin_client.post("/images/upload/", fields)
+    assert answer.status_code == 200 and "Null characters are not allowed." in answer.text

@@ -1,9 +1,14 @@
 """Pages for images and instance types."""
 
-from django.shortcuts import redirect
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from nodes import uploads
 from nodes.choices import ImageKind
-from nodes.forms import ImageForm, InstanceTypeForm
+from nodes.forms import ImageForm, ImageUploadForm, InstanceTypeForm
+from nodes.middleware import sets_its_upload_handlers
 from nodes.models import Image, InstanceType
 from nodes.views.base import (
     Column,
@@ -70,10 +75,35 @@ class ImageFormMixin:
 
 
 class ImageCreate(ImageFormMixin, InventoryCreateView):
+    template_name = "nodes/image_form.html"
+
     def form_valid(self, form):
         """An image imported from a URL: to its action's page, which follows the download."""
         answer = super().form_valid(form)
         return redirect(form.import_action) if form.import_action else answer
+
+
+@sets_its_upload_handlers
+@csrf_exempt  # checked below, once the upload handler is set: the CSRF check reads the body
+def image_upload(request):
+    """A new image from a file sent from the browser (with its progress, by kumo.js)."""
+    if not request.user.is_staff:
+        raise PermissionDenied("Only admins can change the cloud's inventory.")
+    if request.method == "POST":
+        request.upload_handlers = [uploads.ImageFileHandler(request)]
+    return image_upload_form(request)
+
+
+@csrf_protect
+def image_upload_form(request):
+    form = ImageUploadForm(request.POST or None, request.FILES or None, owner=request.user)
+    if why := uploads.refusal(request):
+        messages.error(request, why)  # nothing of the body was read: the form starts afresh
+        form = ImageUploadForm(owner=request.user)
+    elif form.is_bound and form.is_valid():
+        return redirect(form.save())
+    context = {"form": form, "title": "Upload an image", "submit_label": "Upload"}
+    return render(request, "nodes/image_upload.html", context)
 
 
 class ImageEdit(ImageFormMixin, InventoryUpdateView):

@@ -37,3 +37,41 @@ if (usage) {
   count.addEventListener("input", show);
   show();
 }
+
+// A form with data-upload-progress sends its file with the upload's progress shown; the
+// answer then replaces the page: the page it redirected to, or the form with its errors.
+const MIB = 1024 * 1024;
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches("[data-upload-progress]") || event.defaultPrevented) return;
+  event.preventDefault();
+  const status = form.querySelector("[data-upload-status]");
+  const [bar, words] = [status.querySelector("progress"), status.querySelector(".form-text")];
+  const request = new XMLHttpRequest();
+  request.open("POST", form.action);
+  request.upload.addEventListener("progress", (progress) => {
+    if (!progress.lengthComputable) return;
+    bar.value = (100 * progress.loaded) / progress.total;
+    words.textContent = `${(progress.loaded / MIB).toFixed(1)} of ${(progress.total / MIB).toFixed(1)} MiB sent`;
+  });
+  request.upload.addEventListener("load", () => {
+    words.textContent = "Sent: checking the file…";
+  });
+  request.addEventListener("load", () => {
+    if (request.responseURL !== form.action) return location.assign(request.responseURL);
+    const answer = new DOMParser().parseFromString(request.responseText, "text/html");
+    const again = answer.querySelector("main form[data-upload-progress]")?.closest("main");
+    if (again) return document.querySelector("main").replaceWith(again);
+    failed(`The upload was refused (${request.status} ${request.statusText}).`);
+  });
+  const failed = (why) => {
+    words.textContent = why;
+    form.querySelector("button.btn-primary").disabled = false;
+  };
+  request.addEventListener("error", () => {
+    failed("The upload stopped: the connection to Kumo was lost. Try again.");
+  });
+  request.send(new FormData(form));
+  status.hidden = false;
+  form.querySelector("button.btn-primary").disabled = true;
+});
