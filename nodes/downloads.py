@@ -9,8 +9,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from nodes.choices import ActionKind, ImageFormat, ImageStatus
-from nodes.libvirt.storage import image_file_info
+from nodes.choices import ActionKind, ImageStatus
+from nodes.image_files import guest_size
 from nodes.models import Image
 from nodes.runners import refuse_without_room_here
 
@@ -22,17 +22,17 @@ class DownloadFailed(Exception):
     """The URL could not be read whole, or what it gave is not the image asked for."""
 
 
-class NotTheImage(DownloadFailed):
-    """The file is not of the image's format, or is a qcow2 that reads another file."""
-
-
 def import_image(run):
     image, url = run.action.image, run.action.params["url"]
-    with run.step(f"Download {url}"):
-        size = download(run, url, image)
-        run.action.finish_step(f"{size / MIB:.1f} MiB")
-    with run.step("Check the file"):
-        virtual_size = guest_size(image.partial_location, image.format)
+    try:
+        with run.step(f"Download {url}"):
+            size = download(run, url, image)
+            run.action.finish_step(f"{size / MIB:.1f} MiB")
+        with run.step("Check the file"):
+            virtual_size = guest_size(image.partial_location, image.format)
+    except BaseException:  # the image may be gone already, and its discarding with it
+        Path(image.partial_location).unlink(missing_ok=True)
+        raise
     Path(image.partial_location).rename(image.location)
     pending = Image.objects.filter(pk=image.pk, status=ImageStatus.PENDING)
     if not pending.update(
@@ -50,7 +50,8 @@ def download(run, url, image):
     timeout = settings.KUMO_IMAGE_DOWNLOAD_TIMEOUT
     try:
         with urllib.request.urlopen(request, timeout=timeout) as body:  # noqa: S310
-            expected = int(body.headers.get("Content-Length") or 0)
+            length = body.headers.get("Content-Length", "")
+            expected = int(length) if length.isdigit() else 0
             refuse_without_room_here(image, expected)
             received = copy(run, body, image.partial_location, expected)
     except urllib.error.HTTPError as error:
@@ -73,21 +74,6 @@ def copy(run, body, path, expected):
             total = f" of {expected / MIB:.1f}" if expected else ""
             run.progress(f"{received / MIB:.1f}{total} MiB")
     return received
-
-
-def guest_size(path, image_format):
-    """The size the guest of the image file at path sees; NotTheImage when the file is not of
-    image_format, or is a qcow2 that reads another file (its backing file) on the console
-    host: an imported or uploaded file must be a whole image."""
-    info = image_file_info(path)
-    if info["format"] != image_format:
-        raise NotTheImage(f"The file is {info['format']}, not {image_format}.")
-    if image_format == ImageFormat.QCOW2 and "backing-filename" in info:
-        raise NotTheImage(
-            f"The qcow2 file has a backing file ({info['backing-filename']}): give a whole "
-            "image (qemu-img convert -O qcow2 makes one)."
-        )
-    return info["virtual-size"]
 
 
 RUNNERS = {ActionKind.IMPORT_IMAGE: import_image}

@@ -11,7 +11,7 @@ from django.db import transaction
 from nodes import keys, states
 from nodes.choices import AuthMethod, DomainType, ImageFormat, ImageKind, VolumeStatus
 from nodes.domainxml.chain import Stage, compile_problems
-from nodes.downloads import NotTheImage, guest_size
+from nodes.image_files import NotTheImage, guest_size
 from nodes.models import Cluster, Image, InstanceType, Keypair, Node, Quota, Rule
 from nodes.models.rules import SCOPE_TARGETS, TARGET_IDS, scope_errors
 from nodes.operations import (

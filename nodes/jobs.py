@@ -9,6 +9,7 @@ from django.utils import timezone
 from nodes import downloads, migrating, resizing, runners
 from nodes.choices import DomainType
 from nodes.hooks import HookFailed
+from nodes.image_files import NotTheImage
 from nodes.libvirt import Hypervisor, NodeError, Storage, check_definition
 from nodes.libvirt.consoles import console_log_tail
 from nodes.models import Action, ConsoleOutput, Instance, Node
@@ -24,7 +25,7 @@ RUNNERS = (
     | resizing.RUNNERS
     | downloads.RUNNERS
 )
-EXPECTED = (NodeError, HookFailed, PlacementFailed, downloads.DownloadFailed)
+EXPECTED = (NodeError, HookFailed, PlacementFailed, downloads.DownloadFailed, NotTheImage)
 
 
 def probe_node(node_id):

@@ -10,7 +10,6 @@ so that nothing is defined or created on the node after them.
 """
 
 import base64
-import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +35,7 @@ from nodes.choices import (
 )
 from nodes.domainxml import pipeline
 from nodes.hooks import run_hooks
+from nodes.image_files import GIB, no_room_in
 from nodes.libvirt import Hypervisor, NodeError, Storage
 from nodes.libvirt.consoles import vnc_port
 from nodes.libvirt.domains import disk_with_source
@@ -48,7 +48,6 @@ from nodes.states import RESULT, TASK_FOR, VM_STATE_FOR_POWER
 from nodes.storage.models import RENDERED, Volume, free_volumes
 from nodes.storage.volumes import delete_volume
 
-GIB = 1 << 30
 PREEMPTED = "Another action took this instance over (terminate or reset state)."
 BEAT_EVERY_S = 2
 
@@ -428,19 +427,6 @@ def refuse_without_room_here(image, needed):
     """NodeError when the console host has less room than needed bytes for image's file."""
     if problem := no_room_in(Path(image.location).parent, needed):
         raise NodeError(problem)
-
-
-def no_room_in(folder, needed):
-    """Why folder of the console host (made if missing) has no room for needed bytes; or
-    None when it has."""
-    folder.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(folder).free
-    if free >= needed:
-        return None
-    return (
-        f"The console host has {free / GIB:.1f} GiB free in {folder}; "
-        f"the image needs {needed / GIB:.1f} GiB."
-    )
 
 
 def terminate(run):

@@ -11,7 +11,7 @@ from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 
-from nodes.runners import no_room_in
+from nodes.image_files import no_room_in
 
 
 class ImageFile(TemporaryUploadedFile):
@@ -23,13 +23,18 @@ class ImageFile(TemporaryUploadedFile):
 
 
 class ImageFileHandler(TemporaryFileUploadHandler):
-    """Every upload to disk (none kept in memory), as an ImageFile; nothing at all read when
-    the console host has no room for the request's length (refusal says why)."""
+    """Every upload to disk (none kept in memory), as an ImageFile; nothing at all read for
+    someone not an admin, or when the console host has no room for the request's length
+    (refusal says why)."""
 
     refusal = None
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        self.refusal = no_room_in(settings.KUMO_IMAGES_DIR, content_length or 0)
+        user = getattr(self.request, "user", None)
+        if not (user and user.is_staff):  # a session's CSRF check reads before the 403
+            self.refusal = "Only admins can change the cloud's inventory."
+        else:
+            self.refusal = no_room_in(settings.KUMO_IMAGES_DIR, content_length or 0)
         if self.refusal:
             return QueryDict(), MultiValueDict()  # the body unread: no fields, no files
         return None
@@ -42,3 +47,10 @@ class ImageFileHandler(TemporaryFileUploadHandler):
 def refusal(request):
     """Why request's upload was not read (no room), or None."""
     return getattr(request.upload_handlers[0], "refusal", None)
+
+
+def read(request):
+    """Read request's body now, through ImageFileHandler: why it was refused, or None."""
+    request.upload_handlers = [ImageFileHandler(request)]
+    request.FILES  # noqa: B018 (reading it parses the body)
+    return refusal(request)

@@ -228,18 +228,41 @@ def test_an_uploaded_image_file_is_checked_and_kept_under_its_id(admin_api, sett
     assert [p.name for p in settings.KUMO_IMAGES_DIR.iterdir()] == [f"{image.ec2_id}.qcow2"]
 
 
+def qcow2_with_a_data_file(folder):
+    disk = folder / "split.qcow2"
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-o", f"data_file={folder / 'data.raw'}"]
+        + [str(disk), "1M"],
+        check=True,
+    )
+    return disk
+
+
+def junk_with_the_qcow2_magic(folder):
+    disk = folder / "junk.qcow2"
+    disk.write_bytes(b"QFI\xfb" + (99).to_bytes(4, "big") + bytes(504))  # "version 99"
+    return disk
+
+
 @pytest.mark.parametrize(
     ("fields", "error"),
     [
-        ({}, {"file": ["The file is raw, not qcow2."]}),
-        ({"name": "", "format": "raw"}, {"name": ["This field is required."]}),
+        ({}, "The file is raw, not qcow2."),
+        ({"name": "", "format": "raw"}, None),
+        ({"disk": qcow2_with_a_data_file}, "The qcow2 file keeps its data in another file ("),
+        ({"disk": junk_with_the_qcow2_magic}, "qemu-img cannot read the file: "),
     ],
 )
 def test_an_upload_the_form_refuses_leaves_nothing(admin_api, settings, tmp_path, fields, error):
     raw = tmp_path / "disk.img"
     raw.write_bytes(bytes(65536))
-    answer = uploaded(admin_api, raw, **fields)
-    assert answer.status_code == 400 and answer.json() == error
+    disk = fields.pop("disk", lambda folder: raw)(tmp_path)
+    answer = uploaded(admin_api, disk, **fields)
+    assert answer.status_code == 400
+    if error is None:
+        assert answer.json() == {"name": ["This field is required."]}
+    else:
+        assert list(answer.json()) == ["file"] and answer.json()["file"][0].startswith(error)
     assert not Image.objects.exists()
     assert list(settings.KUMO_IMAGES_DIR.iterdir()) == []
 
@@ -248,7 +271,7 @@ def test_an_upload_without_a_file_or_room_is_refused(admin_api, monkeypatch, tmp
     answer = admin_api.post(UPLOAD, {"kind": "machine", "name": "up"}, format="multipart")
     assert answer.json() == {"file": ["Attach the image file as the form field `file`."]}
     full = shutil.disk_usage(tmp_path)._replace(free=0)  # a full disk, not made for real
-    monkeypatch.setattr("nodes.runners.shutil.disk_usage", lambda folder: full)
+    monkeypatch.setattr("nodes.image_files.shutil.disk_usage", lambda folder: full)
     answer = uploaded(admin_api, qcow2(tmp_path / "disk.qcow2"))
     assert answer.status_code == 400
     assert answer.json()["file"][0].startswith("The console host has 0.0 GiB free in ")
@@ -294,7 +317,7 @@ def test_the_upload_page_says_what_is_wrong_and_keeps_nothing(
         answer = admin_client.post("/images/upload/", {**PAGE_FIELDS, "name": "up", "file": file})
     assert answer.status_code == 200 and "The file is raw, not qcow2." in answer.content.decode()
     full = shutil.disk_usage(tmp_path)._replace(free=0)  # a full disk, not made for real
-    monkeypatch.setattr("nodes.runners.shutil.disk_usage", lambda folder: full)
+    monkeypatch.setattr("nodes.image_files.shutil.disk_usage", lambda folder: full)
     with open(raw, "rb") as file:
         answer = admin_client.post("/images/upload/", {**PAGE_FIELDS, "name": "up", "file": file})
     assert "The console host has 0.0 GiB free in " in answer.content.decode()
@@ -316,3 +339,16 @@ def test_a_nul_in_an_upload_field_is_a_form_error(admin_client, settings, tmp_pa
         fields = {**PAGE_FIELDS, "name": "a\x00b", "file": file}
         answer = admin_client.post("/images/upload/", fields)
     assert answer.status_code == 200 and "Null characters are not allowed." in answer.text
+
+
+def test_a_member_cannot_stream_an_upload_in_before_the_403(member_a, settings, tmp_path):
+    settings.KUMO_IMAGES_DIR = tmp_path / "images"
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(member_a)
+    browser.get("/instances/")  # sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    with open(qcow2(tmp_path / "disk.qcow2"), "rb") as file:
+        body = {"kind": "machine", "name": "up", "format": "qcow2", "file": file}
+        answer = browser.post(UPLOAD, body, format="multipart", HTTP_X_CSRFTOKEN=token)
+    assert answer.status_code == 403
+    assert list(settings.KUMO_IMAGES_DIR.glob("*")) == []

@@ -223,9 +223,12 @@ class ImageViewSet(FormWrites, VisibleViewSet):
 
     def saved(self, form, answer_status):
         checked(form)
-        if form.import_url is None:
-            return super().saved(form, answer_status)
-        image = form.save()
+        try:
+            if form.import_url is None:
+                return super().saved(form, answer_status)
+            image = form.save()
+        except operations.Refused as error:  # its name taken meanwhile, or Redis gone
+            raise refused(error) from error
         return image_started(image, form.import_action)
 
     @extend_schema(request=ImageUpload, responses={201: shapes.ImageSerializer, **errors(400)})

@@ -99,20 +99,6 @@ def qcow2_size_needed(source_path):
     return json.loads(done.stdout)["required"]
 
 
-def image_file_info(path):
-    """What `qemu-img info` makes of the file at path: its "format", "virtual-size" and,
-    for a qcow2 with one, "backing-filename"."""
-    done = subprocess.run(
-        ["qemu-img", "info", "--output=json", "-U", path],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise NodeError(f"qemu-img could not read {path}: {done.stderr.strip()}")
-    return json.loads(done.stdout)
-
-
 class Storage:
     """Storage operations on an open Hypervisor's connection."""
 

@@ -53,7 +53,7 @@ def upload_image(image, uploaded_path):
     image.location = str(image_file(image.ec2_id, image.format))
     Path(uploaded_path).rename(image.location)
     try:
-        image.save()
+        saved_once(image)
     except BaseException:
         Path(image.location).unlink(missing_ok=True)
         raise
@@ -68,8 +68,18 @@ def import_image(image, url, user):
     image.status = ImageStatus.PENDING
     image.location = str(image_file(image.ec2_id, image.format))
     with transaction.atomic():
-        image.save()
+        saved_once(image)
         return queue_action(None, ActionKind.IMPORT_IMAGE, user, image=image, params={"url": url})
+
+
+def saved_once(image):
+    """Save the new image; Refused when its owner has one of its name (asked twice at once:
+    the form's check came before both)."""
+    try:
+        with transaction.atomic():
+            image.save()
+    except IntegrityError:
+        raise name_taken(image.name) from None
 
 
 def refuse_taken(user, name):

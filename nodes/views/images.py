@@ -10,6 +10,7 @@ from nodes.choices import ImageKind
 from nodes.forms import ImageForm, ImageUploadForm, InstanceTypeForm
 from nodes.middleware import sets_its_upload_handlers
 from nodes.models import Image, InstanceType
+from nodes.operations import Refused
 from nodes.views.base import (
     Column,
     InventoryCreateView,
@@ -79,7 +80,11 @@ class ImageCreate(ImageFormMixin, InventoryCreateView):
 
     def form_valid(self, form):
         """An image imported from a URL: to its action's page, which follows the download."""
-        answer = super().form_valid(form)
+        try:
+            answer = super().form_valid(form)
+        except Refused as refusal:  # its name taken meanwhile, or Redis gone
+            form.add_error(refusal.field, refusal.message)
+            return self.form_invalid(form)
         return redirect(form.import_action) if form.import_action else answer
 
 
@@ -89,19 +94,24 @@ def image_upload(request):
     """A new image from a file sent from the browser (with its progress, by kumo.js)."""
     if not request.user.is_staff:
         raise PermissionDenied("Only admins can change the cloud's inventory.")
-    if request.method == "POST":
-        request.upload_handlers = [uploads.ImageFileHandler(request)]
+    if request.method == "POST" and (why := uploads.read(request)):
+        messages.error(request, why)  # nothing was read, nor done: no CSRF token to check
+        return upload_page(request, ImageUploadForm(owner=request.user))
     return image_upload_form(request)
 
 
 @csrf_protect
 def image_upload_form(request):
     form = ImageUploadForm(request.POST or None, request.FILES or None, owner=request.user)
-    if why := uploads.refusal(request):
-        messages.error(request, why)  # nothing of the body was read: the form starts afresh
-        form = ImageUploadForm(owner=request.user)
-    elif form.is_bound and form.is_valid():
-        return redirect(form.save())
+    if form.is_bound and form.is_valid():
+        try:
+            return redirect(form.save())
+        except Refused as refusal:
+            form.add_error(refusal.field, refusal.message)
+    return upload_page(request, form)
+
+
+def upload_page(request, form):
     context = {"form": form, "title": "Upload an image", "submit_label": "Upload"}
     return render(request, "nodes/image_upload.html", context)
 

@@ -49,6 +49,7 @@ document.addEventListener("submit", (event) => {
   const [bar, words] = [status.querySelector("progress"), status.querySelector(".form-text")];
   const request = new XMLHttpRequest();
   request.open("POST", form.action);
+  request.setRequestHeader("X-CSRFToken", form.elements.csrfmiddlewaretoken.value);
   request.upload.addEventListener("progress", (progress) => {
     if (!progress.lengthComputable) return;
     bar.value = (100 * progress.loaded) / progress.total;
