@@ -2,6 +2,7 @@
 
 import pytest
 
+from nodes import operations
 from nodes.choices import ActionKind
 from nodes.models import Instance, UnmanagedDomain
 
@@ -66,3 +67,13 @@ def test_an_ignored_domain_stays_listed_as_ignored(admin_api, stray):
     assert answer.status_code == 200 and answer.json()["ignored"] is True
     stray.refresh_from_db()
     assert stray.ignored
+
+
+def test_a_domain_adopted_meanwhile_is_refused_not_adopted_twice(
+    admin, stray, world, member_a, queue
+):
+    counted_as = (world["public_image"], world["instance_a"].instance_type)
+    operations.adopt(admin, stray, member_a, *counted_as)
+    with pytest.raises(operations.ActionRefused, match="stray was adopted meanwhile"):
+        operations.adopt(admin, stray, member_a, *counted_as)  # a second admin's stale page
+    assert Instance.objects.filter(uuid=DOMAIN_UUID).count() == 1

@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from nodes import consoles, states
 from nodes.choices import ActionKind
-from nodes.models import Action, Instance
+from nodes.models import Action, Instance, UnmanagedDomain
 from nodes.operations.errors import ActionRefused, NotAllowed, Refused
 from nodes.operations.queue import job_queue, require_queue
 from nodes.storage.models import ATTACHED
@@ -104,9 +104,14 @@ def request_action(instance, kind, user, snapshot=None, delete_volumes=False):
 
 
 def adopt(user, unmanaged, owner, image, instance_type):
-    """Make an unmanaged domain a Kumo instance of owner; the adopt action does the rest."""
+    """Make an unmanaged domain a Kumo instance of owner; the adopt action does the rest.
+    ActionRefused when it was adopted meanwhile (two admins at once: the row is locked)."""
     require_queue()
     with transaction.atomic():
+        if not UnmanagedDomain.objects.select_for_update().filter(pk=unmanaged.pk).exists():
+            raise ActionRefused(
+                f"{unmanaged.name} was adopted meanwhile, or left {unmanaged.node}."
+            )
         node = unmanaged.node
         instance = Instance.objects.create(
             uuid=unmanaged.uuid,

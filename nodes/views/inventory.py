@@ -166,7 +166,7 @@ def node_adopt(request, key, pk):
         return redirect(unmanaged.node)
     try:
         instance, _ = operations.adopt(request.user, unmanaged, **form.cleaned_data)
-    except operations.QueueUnavailable as error:
+    except operations.Refused as error:  # Redis gone, or adopted meanwhile
         messages.error(request, str(error))
         return redirect(unmanaged.node)
     messages.info(request, f"Adopting {unmanaged.name} as {instance.ec2_id}.")
