@@ -277,17 +277,22 @@ def test_an_upload_without_a_file_or_room_is_refused(admin_api, monkeypatch, tmp
     assert answer.json()["file"][0].startswith("The console host has 0.0 GiB free in ")
 
 
+def uploaded_by_a_session(user, path):
+    """The API's upload of path from user's browser session, CSRF checked as for a browser."""
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(user)
+    browser.get("/instances/")  # sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    with open(path, "rb") as file:
+        body = {"kind": "machine", "name": "up", "format": "qcow2", "file": file}
+        return browser.post(UPLOAD, body, format="multipart", HTTP_X_CSRFTOKEN=token)
+
+
 def test_a_session_uploads_with_its_csrf_token(admin, settings, tmp_path):
     """A session's CSRF check reads the body before the view: the upload still goes to disk."""
     settings.KUMO_IMAGES_DIR = tmp_path / "images"
-    browser = APIClient(enforce_csrf_checks=True)
-    browser.force_login(admin)
-    browser.get("/images/")  # sets the CSRF cookie
-    token = browser.cookies["csrftoken"].value
     disk = qcow2(tmp_path / "disk.qcow2")
-    with open(disk, "rb") as file:
-        body = {"kind": "machine", "name": "up", "format": "qcow2", "file": file}
-        answer = browser.post(UPLOAD, body, format="multipart", HTTP_X_CSRFTOKEN=token)
+    answer = uploaded_by_a_session(admin, disk)
     assert answer.status_code == 201, answer.json()
     assert Path(Image.objects.get(name="up").location).read_bytes() == disk.read_bytes()
 
@@ -343,12 +348,6 @@ def test_a_nul_in_an_upload_field_is_a_form_error(admin_client, settings, tmp_pa
 
 def test_a_member_cannot_stream_an_upload_in_before_the_403(member_a, settings, tmp_path):
     settings.KUMO_IMAGES_DIR = tmp_path / "images"
-    browser = APIClient(enforce_csrf_checks=True)
-    browser.force_login(member_a)
-    browser.get("/instances/")  # sets the CSRF cookie
-    token = browser.cookies["csrftoken"].value
-    with open(qcow2(tmp_path / "disk.qcow2"), "rb") as file:
-        body = {"kind": "machine", "name": "up", "format": "qcow2", "file": file}
-        answer = browser.post(UPLOAD, body, format="multipart", HTTP_X_CSRFTOKEN=token)
+    answer = uploaded_by_a_session(member_a, qcow2(tmp_path / "disk.qcow2"))
     assert answer.status_code == 403
     assert list(settings.KUMO_IMAGES_DIR.glob("*")) == []
